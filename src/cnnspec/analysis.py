@@ -1,0 +1,52 @@
+"""The library entry point for analysis: run the passes over a graph."""
+
+from __future__ import annotations
+
+from .errors import UsageError
+from .facts import DTYPE_BYTES, Analysis
+from .graph import Graph
+from .passes import PASSES
+from .passes.shapes import infer_shapes
+from .spec import parse_input_shape
+
+
+def analyze(graph: Graph, input_shape=None, batch: int = 1, dtype: str = "float32") -> Analysis:
+    """Shapes, parameters, MACs/FLOPs, memory and receptive fields of every node.
+
+    ``input_shape`` (per sample, e.g. ``(3, 224, 224)`` or ``"3xHxW"``) defaults to the
+    spec's; names in it make the results formulas."""
+    if dtype not in DTYPE_BYTES:
+        raise UsageError(f"unknown dtype '{dtype}'", hint="use one of " + ", ".join(DTYPE_BYTES))
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise UsageError(f"batch must be a positive integer, got {batch!r}")
+    shape = _shape(graph, input_shape)
+    result = Analysis(graph, shape, batch, dtype)
+    for run in PASSES:
+        run(graph, result)
+    return result
+
+
+def shapes_only(graph: Graph, input_shape: tuple, strict: bool = False) -> Analysis:
+    """Only shape inference (fast); in lenient mode declared-size mismatches are collected."""
+    result = Analysis(graph, tuple(input_shape), strict=strict)
+    infer_shapes(graph, result)
+    return result
+
+
+def _shape(graph: Graph, input_shape) -> tuple:
+    if input_shape is None:
+        return graph.input_shape
+    if isinstance(input_shape, str):
+        input_shape = parse_input_shape(input_shape)
+    from . import dims
+
+    shape = tuple(dims.symbol(d) if isinstance(d, str) else d for d in input_shape)
+    if len(shape) != len(graph.input_shape):
+        raise UsageError(
+            f"input {input_shape} has {len(shape)} dims; {graph.name} takes "
+            f"{len(graph.input_shape)} ({'x'.join(map(str, graph.input_shape))})"
+        )
+    for d in shape:
+        if isinstance(d, int) and d < 1:
+            raise UsageError(f"input sizes must be positive, got {input_shape}")
+    return shape

@@ -1,0 +1,97 @@
+"""The one exception hierarchy of cnnspec.
+
+Every error a user can cause is a :class:`CnnspecError`. Errors about a spec carry where in
+the spec they come from (file, line, column, key path), so the CLI can print them as
+``file:line:col: error: message`` and exit with code 2 — never a traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Position:
+    """A place in a spec file: 1-based line and column, and the key path to the value."""
+
+    file: str = "<spec>"
+    line: int = 0
+    column: int = 0
+    path: str = ""
+
+    def at(self, path: str) -> Position:
+        return Position(self.file, self.line, self.column, path)
+
+    def __str__(self) -> str:
+        if self.line:
+            return f"{self.file}:{self.line}:{self.column}"
+        return self.file
+
+
+class CnnspecError(Exception):
+    """Base of every error cnnspec raises on purpose."""
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def render(self) -> str:
+        text = f"error: {self.message}"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+
+class UsageError(CnnspecError):
+    """A bad option or argument given to the API or the command line."""
+
+
+class SpecError(CnnspecError):
+    """Something wrong in a spec, with its position."""
+
+    def __init__(self, message: str, pos: Position | None = None, hint: str | None = None):
+        super().__init__(message, hint)
+        self.pos = pos or Position()
+
+    def render(self) -> str:
+        where = str(self.pos)
+        path = f" [{self.pos.path}]" if self.pos.path else ""
+        text = f"{where}: error{path}: {self.message}"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+
+class SpecSyntaxError(SpecError):
+    """The file is not valid YAML."""
+
+
+class SpecStructureError(SpecError):
+    """Valid YAML, but not a valid spec: wrong type, missing or duplicate key, bad value."""
+
+
+class UnknownNameError(SpecError):
+    """An unknown layer type, attribute, variable or node name."""
+
+
+class ExpressionError(SpecError):
+    """An arithmetic expression that cannot be parsed or evaluated."""
+
+
+class ShapeError(SpecError):
+    """A layer cannot take the tensor it receives (too small, wrong width, …)."""
+
+
+class BudgetError(SpecError):
+    """A spec that would expand beyond what cnnspec is willing to build."""
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
+    """A 'did you mean …?' hint for a misspelt name, or None."""
+    matches = difflib.get_close_matches(str(name), list(candidates), n=3, cutoff=0.6)
+    if not matches:
+        return None
+    return "did you mean " + " or ".join(f"'{m}'" for m in matches) + "?"

@@ -1,0 +1,144 @@
+"""The result of an analysis: facts per node, totals, and the conventions behind them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from . import dims
+from .graph import Graph
+
+SCHEMA_VERSION = "1.0"
+
+DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
+
+CONVENTIONS = {
+    "params": "weights + biases + norm affine parameters; buffers (BatchNorm running mean, "
+              "running variance, num_batches_tracked) counted separately",
+    "macs": "multiply-accumulates of conv and linear layers, bias excluded (torchvision's "
+            "published GFLOPS convention)",
+    "flops": "2 x MACs (torch.utils.flop_counter.FlopCounterMode's convention)",
+    "elementwise_ops": "work outside the MACs: 1 per element for bias adds and activations, "
+                       "2 per element for batch norm, 3 for softmax, kernel area per output "
+                       "for pooling, every input element read for adaptive pooling",
+    "activation_bytes": "bytes of each node's output for the whole batch; views (flatten, "
+                        "identity, dropout at inference) share their input's memory",
+    "peak_activation_bytes": "largest sum of live tensors (the input included) over the "
+                             "nodes executed in order, each freed after its last reader",
+    "receptive_field": "per spatial axis: size, jump (effective stride) and start (centre of "
+                       "the first unit, input pixel coordinates), after Araujo et al. 2019; "
+                       "not clipped to the input",
+    "batch": "MACs, FLOPs, element-wise work and memory are for the whole batch; params per model",
+}
+
+
+@dataclass(frozen=True)
+class RF:
+    """Receptive field along one axis: size, jump, start (centre of the first unit) and the
+    number of units along the axis (used when a later layer mixes them all)."""
+
+    size: object
+    jump: object
+    start: object
+    count: object
+
+    def to_json(self) -> dict:
+        return {"size": _num(self.size), "jump": _num(self.jump), "start": _num(self.start)}
+
+
+def _num(value):
+    if isinstance(value, Fraction):
+        return int(value) if value.denominator == 1 else float(value)
+    if isinstance(value, (int, float)):
+        return value
+    as_int = dims.to_int(value)
+    if as_int is not None:
+        return as_int
+    if getattr(value, "is_Rational", False):
+        return float(value)
+    return str(value)
+
+
+@dataclass
+class NodeFacts:
+    """What the passes know about one node."""
+
+    name: str
+    type: str
+    inputs: list = field(default_factory=list)
+    output: tuple = ()
+    params: object = 0
+    trainable: bool = True
+    buffers: object = 0
+    macs: object = 0
+    flops: object = 0
+    elementwise_ops: object = 0
+    activation_bytes: object = 0
+    rf: tuple | None = None
+
+    @property
+    def trainable_params(self):
+        return self.params if self.trainable else 0
+
+    @property
+    def frozen_params(self):
+        return 0 if self.trainable else self.params
+
+
+@dataclass
+class Mismatch:
+    """A size declared in the spec that the inferred one contradicts."""
+
+    node: str
+    declared: object
+    received: object
+
+
+@dataclass
+class Analysis:
+    """Everything cnnspec computed for one graph at one input, batch and dtype."""
+
+    graph: Graph
+    input_shape: tuple
+    batch: int = 1
+    dtype: str = "float32"
+    facts: dict[str, NodeFacts] = field(default_factory=dict)
+    peak_activation_bytes: object = 0
+    peak_node: str = ""
+    merge_alignment: list = field(default_factory=list)
+    mismatches: list[Mismatch] = field(default_factory=list)
+    assumptions: list[str] = field(default_factory=list)
+    strict: bool = True
+
+    @property
+    def dtype_bytes(self) -> int:
+        return DTYPE_BYTES[self.dtype]
+
+    @property
+    def symbolic(self) -> bool:
+        return any(dims.is_symbolic(d) for d in self.input_shape)
+
+    def layers(self) -> list[NodeFacts]:
+        return [self.facts[node.name] for node in self.graph.nodes]
+
+    def totals(self) -> dict:
+        rows = self.layers()
+        params = sum((f.params for f in rows), 0)
+        trainable = sum((f.trainable_params for f in rows), 0)
+        macs = sum((f.macs for f in rows), 0)
+        views = {n.name for n in self.graph.nodes if n.layer.view_of_input}
+        return {
+            "params": dims.normalize(params),
+            "trainable_params": dims.normalize(trainable),
+            "frozen_params": dims.normalize(params - trainable),
+            "buffers": dims.normalize(sum((f.buffers for f in rows), 0)),
+            "macs": dims.normalize(macs),
+            "flops": dims.normalize(2 * macs),
+            "elementwise_ops": dims.normalize(sum((f.elementwise_ops for f in rows), 0)),
+            "param_bytes": dims.normalize(params * self.dtype_bytes),
+            "activation_bytes": dims.normalize(
+                sum((f.activation_bytes for f in rows if f.name not in views), 0)
+            ),
+            "peak_activation_bytes": dims.normalize(self.peak_activation_bytes),
+            "output_shape": self.facts[self.graph.output].output,
+        }

@@ -1,0 +1,306 @@
+"""The base of every layer type: attribute declarations, their parsing, and the layer protocol.
+
+A layer class declares its spec attributes as :class:`Attr` objects and implements the rules
+that describe it: output shape, parameter and buffer counts, MACs and element-wise work,
+its receptive-field transform and the ``torch.nn`` constructor it maps to. Passes, the
+builder, the JSON Schema and the tests all work from these declarations.
+"""
+
+from __future__ import annotations
+
+import keyword
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from .. import dims
+
+Shape = tuple  # per-sample shape: (C, H, W) or (F,); entries are dims
+
+
+class LayerInputError(Exception):
+    """The layer cannot take the input it is given (raised by a layer's rules)."""
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class AttrValueError(Exception):
+    """An attribute value of the wrong type or out of range (the caller adds the position).
+    ``attr`` names the attribute when a cross-attribute check in ``validate`` fails."""
+
+    def __init__(self, message: str, attr: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.attr = attr
+
+
+# --------------------------------------------------------------------------- attribute kinds
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How one attribute's value is read from the spec and described in the JSON Schema."""
+
+    name: str
+    parse: Callable[[Any, Callable], Any]
+    schema: dict
+
+
+def _number(value, resolve, what: str):
+    if isinstance(value, bool):
+        raise AttrValueError(f"expected {what}, got {str(value).lower()}")
+    if isinstance(value, str):
+        value = resolve(value)
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise AttrValueError(f"expected {what}, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _integer(value, resolve, minimum: int | None):
+    number = _number(value, resolve, "an integer")
+    if isinstance(number, float):
+        if not number.is_integer():
+            raise AttrValueError(
+                f"expected an integer, got {number:g}"
+                + (" (use // for whole-number division)" if isinstance(value, str) else "")
+            )
+        number = int(number)
+    if minimum is not None and number < minimum:
+        raise AttrValueError(f"must be at least {minimum}, got {number}")
+    return number
+
+
+_EXPR = {"type": "string", "description": "an arithmetic expression over vars"}
+
+
+def int_kind(minimum: int | None = 1) -> Kind:
+    schema: dict = {"type": "integer"}
+    if minimum is not None:
+        schema["minimum"] = minimum
+    return Kind(
+        f"integer >= {minimum}" if minimum is not None else "integer",
+        lambda v, r: _integer(v, r, minimum),
+        {"anyOf": [schema, _EXPR]},
+    )
+
+
+def pair_kind(minimum: int = 1) -> Kind:
+    """An int used for both spatial axes, or a [height, width] pair."""
+
+    def parse(value, resolve):
+        if isinstance(value, list):
+            if len(value) != 2:
+                raise AttrValueError(f"expected [height, width], got {len(value)} values")
+            return tuple(_integer(v, resolve, minimum) for v in value)
+        number = _integer(value, resolve, minimum)
+        return (number, number)
+
+    item = {"anyOf": [{"type": "integer", "minimum": minimum}, _EXPR]}
+    return Kind(
+        f"integer >= {minimum} or [height, width]",
+        parse,
+        {"anyOf": [item, {"type": "array", "items": item, "minItems": 2, "maxItems": 2}]},
+    )
+
+
+def float_kind(minimum: float | None = None, maximum: float | None = None) -> Kind:
+    def parse(value, resolve):
+        number = float(_number(value, resolve, "a number"))
+        if minimum is not None and number < minimum:
+            raise AttrValueError(f"must be at least {minimum:g}, got {number:g}")
+        if maximum is not None and number > maximum:
+            raise AttrValueError(f"must be at most {maximum:g}, got {number:g}")
+        return number
+
+    schema: dict = {"type": "number"}
+    if minimum is not None:
+        schema["minimum"] = minimum
+    if maximum is not None:
+        schema["maximum"] = maximum
+    return Kind("number", parse, {"anyOf": [schema, _EXPR]})
+
+
+def _parse_bool(value, resolve):
+    if not isinstance(value, bool):
+        raise AttrValueError(f"expected true or false, got {value!r}")
+    return value
+
+
+BOOL = Kind("true or false", _parse_bool, {"type": "boolean"})
+
+
+def choice_kind(*choices: str) -> Kind:
+    def parse(value, resolve):
+        if value not in choices:
+            from ..errors import did_you_mean
+
+            hint = did_you_mean(str(value), choices)
+            raise AttrValueError(
+                f"expected one of {', '.join(choices)}; got {value!r}" + (f" ({hint})" if hint else "")
+            )
+        return value
+
+    return Kind("one of " + ", ".join(choices), parse, {"enum": list(choices)})
+
+
+def padding_kind() -> Kind:
+    pair = pair_kind(0)
+
+    def parse(value, resolve):
+        if value in ("same", "valid"):
+            return value
+        return pair.parse(value, resolve)
+
+    return Kind(
+        "integer >= 0, [height, width], 'same' or 'valid'",
+        parse,
+        {"anyOf": [{"enum": ["same", "valid"]}, pair.schema]},
+    )
+
+
+def output_size_kind() -> Kind:
+    """Adaptive pooling's output size: an int, or [height, width] where null keeps that axis."""
+
+    def parse(value, resolve):
+        if isinstance(value, list):
+            if len(value) != 2:
+                raise AttrValueError(f"expected [height, width], got {len(value)} values")
+            return tuple(None if v is None else _integer(v, resolve, 1) for v in value)
+        number = _integer(value, resolve, 1)
+        return (number, number)
+
+    item = {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}, _EXPR]}
+    return Kind(
+        "integer >= 1 or [height, width]",
+        parse,
+        {"anyOf": [{"type": "integer", "minimum": 1}, _EXPR,
+                   {"type": "array", "items": item, "minItems": 2, "maxItems": 2}]},
+    )
+
+
+@dataclass(frozen=True)
+class Attr:
+    """One attribute of a layer type as written in a spec."""
+
+    name: str
+    kind: Kind
+    default: Any = None
+    required: bool = False
+    aliases: tuple[str, ...] = ()
+    doc: str = ""
+
+    @property
+    def field(self) -> str:
+        """The Python attribute the value is stored under (``in`` becomes ``in_``)."""
+        return self.name + "_" if keyword.iskeyword(self.name) else self.name
+
+
+# --------------------------------------------------------------------------- receptive field
+
+
+@dataclass(frozen=True)
+class Window:
+    """A sliding window along one axis: effective kernel, stride and padding before it."""
+
+    kernel: object
+    stride: int = 1
+    padding: object = 0
+
+
+#: The layer mixes every position of its input (flatten, global pooling).
+GLOBAL = "global"
+
+
+# --------------------------------------------------------------------------- the layer protocol
+
+
+@dataclass(frozen=True)
+class TorchCall:
+    """The ``torch.nn`` constructor a layer maps to: class name, positional and keyword args.
+
+    The builder calls it; the emitter writes it out as source, so the two cannot drift."""
+
+    cls: str
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+
+
+class Layer:
+    """Everything cnnspec knows about one layer type. Subclasses fill in the class attributes
+    and override the rules; the defaults describe a parameter-free, shape-preserving,
+    point-wise layer."""
+
+    type_name: ClassVar[str] = ""
+    aliases: ClassVar[tuple[str, ...]] = ()
+    family: ClassVar[str] = ""
+    attrs: ClassVar[tuple[Attr, ...]] = ()
+    #: the attribute set by the scalar shorthand ``- dropout: 0.5``
+    shorthand: ClassVar[str | None] = None
+    #: the output is the input tensor itself or a view of it (no new memory)
+    view_of_input: ClassVar[bool] = False
+    #: element-wise operations per output element (activations, dropout …)
+    ops_per_element: ClassVar[int] = 0
+
+    def __init__(self, **values):
+        for attr in self.attrs:
+            setattr(self, attr.field, values.get(attr.name, attr.default))
+
+    # -- configuration ------------------------------------------------------------------
+    def validate(self) -> None:
+        """Check attribute combinations; raise AttrValueError with the attribute's name."""
+
+    def config(self) -> dict:
+        """The attribute values, by spec name (for reports and equality)."""
+        return {a.name: getattr(self, a.field) for a in self.attrs}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
+        return f"{type(self).__name__}({args})"
+
+    # -- rules ---------------------------------------------------------------------------
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        (shape,) = inputs
+        return shape
+
+    def declared_mismatch(self, inputs: list[Shape]) -> tuple[object, object] | None:
+        """(declared, received) when a size declared in the spec disagrees with the input."""
+        return None
+
+    def params(self, inputs: list[Shape]):
+        return 0
+
+    def buffers(self, inputs: list[Shape]):
+        return 0
+
+    def macs(self, inputs: list[Shape], output: Shape):
+        """Multiply-accumulates per sample (conv and linear; bias excluded)."""
+        return 0
+
+    def elementwise_ops(self, inputs: list[Shape], output: Shape):
+        """Element-wise and reduction operations per sample, outside the MACs."""
+        return self.ops_per_element * dims.prod(output)
+
+    def receptive_field(self, inputs: list[Shape]):
+        """Per spatial axis a :class:`Window`; None when the layer is point-wise; GLOBAL when
+        it mixes all positions."""
+        return None
+
+    def torch_call(self, inputs: list[Shape]) -> TorchCall:
+        raise NotImplementedError(f"{self.type_name} has no torch mapping")
+
+
+def spatial(shape: Shape, what: str) -> tuple:
+    """The (H, W) of a (C, H, W) input, or a clear error for any other rank."""
+    if len(shape) != 3:
+        raise LayerInputError(
+            f"{what} needs a (channels, height, width) input, got shape {fmt_shape(shape)}",
+            hint="2-D layers cannot follow flatten or linear",
+        )
+    return shape[1], shape[2]
+
+
+def fmt_shape(shape: Shape) -> str:
+    return "x".join(dims.fmt(d) for d in shape) if shape else "scalar"

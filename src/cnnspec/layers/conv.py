@@ -1,0 +1,140 @@
+"""Convolution layers."""
+
+from __future__ import annotations
+
+from .. import dims
+from .base import (
+    BOOL,
+    Attr,
+    AttrValueError,
+    Layer,
+    LayerInputError,
+    TorchCall,
+    Window,
+    int_kind,
+    padding_kind,
+    pair_kind,
+    spatial,
+)
+from .registry import register
+
+
+def conv_output_size(size, kernel: int, stride: int, padding: int, dilation: int):
+    """⌊(n + 2p − d(k−1) − 1) / s⌋ + 1, or LayerInputError when the window does not fit."""
+    span = dilation * (kernel - 1) + 1
+    room = size + 2 * padding - span
+    if dims.is_true(room >= 0) is False:
+        raise LayerInputError(
+            f"the {span}-wide kernel window does not fit the padded input "
+            f"({dims.fmt(size)} + 2x{padding} = {dims.fmt(size + 2 * padding)})"
+        )
+    return dims.floordiv(room, stride) + 1
+
+
+def compact(pair):
+    """A (h, w) pair as torch would print it: one int when both are equal."""
+    return pair[0] if pair[0] == pair[1] else tuple(pair)
+
+
+@register
+class Conv2d(Layer):
+    """2-D convolution (``torch.nn.Conv2d``). Input channels are inferred from the previous
+    node; a declared ``in`` is checked against them."""
+
+    type_name = "conv2d"
+    aliases = ("conv",)
+    family = "conv"
+    attrs = (
+        Attr("out", int_kind(1), required=True, aliases=("out_channels",),
+             doc="output channels"),
+        Attr("kernel", pair_kind(1), required=True, aliases=("kernel_size",),
+             doc="kernel size: int or [height, width]"),
+        Attr("stride", pair_kind(1), default=(1, 1)),
+        Attr("padding", padding_kind(), default=(0, 0),
+             doc="int, [height, width], 'same' (stride 1 only) or 'valid'"),
+        Attr("dilation", pair_kind(1), default=(1, 1)),
+        Attr("groups", int_kind(1), default=1),
+        Attr("bias", BOOL, default=True),
+        Attr("in", int_kind(1), aliases=("in_channels",),
+             doc="input channels; inferred, and checked when given"),
+    )
+
+    def validate(self) -> None:
+        if self.out % self.groups:
+            raise AttrValueError(
+                f"out ({self.out}) must be divisible by groups ({self.groups})", "groups"
+            )
+        if self.padding == "same" and self.stride != (1, 1):
+            raise AttrValueError(
+                "'same' padding is only defined for stride 1 (PyTorch refuses it for strided "
+                "convs)", "padding"
+            )
+        if self.in_ is not None and self.in_ % self.groups:
+            raise AttrValueError(
+                f"in ({self.in_}) must be divisible by groups ({self.groups})", "groups"
+            )
+
+    def pads(self) -> tuple:
+        """Padding before the input on each axis (for 'same', the smaller, left half)."""
+        if self.padding == "valid":
+            return (0, 0)
+        if self.padding == "same":
+            return tuple(d * (k - 1) // 2 for k, d in zip(self.kernel, self.dilation))
+        return self.padding
+
+    def output_shape(self, inputs):
+        (shape,) = inputs
+        size = spatial(shape, "conv2d")
+        channels = shape[0]
+        if channels % self.groups:
+            raise LayerInputError(
+                f"{channels} input channels are not divisible by groups={self.groups}"
+            )
+        if self.padding == "same":
+            return (self.out, *size)
+        pads = self.pads()
+        return (self.out,) + tuple(
+            conv_output_size(n, k, s, p, d)
+            for n, k, s, p, d in zip(size, self.kernel, self.stride, pads, self.dilation)
+        )
+
+    def declared_mismatch(self, inputs):
+        if self.in_ is not None and self.in_ != inputs[0][0]:
+            return self.in_, inputs[0][0]
+        return None
+
+    def _in_channels(self, inputs):
+        return inputs[0][0] if self.in_ is None else self.in_
+
+    def params(self, inputs):
+        weight = self.out * (self._in_channels(inputs) // self.groups) * self.kernel[0] * self.kernel[1]
+        return weight + (self.out if self.bias else 0)
+
+    def macs(self, inputs, output):
+        per_output = (self._in_channels(inputs) // self.groups) * self.kernel[0] * self.kernel[1]
+        return dims.prod(output) * per_output
+
+    def elementwise_ops(self, inputs, output):
+        return dims.prod(output) if self.bias else 0
+
+    def receptive_field(self, inputs):
+        return [
+            Window(d * (k - 1) + 1, s, p)
+            for k, s, p, d in zip(self.kernel, self.stride, self.pads(), self.dilation)
+        ]
+
+    def torch_call(self, inputs):
+        kwargs = {"kernel_size": compact(self.kernel)}
+        if self.stride != (1, 1):
+            kwargs["stride"] = compact(self.stride)
+        if self.padding in ("same", "valid"):
+            kwargs["padding"] = self.padding
+        elif self.padding != (0, 0):
+            kwargs["padding"] = compact(self.padding)
+        if self.dilation != (1, 1):
+            kwargs["dilation"] = compact(self.dilation)
+        if self.groups != 1:
+            kwargs["groups"] = self.groups
+        if not self.bias:
+            kwargs["bias"] = False
+        return TorchCall("Conv2d", (self._in_channels(inputs), self.out), kwargs)

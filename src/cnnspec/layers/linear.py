@@ -1,0 +1,57 @@
+"""Fully-connected layers."""
+
+from __future__ import annotations
+
+from .. import dims
+from .base import BOOL, GLOBAL, Attr, Layer, TorchCall, int_kind
+from .registry import register
+
+
+@register
+class Linear(Layer):
+    """Fully-connected layer over the last dimension (``torch.nn.Linear``). Input features are
+    inferred; a declared ``in`` is checked against them, which catches a flatten of the wrong
+    size together with the input sizes that would give the declared one."""
+
+    type_name = "linear"
+    aliases = ("fc", "dense")
+    family = "linear"
+    shorthand = "out"
+    attrs = (
+        Attr("out", int_kind(1), required=True, aliases=("out_features",), doc="output features"),
+        Attr("bias", BOOL, default=True),
+        Attr("in", int_kind(1), aliases=("in_features",),
+             doc="input features; inferred, and checked when given"),
+    )
+
+    def output_shape(self, inputs):
+        (shape,) = inputs
+        return (*shape[:-1], self.out)
+
+    def declared_mismatch(self, inputs):
+        if self.in_ is not None and self.in_ != inputs[0][-1]:
+            return self.in_, inputs[0][-1]
+        return None
+
+    def _in_features(self, inputs):
+        return inputs[0][-1] if self.in_ is None else self.in_
+
+    def params(self, inputs):
+        return self._in_features(inputs) * self.out + (self.out if self.bias else 0)
+
+    def macs(self, inputs, output):
+        return dims.prod(output) * self._in_features(inputs)
+
+    def elementwise_ops(self, inputs, output):
+        return dims.prod(output) if self.bias else 0
+
+    def receptive_field(self, inputs):
+        """Every output feature sees every input feature: after a flatten, the whole map.
+        On a (C, H, W) input it mixes along the width only."""
+        if len(inputs[0]) == 3:
+            return [None, GLOBAL]
+        return GLOBAL
+
+    def torch_call(self, inputs):
+        kwargs = {} if self.bias else {"bias": False}
+        return TorchCall("Linear", (self._in_features(inputs), self.out), kwargs)

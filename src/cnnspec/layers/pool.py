@@ -1,0 +1,237 @@
+"""Pooling layers: max and average with a fixed window, adaptive and global."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from .. import dims
+from .base import (
+    BOOL,
+    Attr,
+    AttrValueError,
+    Layer,
+    LayerInputError,
+    TorchCall,
+    Window,
+    int_kind,
+    output_size_kind,
+    pair_kind,
+    spatial,
+)
+from .conv import compact
+from .registry import register
+
+
+def pool_output_size(size, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool):
+    """PyTorch's pooling_output_shape: floor (or ceil) division, and with ceil_mode the last
+    window must start inside the input or the left padding. Raises LayerInputError when the
+    output would be empty."""
+    span = dilation * (kernel - 1) + 1
+    numerator = size + 2 * padding - span
+    if ceil_mode:
+        out = dims.ceildiv(numerator, stride) + 1
+        if dims.is_true((out - 1) * stride >= size + padding):
+            out = out - 1
+    else:
+        out = dims.floordiv(numerator, stride) + 1
+    if dims.is_true(out >= 1) is False:
+        raise LayerInputError(
+            f"a {span}-wide window with stride {stride} and padding {padding} leaves no output "
+            f"on an input of {dims.fmt(size)} (output size {dims.fmt(out)})"
+        )
+    return out
+
+
+class _Pool(Layer):
+    """Shared rules of max and average pooling with a fixed window."""
+
+    family = "pool"
+    shorthand = "kernel"
+
+    def _dilation(self):
+        return (1, 1)
+
+    def _stride(self):
+        return self.kernel if self.stride is None else self.stride
+
+    def _check_padding(self) -> None:
+        for p, k, d in zip(self.padding, self.kernel, self._dilation()):
+            if p > (d * (k - 1) + 1) // 2:
+                raise AttrValueError(
+                    f"padding {p} is more than half of the {d * (k - 1) + 1}-wide window "
+                    "(PyTorch refuses it)", "padding"
+                )
+
+    def validate(self) -> None:
+        self._check_padding()
+
+    def output_shape(self, inputs):
+        (shape,) = inputs
+        size = spatial(shape, self.type_name)
+        return (shape[0],) + tuple(
+            pool_output_size(n, k, s, p, d, self.ceil_mode)
+            for n, k, s, p, d in zip(size, self.kernel, self._stride(), self.padding, self._dilation())
+        )
+
+    def elementwise_ops(self, inputs, output):
+        return dims.prod(output) * self.kernel[0] * self.kernel[1]
+
+    def receptive_field(self, inputs):
+        return [
+            Window(d * (k - 1) + 1, s, p)
+            for k, s, p, d in zip(self.kernel, self._stride(), self.padding, self._dilation())
+        ]
+
+    def _common_kwargs(self) -> dict:
+        kwargs = {"kernel_size": compact(self.kernel)}
+        if self.stride is not None and self.stride != self.kernel:
+            kwargs["stride"] = compact(self.stride)
+        if self.padding != (0, 0):
+            kwargs["padding"] = compact(self.padding)
+        return kwargs
+
+
+_POOL_ATTRS = (
+    Attr("kernel", pair_kind(1), required=True, aliases=("kernel_size",)),
+    Attr("stride", pair_kind(1), default=None, doc="defaults to the kernel size"),
+    Attr("padding", pair_kind(0), default=(0, 0)),
+)
+
+
+@register
+class MaxPool2d(_Pool):
+    """2-D max pooling (``torch.nn.MaxPool2d``)."""
+
+    type_name = "maxpool2d"
+    aliases = ("maxpool",)
+    attrs = (
+        *_POOL_ATTRS,
+        Attr("dilation", pair_kind(1), default=(1, 1)),
+        Attr("ceil_mode", BOOL, default=False),
+    )
+
+    def _dilation(self):
+        return self.dilation
+
+    def torch_call(self, inputs):
+        kwargs = self._common_kwargs()
+        if self.dilation != (1, 1):
+            kwargs["dilation"] = compact(self.dilation)
+        if self.ceil_mode:
+            kwargs["ceil_mode"] = True
+        return TorchCall("MaxPool2d", (), kwargs)
+
+
+@register
+class AvgPool2d(_Pool):
+    """2-D average pooling (``torch.nn.AvgPool2d``)."""
+
+    type_name = "avgpool2d"
+    aliases = ("avgpool",)
+    attrs = (
+        *_POOL_ATTRS,
+        Attr("ceil_mode", BOOL, default=False),
+        Attr("count_include_pad", BOOL, default=True),
+        Attr("divisor_override", int_kind(1), default=None),
+    )
+
+    def torch_call(self, inputs):
+        kwargs = self._common_kwargs()
+        if self.ceil_mode:
+            kwargs["ceil_mode"] = True
+        if not self.count_include_pad:
+            kwargs["count_include_pad"] = False
+        if self.divisor_override is not None:
+            kwargs["divisor_override"] = self.divisor_override
+        return TorchCall("AvgPool2d", (), kwargs)
+
+
+def adaptive_bins(size: int, out: int) -> list[tuple[int, int]]:
+    """PyTorch's adaptive pooling bins: [⌊i·n/o⌋, ⌈(i+1)·n/o⌉) for i < o."""
+    return [(i * size // out, -(-(i + 1) * size // out)) for i in range(out)]
+
+
+class _Adaptive(Layer):
+    family = "pool"
+    shorthand = "output_size"
+    torch_class = ""
+
+    def _targets(self, shape):
+        return tuple(n if o is None else o for n, o in zip(spatial(shape, self.type_name), self.output_size))
+
+    def output_shape(self, inputs):
+        (shape,) = inputs
+        return (shape[0], *self._targets(shape))
+
+    def elementwise_ops(self, inputs, output):
+        """Every input element of every bin is read once (bins overlap when o does not divide n)."""
+        (shape,) = inputs
+        total = shape[0]
+        for n, o in zip(shape[1:], self._targets(shape)):
+            if isinstance(n, int):
+                total = total * sum(end - start for start, end in adaptive_bins(n, o))
+            else:
+                total = total * n
+        return total
+
+    def receptive_field(self, inputs):
+        """Exact when the output divides the input (then bins are a plain window); otherwise
+        the largest bin and the mean stride n/o."""
+        (shape,) = inputs
+        windows = []
+        for n, o in zip(shape[1:], self._targets(shape)):
+            if isinstance(n, int) and n % o == 0:
+                windows.append(Window(n // o, n // o, 0))
+            elif isinstance(n, int):
+                widest = max(end - start for start, end in adaptive_bins(n, o))
+                windows.append(Window(widest, Fraction(n, o), 0))
+            else:
+                windows.append(Window(dims.ceildiv(n, o), n / o, 0))
+        return windows
+
+    def torch_call(self, inputs):
+        size = self.output_size
+        arg = size[0] if size[0] == size[1] else list(size)
+        return TorchCall(self.torch_class, (arg,), {})
+
+
+@register
+class AdaptiveAvgPool2d(_Adaptive):
+    """Adaptive average pooling to a fixed output size (``torch.nn.AdaptiveAvgPool2d``)."""
+
+    type_name = "adaptive_avgpool2d"
+    aliases = ("adaptive_avgpool",)
+    torch_class = "AdaptiveAvgPool2d"
+    attrs = (Attr("output_size", output_size_kind(), required=True),)
+
+
+@register
+class AdaptiveMaxPool2d(_Adaptive):
+    """Adaptive max pooling to a fixed output size (``torch.nn.AdaptiveMaxPool2d``)."""
+
+    type_name = "adaptive_maxpool2d"
+    aliases = ("adaptive_maxpool",)
+    torch_class = "AdaptiveMaxPool2d"
+    attrs = (Attr("output_size", output_size_kind(), required=True),)
+
+
+@register
+class GlobalAvgPool(_Adaptive):
+    """Global average pooling: every channel to 1x1 (``torch.nn.AdaptiveAvgPool2d(1)``)."""
+
+    type_name = "global_avgpool"
+    aliases = ("gap",)
+    shorthand = None
+    torch_class = "AdaptiveAvgPool2d"
+    output_size = (1, 1)
+
+
+@register
+class GlobalMaxPool(_Adaptive):
+    """Global max pooling: every channel to 1x1 (``torch.nn.AdaptiveMaxPool2d(1)``)."""
+
+    type_name = "global_maxpool"
+    shorthand = None
+    torch_class = "AdaptiveMaxPool2d"
+    output_size = (1, 1)
+

@@ -1,0 +1,88 @@
+"""Receptive field per node and axis, after Araujo, Norris & Sim (Distill, 2019).
+
+For a window of effective size k (dilation folded in: d(k−1)+1), stride s and padding p:
+
+    size_out  = size_in + (k − 1) · jump_in
+    jump_out  = jump_in · s
+    start_out = start_in + ((k − 1)/2 − p) · jump_in
+
+``start`` is the centre of the first output unit's field in input pixel coordinates (pixel i
+has its centre at i). A layer mixing all positions (flatten → linear, global pooling) sees the
+union of its input units' fields. At a node with several inputs the largest field is kept and
+every disagreement in jump or start between the inputs is recorded as a misalignment.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from .. import dims
+from ..facts import RF, Analysis
+from ..graph import INPUT, Graph
+from ..layers.base import GLOBAL, Window
+
+
+def receptive_fields(graph: Graph, result: Analysis) -> None:
+    if len(result.input_shape) != 3:
+        return  # no spatial axes: nothing to say
+    fields = {INPUT: tuple(RF(1, 1, 0, n) for n in result.input_shape[1:])}
+    for node in graph.nodes:
+        incoming = [fields[src] for src in node.inputs]
+        current = _merge(node.name, incoming, result)
+        transform = node.layer.receptive_field(result.facts[node.name].inputs)
+        if transform == GLOBAL:
+            transform = [GLOBAL] * len(current)
+        if transform is not None:
+            current = tuple(_apply(rf, step) for rf, step in zip(current, transform))
+        out = result.facts[node.name].output
+        if len(out) == 3 and transform is None:
+            current = tuple(RF(rf.size, rf.jump, rf.start, n) for rf, n in zip(current, out[1:]))
+        fields[node.name] = current
+        result.facts[node.name].rf = current
+
+
+def _apply(rf: RF, step) -> RF:
+    if step is None:
+        return rf
+    if step == GLOBAL:  # a window over all units: k = s = count
+        span = (rf.count - 1) * rf.jump
+        return RF(dims.normalize(rf.size + span), _exact(rf.jump * rf.count),
+                  _exact(rf.start + Fraction(1, 2) * span), 1)
+    assert isinstance(step, Window)
+    kernel = step.kernel
+    half = Fraction(kernel - 1, 2) if isinstance(kernel, int) else (kernel - 1) / 2
+    size = rf.size + (kernel - 1) * rf.jump
+    start = rf.start + (half - step.padding) * rf.jump
+    return RF(dims.normalize(size), _exact(rf.jump * step.stride), _exact(start),
+              _count_after(rf.count, step))
+
+
+def _count_after(count, step: Window):
+    """Units along the axis after the window (only needed if a later layer mixes them all)."""
+    stride = step.stride
+    if isinstance(stride, Fraction):  # adaptive pooling: n / o
+        return int(Fraction(count) / stride) if isinstance(count, int) else count / stride
+    return dims.floordiv(count + 2 * step.padding - step.kernel, stride) + 1
+
+
+def _exact(value):
+    if isinstance(value, Fraction) and value.denominator == 1:
+        return int(value)
+    return dims.normalize(value) if not isinstance(value, Fraction) else value
+
+
+def _merge(name: str, incoming: list, result: Analysis):
+    if len(incoming) == 1:
+        return incoming[0]
+    merged = []
+    for axis, rfs in enumerate(zip(*incoming)):
+        widest = max(rfs, key=lambda rf: rf.size if isinstance(rf.size, (int, Fraction)) else 0)
+        for other in rfs:
+            if other.jump != widest.jump or other.start != widest.start:
+                result.merge_alignment.append({
+                    "node": name, "axis": "HW"[axis],
+                    "jumps": [r.jump for r in rfs], "starts": [r.start for r in rfs],
+                })
+                break
+        merged.append(widest)
+    return tuple(merged)

@@ -1,0 +1,64 @@
+"""The analysis as JSON (a versioned, documented schema: see docs/output.md)."""
+
+from __future__ import annotations
+
+import json
+
+from .. import __version__, dims
+from ..facts import CONVENTIONS, SCHEMA_VERSION, Analysis
+
+
+def _shape(analysis: Analysis, shape) -> list:
+    return [analysis.batch, *(dims.to_json(d) for d in shape)]
+
+
+def _rf(facts) -> dict | None:
+    if not facts.rf:
+        return None
+    axes = [rf.to_json() for rf in facts.rf]
+    return {key: [axis[key] for axis in axes] for key in ("size", "jump", "start")}
+
+
+def analysis_to_dict(analysis: Analysis) -> dict:
+    graph = analysis.graph
+    totals = analysis.totals()
+    layers = []
+    for node in graph.nodes:
+        f = analysis.facts[node.name]
+        layers.append({
+            "name": node.name,
+            "type": node.type_name,
+            "inputs": list(node.inputs),
+            "output_shape": _shape(analysis, f.output),
+            "params": dims.to_json(f.params),
+            "trainable": f.trainable,
+            "buffers": dims.to_json(f.buffers),
+            "macs": dims.to_json(f.macs),
+            "flops": dims.to_json(f.flops),
+            "elementwise_ops": dims.to_json(f.elementwise_ops),
+            "activation_bytes": dims.to_json(f.activation_bytes),
+            "receptive_field": _rf(f),
+            "line": node.pos.line,
+        })
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": f"cnnspec {__version__}",
+        "spec": {"name": graph.name, "file": graph.file},
+        "input": [dims.to_json(d) for d in analysis.input_shape],
+        "batch": analysis.batch,
+        "dtype": analysis.dtype,
+        "vars": graph.vars,
+        "conventions": CONVENTIONS,
+        "layers": layers,
+        "totals": {
+            **{k: dims.to_json(v) for k, v in totals.items() if k != "output_shape"},
+            "output_shape": _shape(analysis, totals["output_shape"]),
+            "peak_at": analysis.peak_node,
+        },
+        "merge_alignment": analysis.merge_alignment,
+        "assumptions": analysis.assumptions,
+    }
+
+
+def render_json(analysis: Analysis) -> str:
+    return json.dumps(analysis_to_dict(analysis), indent=2, default=str) + "\n"

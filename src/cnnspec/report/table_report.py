@@ -1,0 +1,93 @@
+"""The analysis as a text table (terminal) or Markdown, with a totals block in human units."""
+
+from __future__ import annotations
+
+from tabulate import tabulate
+
+from .. import dims
+from ..facts import Analysis
+from . import units
+
+HEADERS = ("name", "type", "output shape", "params", "MACs", "RF", "activations")
+
+
+def _rf_text(facts) -> str:
+    if not facts.rf:
+        return "-"
+    h, w = (dims.fmt(rf.size) for rf in facts.rf)
+    return h if h == w else f"{h}x{w}"
+
+
+def _rows(analysis: Analysis) -> list[list[str]]:
+    rows = []
+    for node in analysis.graph.nodes:
+        f = analysis.facts[node.name]
+        params = units.exact(f.params)
+        if f.params and not f.trainable:
+            params += " (frozen)"
+        rows.append([
+            node.name,
+            node.type_name,
+            "x".join(dims.fmt(d) for d in (analysis.batch, *f.output)),
+            params,
+            units.exact(f.macs),
+            _rf_text(f),
+            units.nbytes(f.activation_bytes),
+        ])
+    return rows
+
+
+def _totals(analysis: Analysis) -> list[tuple[str, str]]:
+    t = analysis.totals()
+
+    def both(value, human):
+        text = units.exact(value)
+        return f"{text} ({human})" if dims.to_int(value) is not None and text != human else text
+
+    lines = [
+        ("params", both(t["params"], units.count(t["params"]))),
+        ("  trainable", units.exact(t["trainable_params"])),
+        ("  frozen", units.exact(t["frozen_params"])),
+        ("buffers", units.exact(t["buffers"])),
+        ("MACs", both(t["macs"], units.ops(t["macs"], "MACs"))),
+        ("FLOPs", both(t["flops"], units.ops(t["flops"], "FLOPs"))),
+        ("element-wise ops", both(t["elementwise_ops"], units.ops(t["elementwise_ops"], "ops"))),
+        ("param memory", f"{units.nbytes(t['param_bytes'])} ({analysis.dtype})"),
+        ("activations", f"{units.nbytes(t['activation_bytes'])} (batch {analysis.batch})"),
+        ("peak activations", f"{units.nbytes(t['peak_activation_bytes'])} at {analysis.peak_node}"),
+    ]
+    return lines
+
+
+def _header(analysis: Analysis) -> str:
+    shape = "x".join(dims.fmt(d) for d in analysis.input_shape)
+    return (f"{analysis.graph.name}: input {shape}, batch {analysis.batch}, {analysis.dtype}"
+            f" ({analysis.graph.file})")
+
+
+def _notes(analysis: Analysis) -> list[str]:
+    notes = [f"note: {text}" for text in analysis.assumptions]
+    for item in analysis.merge_alignment:
+        notes.append(f"note: inputs of {item['node']} are misaligned along {item['axis']}: "
+                     f"jumps {item['jumps']}, starts {item['starts']}")
+    return notes
+
+
+def render_table(analysis: Analysis) -> str:
+    table = tabulate(_rows(analysis), headers=HEADERS, tablefmt="simple",
+                     colalign=("left", "left", "left", "right", "right", "right", "right"),
+                     disable_numparse=True)
+    width = max(len(label) for label, _ in _totals(analysis))
+    totals = "\n".join(f"{label.ljust(width)}  {value}" for label, value in _totals(analysis))
+    parts = [_header(analysis), "", table, "", totals, *_notes(analysis)]
+    return "\n".join(parts) + "\n"
+
+
+def render_markdown(analysis: Analysis) -> str:
+    table = tabulate(_rows(analysis), headers=HEADERS, tablefmt="github",
+                     colalign=("left", "left", "left", "right", "right", "right", "right"),
+                     disable_numparse=True)
+    totals = "\n".join(f"| {label.strip()} | {value} |" for label, value in _totals(analysis))
+    notes = "\n".join(f"> {n}" for n in _notes(analysis))
+    text = f"### {_header(analysis)}\n\n{table}\n\n| total | value |\n|---|---|\n{totals}\n"
+    return text + (f"\n{notes}\n" if notes else "")

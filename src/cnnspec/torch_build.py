@@ -1,0 +1,71 @@
+"""Build a graph as a ``torch.nn.Module`` (the in-memory builder; imports torch).
+
+Every node becomes the ``torch.nn`` module its layer class names (``Layer.torch_call``),
+registered under the node's dotted name, so ``features.0`` is ``model.features[0]`` and the
+state_dict keys follow the spec's names. ``forward`` runs the nodes in order, passing each the
+outputs of its inputs, and drops every tensor after its last reader.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .analysis import shapes_only
+from .graph import INPUT, Graph
+
+
+class GraphModule(nn.Module):
+    """A network built from a cnnspec graph."""
+
+    def __init__(self, graph: Graph, input_shape=None):
+        super().__init__()
+        shape = tuple(input_shape or graph.input_shape)
+        facts = shapes_only(graph, shape, strict=True).facts
+        self.spec_name = graph.name
+        self._plan: list[tuple[str, nn.Module, tuple[str, ...]]] = []
+        for node in graph.nodes:
+            call = node.layer.torch_call(facts[node.name].inputs)
+            module = getattr(nn, call.cls)(*call.args, **call.kwargs)
+            if not node.trainable:
+                module.requires_grad_(False)
+            self._attach(node.name, module)
+            self._plan.append((node.name, module, node.inputs))
+        last_use = {}
+        for step, (_, _, inputs) in enumerate(self._plan):
+            for src in inputs:
+                last_use[src] = step
+        self._release = [
+            tuple(src for src in dict.fromkeys(inputs) if last_use[src] == step)
+            for step, (_, _, inputs) in enumerate(self._plan)
+        ]
+        self._output = graph.output
+
+    def _attach(self, dotted: str, module: nn.Module) -> None:
+        *parents, leaf = dotted.split(".")
+        owner: nn.Module = self
+        for part in parents:
+            child = owner._modules.get(part)
+            if child is None:
+                child = nn.Sequential()
+                owner.add_module(part, child)
+            owner = child
+        owner.add_module(leaf, module)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        values = {INPUT: x}
+        for (name, module, inputs), release in zip(self._plan, self._release):
+            values[name] = module(*(values[src] for src in inputs))
+            for src in release:
+                if src != self._output:
+                    del values[src]
+        return values[self._output]
+
+    def nodes(self):
+        """(node name, module) in execution order."""
+        return [(name, module) for name, module, _ in self._plan]
+
+
+def to_torch(graph: Graph, input_shape=None) -> GraphModule:
+    """The graph as an ``nn.Module`` whose module names are the node names."""
+    return GraphModule(graph, input_shape)
