@@ -85,9 +85,7 @@ def parse(text: str) -> ast.expr:
         raise ExprError(f"cannot parse expression '{text}': {exc.msg}") from None
     except (RecursionError, MemoryError, ValueError):
         raise ExprError(f"cannot parse expression '{text}'") from None
-    count = 0
-    for node in ast.walk(tree):
-        count += 1
+    for count, node in enumerate(ast.walk(tree), 1):
         if count > MAX_NODES:
             raise ExprError(f"expression '{text}' is too long (more than {MAX_NODES} terms)")
         _check_node(node, text)

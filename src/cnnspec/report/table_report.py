@@ -54,9 +54,15 @@ def _totals(analysis: Analysis) -> list[tuple[str, str]]:
         ("element-wise ops", both(t["elementwise_ops"], units.ops(t["elementwise_ops"], "ops"))),
         ("param memory", f"{units.nbytes(t['param_bytes'])} ({analysis.dtype})"),
         ("activations", f"{units.nbytes(t['activation_bytes'])} (batch {analysis.batch})"),
-        ("peak activations", f"{units.nbytes(t['peak_activation_bytes'])} at {analysis.peak_node}"),
+        ("peak activations", f"{units.nbytes(t['peak_activation_bytes'])} at {_peak_label(analysis)}"),
     ]
     return lines
+
+
+def _peak_label(analysis: Analysis) -> str:
+    if analysis.peak_node in analysis.graph:
+        return analysis.graph.node(analysis.peak_node).label
+    return analysis.peak_node
 
 
 def _header(analysis: Analysis) -> str:

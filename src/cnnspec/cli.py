@@ -1,0 +1,117 @@
+"""The command line: a thin layer over the library API.
+
+Exit codes: 0 success, 1 a finding (reserved for check/verify), 2 an error in the spec or the
+command line. Every CnnspecError is caught here and printed as ``file:line:col: error: …``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+
+import click
+
+from . import __version__
+from .errors import CnnspecError
+
+FORMATS = ("table", "json", "markdown", "csv")
+
+
+def _friendly(func):
+    """Print cnnspec errors without a traceback and exit 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except CnnspecError as exc:
+            click.echo(exc.render(), err=True)
+            sys.exit(2)
+        except RecursionError:
+            click.echo("error: the spec is nested too deeply to analyse", err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+def _emit(text: str, output: str | None) -> None:
+    if output:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        click.echo(text, nl=False)
+
+
+_spec_arg = click.argument("spec", type=click.Path(dir_okay=False))
+_input_opt = click.option("--input", "input_shape", metavar="CxHxW",
+                          help="Input shape per sample, e.g. 3x224x224, or 3xHxW for formulas.")
+_set_opt = click.option("--set", "overrides", multiple=True, metavar="NAME=VALUE",
+                        help="Override a spec variable (repeatable).")
+_output_opt = click.option("-o", "--output", type=click.Path(dir_okay=False),
+                           help="Write to this file instead of standard output.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="cnnspec")
+def main() -> None:
+    """Static, exact analysis of CNN architectures written as YAML specs."""
+
+
+@main.command()
+@_spec_arg
+@_input_opt
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Batch size for MACs, FLOPs and memory.")
+@click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16"]), default="float32",
+              show_default=True, help="Element type for memory figures.")
+@_set_opt
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@_output_opt
+@_friendly
+def analyze(spec, input_shape, batch, dtype, overrides, fmt, output):
+    """Per-layer shapes, parameters, MACs, receptive fields and memory of SPEC.
+
+    Never imports torch."""
+    from .analysis import analyze as run
+    from .report import FORMATS as renderers
+    from .spec import load_spec, parse_overrides
+
+    graph = load_spec(spec, parse_overrides(overrides))
+    result = run(graph, input_shape, batch, dtype)
+    _emit(renderers[fmt](result), output)
+
+
+@main.command()
+@_spec_arg
+@_input_opt
+@_set_opt
+@click.option("--near", type=click.IntRange(min=1), metavar="N",
+              help="Also give the valid and exact sizes nearest to N.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@_output_opt
+@_friendly
+def sizes(spec, input_shape, overrides, near, fmt, output):
+    """Which input sizes SPEC accepts and which divide exactly at every layer.
+
+    Each axis is varied with the other held at the spec's input size."""
+    from .sizes_report import render_sizes
+    from .spec import load_spec, parse_overrides
+
+    graph = load_spec(spec, parse_overrides(overrides), input_shape)
+    _emit(render_sizes(graph, near, fmt), output)
+
+
+@main.command()
+@_output_opt
+@_friendly
+def schema(output):
+    """Print the JSON Schema of the spec format."""
+    from .schema import spec_schema
+
+    _emit(json.dumps(spec_schema(), indent=2) + "\n", output)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
