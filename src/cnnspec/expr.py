@@ -110,9 +110,9 @@ def _check_node(node: ast.AST, text: str) -> None:
         raise ExprError(f"'{text}': only numbers may appear as literals")
     if isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
-            name = node.func.id if isinstance(node.func, ast.Name) else "this call"
+            name = node.func.id if isinstance(node.func, ast.Name) else ast.unparse(node.func)
             raise ExprError(
-                f"'{text}': unknown function '{name}'",
+                f"'{text}': '{name}' is not a function expressions may call",
                 hint=did_you_mean(name, FUNCTIONS) or "functions: " + ", ".join(sorted(FUNCTIONS)),
             )
         if node.keywords:

@@ -108,7 +108,10 @@ def load_yaml(text: str, file: str = "<spec>"):
         mark = exc.problem_mark or exc.context_mark
         pos = _pos(mark, file) if mark is not None else Position(file)
         problem = exc.problem or exc.context or "invalid YAML"
-        raise SpecSyntaxError(f"invalid YAML: {problem}", pos) from None
+        context = ""
+        if exc.problem and exc.context and exc.context_mark is not None:
+            context = f" ({exc.context} at line {exc.context_mark.line + 1}, column {exc.context_mark.column + 1})"
+        raise SpecSyntaxError(f"invalid YAML: {problem}{context}", pos) from None
     except yaml.YAMLError as exc:
         raise SpecSyntaxError(f"invalid YAML: {exc}", Position(file)) from None
     except RecursionError:

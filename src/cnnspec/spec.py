@@ -105,7 +105,7 @@ def build_graph(doc, file: str = "<spec>", overrides: dict | None = None, input_
             getattr(doc, "pos", Position(file)),
             hint="start the file with 'input: [3, 224, 224]' and a 'layers:' list",
         )
-    _check_keys(doc, TOP_KEYS, "")
+    _check_keys({k: v for k, v in doc.items() if not _is_extension(k)}, TOP_KEYS, "", doc=doc)
     for key in ("input", "layers"):
         if key not in doc:
             raise SpecStructureError(f"the spec has no '{key}'", doc.pos.at(key))
@@ -117,6 +117,13 @@ def build_graph(doc, file: str = "<spec>", overrides: dict | None = None, input_
     if not isinstance(layers, LList) or not layers:
         raise SpecStructureError(
             "layers must be a non-empty list", doc.value_position("layers").at("layers")
+        )
+    total = _expanded_size(layers, {}, 0)
+    if total > MAX_NODES:
+        raise BudgetError(
+            f"the spec expands to {total:,} layers; cnnspec builds at most {MAX_NODES:,}",
+            doc.value_position("layers").at("layers"),
+            hint="check for YAML aliases that nest a list inside itself many times over",
         )
     expander = _Expander(scope)
     last = expander.chain(layers, "", INPUT, "layers", True, 0)
@@ -131,14 +138,21 @@ def build_graph(doc, file: str = "<spec>", overrides: dict | None = None, input_
     )
 
 
-def _check_keys(mapping: LDict, allowed, path: str, what: str = "") -> None:
+def _is_extension(key) -> bool:
+    """Top-level keys starting with ``x-`` are ignored: a place to keep YAML anchors."""
+    return isinstance(key, str) and key.startswith("x-")
+
+
+def _check_keys(mapping, allowed, path: str, what: str = "", doc: LDict | None = None) -> None:
+    doc = doc if doc is not None else mapping
     for key in mapping:
         if key not in allowed:
             keypath = f"{path}.{key}" if path else str(key)
             raise UnknownNameError(
                 f"unknown key '{key}'" + (f" in {what}" if what else ""),
-                mapping.position(key).at(keypath),
-                hint=did_you_mean(str(key), allowed) or "allowed keys: " + ", ".join(allowed),
+                doc.position(key).at(keypath),
+                hint=did_you_mean(str(key), allowed) or "allowed keys: " + ", ".join(allowed)
+                + ("; top-level keys starting with 'x-' are ignored (for YAML anchors)" if not path else ""),
             )
 
 
@@ -216,13 +230,31 @@ def _input_shape(doc: LDict, scope: _Scope, override) -> tuple:
     return tuple(shape)
 
 
+def _expanded_size(items, memo: dict, depth: int) -> int:
+    """How many layers a list expands to, counted without expanding it: lists reached
+    through YAML aliases are the same object, so each is counted once (memo by id)."""
+    if id(items) in memo:
+        return memo[id(items)]
+    if depth > MAX_DEPTH:
+        raise BudgetError(f"groups are nested more than {MAX_DEPTH} deep",
+                          getattr(items, "pos", Position()))
+    total = 0
+    for item in items if isinstance(items, list) else ():
+        body = item.get(GROUP) if isinstance(item, dict) and len(item) == 1 else None
+        if isinstance(body, dict) and isinstance(body.get("layers"), list):
+            total += _expanded_size(body["layers"], memo, depth + 1)
+        else:
+            total += 1
+    memo[id(items)] = total
+    return total
+
+
 class _Expander:
     """Walks the layer lists, creating nodes; counts them against the budget."""
 
     def __init__(self, scope: _Scope):
         self.scope = scope
         self.nodes: list[Node] = []
-        self.visited = 0
 
     def chain(self, items: LList, prefix: str, prev: str, path: str, trainable: bool,
               depth: int) -> str:
@@ -230,13 +262,7 @@ class _Expander:
             raise BudgetError(f"groups are nested more than {MAX_DEPTH} deep", items.pos.at(path))
         siblings: dict[str, Position] = {}
         for index, item in enumerate(items):
-            self.visited += 1
             pos = items.position(index).at(f"{path}[{index}]")
-            if self.visited > MAX_NODES:
-                raise BudgetError(
-                    f"the spec expands to more than {MAX_NODES:,} layers", pos,
-                    hint="check for YAML aliases or repeats that multiply the network",
-                )
             type_name, body, body_pos = _split_item(item, pos)
             name = self._node_name(body, index, pos, siblings)
             node_trainable = trainable and self._trainable(body, pos)
