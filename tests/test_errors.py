@@ -62,7 +62,7 @@ CASES = [
     ("expr-huge", "input: [3, 8, 8]\nlayers:\n  - linear: {out: '9 ** 9 ** 9'}\n",
      errors.ExpressionError, "too large", 3, "layers[0].linear.out"),
     ("var-cycle", "input: [3, 8, 8]\nvars: {a: b, b: a}\nlayers: [relu]\n",
-     errors.ExpressionError, "unknown variable 'b'", 2, "vars.a"),
+     errors.ExpressionError, "cycle: a -> b -> a", 2, "vars.a"),
     ("bad-input", "input: [3, 0, 8]\nlayers: [relu]\n",
      errors.SpecStructureError, "positive integer", 1, "input[1]"),
     ("kernel-too-big", "input: [3, 32, 32]\nlayers:\n  - conv2d: {out: 8, kernel: 3}\n  - maxpool2d: 2\n"

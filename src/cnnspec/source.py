@@ -110,7 +110,8 @@ def load_yaml(text: str, file: str = "<spec>"):
         problem = exc.problem or exc.context or "invalid YAML"
         context = ""
         if exc.problem and exc.context and exc.context_mark is not None:
-            context = f" ({exc.context} at line {exc.context_mark.line + 1}, column {exc.context_mark.column + 1})"
+            mark = exc.context_mark
+            context = f" ({exc.context} at line {mark.line + 1}, column {mark.column + 1})"
         raise SpecSyntaxError(f"invalid YAML: {problem}{context}", pos) from None
     except yaml.YAMLError as exc:
         raise SpecSyntaxError(f"invalid YAML: {exc}", Position(file)) from None

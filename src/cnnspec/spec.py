@@ -173,28 +173,47 @@ def _eval_vars(doc: LDict, overrides: dict) -> dict:
                     "variables: " + ", ".join(map(str, raw)) if raw else "the spec defines no vars"
                 ),
             )
-    values: dict = {}
-    for name, value in raw.items():
-        pos = raw.value_position(name).at(f"vars.{name}")
+    for name in raw:
         if not isinstance(name, str) or not _NAME.match(name) or name in expr.FUNCTIONS:
             raise SpecStructureError(
                 f"'{name}' cannot be a variable name", raw.position(name).at(f"vars.{name}"),
                 hint="use letters, digits and _, not starting with a digit, and no function name",
             )
-        if name in overrides:
-            value = overrides[name]
-            pos = Position("--set", 0, 0, name)
-            if value in ("true", "false"):
-                value = value == "true"
-        if isinstance(value, str):
-            value = _Scope(values).evaluate(value, pos)
-        elif not isinstance(value, (int, float)):
-            raise SpecStructureError(
-                f"variable '{name}' must be a number, true/false or an expression, "
-                f"got {type(value).__name__}", pos,
-            )
-        values[name] = value
-    return values
+    values: dict = {}
+    for name in raw:
+        _resolve_var(name, raw, overrides, values, [])
+    return {name: values[name] for name in raw}
+
+
+def _resolve_var(name: str, raw: LDict, overrides: dict, values: dict, stack: list):
+    """Evaluate one variable, first the variables its expression uses (in any order)."""
+    if name in values:
+        return
+    if name in stack:
+        cycle = " -> ".join([*stack[stack.index(name):], name])
+        raise ExpressionError(f"variables refer to each other in a cycle: {cycle}",
+                              raw.value_position(stack[0]).at(f"vars.{stack[0]}"))
+    value = raw[name]
+    pos = raw.value_position(name).at(f"vars.{name}")
+    if name in overrides:
+        value = overrides[name]
+        pos = Position("--set", 0, 0, name)
+        if value in ("true", "false"):
+            value = value == "true"
+    if isinstance(value, str):
+        try:
+            used = expr.free_names(value)
+        except expr.ExprError as exc:
+            raise ExpressionError(exc.message, pos, exc.hint) from None
+        for other in sorted(used & set(raw)):
+            _resolve_var(other, raw, overrides, values, [*stack, name])
+        value = _Scope(values).evaluate(value, pos)
+    elif not isinstance(value, (bool, int, float)):
+        raise SpecStructureError(
+            f"variable '{name}' must be a number, true/false or an expression, "
+            f"got {type(value).__name__}", pos,
+        )
+    values[name] = value
 
 
 def _input_shape(doc: LDict, scope: _Scope, override) -> tuple:
