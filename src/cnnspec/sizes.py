@@ -96,7 +96,8 @@ def dropped_pixels(node, inputs) -> list[int]:
         return []
     dropped = []
     for size, step in zip(inputs[0][1:], windows):
-        if isinstance(step, Window) and isinstance(step.stride, int) and isinstance(size, int):
+        if (isinstance(step, Window) and step.outputs is None  # adaptive bins cover all pixels
+                and isinstance(step.stride, int) and isinstance(size, int)):
             dropped.append((size + 2 * step.padding - step.kernel) % step.stride)
         else:
             dropped.append(0)
@@ -118,7 +119,7 @@ def _period(graph: Graph, result) -> int:
         facts = result.facts[node.name]
         if facts.rf and len(facts.output) == 3:
             for rf, units in zip(facts.rf, facts.output[1:]):
-                if isinstance(rf.jump, int) and units > 1:
+                if isinstance(rf.jump, int) and rf.jump > 0 and units > 1:
                     period = math.lcm(period, rf.jump)
     return period
 

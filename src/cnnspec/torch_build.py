@@ -50,6 +50,7 @@ class GraphModule(nn.Module):
                 child = nn.Sequential()
                 owner.add_module(part, child)
             owner = child
+        owner._modules.pop(leaf, None)
         owner.add_module(leaf, module)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -64,6 +65,13 @@ class GraphModule(nn.Module):
     def nodes(self):
         """(node name, module) in execution order."""
         return [(name, module) for name, module, _ in self._plan]
+
+    def replace_node(self, name: str, module: nn.Module) -> None:
+        """Run ``module`` in place of node ``name`` (e.g. to linearise a model for measuring
+        receptive fields)."""
+        index = next(i for i, (node, _, _) in enumerate(self._plan) if node == name)
+        self._plan[index] = (name, module, self._plan[index][2])
+        self._attach(name, module)
 
 
 def to_torch(graph: Graph, input_shape=None) -> GraphModule:

@@ -203,11 +203,13 @@ class Attr:
 
 @dataclass(frozen=True)
 class Window:
-    """A sliding window along one axis: effective kernel, stride and padding before it."""
+    """A sliding window along one axis: effective kernel, stride and padding before it.
+    ``outputs`` is the number of output units when the layer fixes it (adaptive pooling)."""
 
     kernel: object
-    stride: int = 1
+    stride: object = 1
     padding: object = 0
+    outputs: object = None
 
 
 #: The layer mixes every position of its input (flatten, global pooling).

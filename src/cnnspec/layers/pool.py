@@ -146,9 +146,25 @@ class AvgPool2d(_Pool):
         return TorchCall("AvgPool2d", (), kwargs)
 
 
-def adaptive_bins(size: int, out: int) -> list[tuple[int, int]]:
-    """PyTorch's adaptive pooling bins: [⌊i·n/o⌋, ⌈(i+1)·n/o⌉) for i < o."""
-    return [(i * size // out, -(-(i + 1) * size // out)) for i in range(out)]
+def adaptive_bins(size, out: int) -> list[tuple]:
+    """PyTorch's adaptive pooling bins: [⌊i·n/o⌋, ⌈(i+1)·n/o⌉) for i < o (formulas when n is)."""
+    return [(dims.floordiv(i * size, out), dims.ceildiv((i + 1) * size, out)) for i in range(out)]
+
+
+def _widest(widths: list):
+    if all(isinstance(w, int) for w in widths):
+        return max(widths)
+    import sympy
+
+    return sympy.Max(*widths)
+
+
+def _ratio(num, den: int):
+    """num / den exactly: an int, a Fraction, or a formula."""
+    if isinstance(num, int):
+        value = Fraction(num, den)
+        return int(value) if value.denominator == 1 else value
+    return num / den
 
 
 class _Adaptive(Layer):
@@ -168,25 +184,24 @@ class _Adaptive(Layer):
         (shape,) = inputs
         total = shape[0]
         for n, o in zip(shape[1:], self._targets(shape)):
-            if isinstance(n, int):
-                total = total * sum(end - start for start, end in adaptive_bins(n, o))
-            else:
-                total = total * n
+            total = total * sum((end - start for start, end in adaptive_bins(n, o)), 0)
         return total
 
     def receptive_field(self, inputs):
-        """Exact when the output divides the input (then bins are a plain window); otherwise
-        the largest bin and the mean stride n/o."""
+        """Bins of varying width are described as one window: the widest bin, a stride that
+        spaces the first and last bins exactly ((n − widest) / (o − 1)), and a padding that
+        centres the first bin. Exact when o divides n (then it is a plain k = s = n/o window);
+        otherwise sizes and the union of all bins are exact and positions are approximate."""
         (shape,) = inputs
         windows = []
         for n, o in zip(shape[1:], self._targets(shape)):
-            if isinstance(n, int) and n % o == 0:
-                windows.append(Window(n // o, n // o, 0))
-            elif isinstance(n, int):
-                widest = max(end - start for start, end in adaptive_bins(n, o))
-                windows.append(Window(widest, Fraction(n, o), 0))
-            else:
-                windows.append(Window(dims.ceildiv(n, o), n / o, 0))
+            if o == 1:
+                windows.append(Window(n, n, 0, outputs=1))
+                continue
+            widths = [end - start for start, end in adaptive_bins(n, o)]
+            widest = _widest(widths)
+            windows.append(Window(widest, _ratio(n - widest, o - 1), _ratio(widest - widths[0], 2),
+                                  outputs=o))
         return windows
 
     def torch_call(self, inputs):

@@ -59,10 +59,9 @@ def _apply(rf: RF, step) -> RF:
 
 def _count_after(count, step: Window):
     """Units along the axis after the window (only needed if a later layer mixes them all)."""
-    stride = step.stride
-    if isinstance(stride, Fraction):  # adaptive pooling: n / o
-        return int(Fraction(count) / stride) if isinstance(count, int) else count / stride
-    return dims.floordiv(count + 2 * step.padding - step.kernel, stride) + 1
+    if step.outputs is not None:
+        return step.outputs
+    return dims.floordiv(count + 2 * step.padding - step.kernel, step.stride) + 1
 
 
 def _exact(value):

@@ -1,0 +1,52 @@
+"""`cnnspec sizes`: its claims are checked by brute force over every size in a range."""
+
+from __future__ import annotations
+
+import pytest
+
+import cnnspec
+from cnnspec import sizes
+from cnnspec.analysis import shapes_only
+
+from .conftest import SPEC_FILES, SPEC_IDS, SPECS
+
+
+def test_alexnet_facts():
+    graph = cnnspec.load_spec(SPECS / "alexnet.yaml")
+    h, w = sizes.solve(graph)
+    for axis in (h, w):
+        assert axis.min_valid == 67
+        assert axis.period == 32 and axis.exact_residues == [0]
+        (fc1,) = axis.constraints
+        assert (fc1.node, fc1.declared, fc1.low, fc1.high) == ("fc1", 9216, 227, 258)
+    assert sizes.nearest(h, 224, h.is_exact) == [195, 227]
+
+
+@pytest.mark.parametrize("path", SPEC_FILES, ids=SPEC_IDS)
+def test_claims_hold_for_every_size(path):
+    graph = cnnspec.load_spec(path)
+    c, height, width = graph.input_shape
+    for axis in sizes.solve(graph):
+        for n in range(1, 3 * max(height, width) + 40):
+            shape = (c, n, width) if axis.axis == "H" else (c, height, n)
+            try:
+                result = shapes_only(graph, shape, strict=False)
+            except cnnspec.ShapeError:
+                result = None
+            assert (result is not None) == axis.is_valid(n), (axis.axis, n)
+            if result is None:
+                continue
+            exact = not any(
+                any(sizes.dropped_pixels(node, result.facts[node.name].inputs))
+                for node in graph.nodes
+            )
+            assert exact == axis.is_exact(n), (axis.axis, n)
+            assert (not result.mismatches) == axis.satisfies(n), (axis.axis, n)
+
+
+def test_dropped_pixels_matches_pytorch_arithmetic():
+    graph = cnnspec.parse_spec("input: [1, 10, 10]\nlayers:\n  - conv2d: {out: 1, kernel: 3, stride: 2}\n")
+    result = shapes_only(graph, (1, 10, 10))
+    node = graph.nodes[0]
+    # 10 pixels, 3-wide windows at stride 2 start at 0, 2, 4, 6: pixel 9 is never read
+    assert sizes.dropped_pixels(node, result.facts[node.name].inputs) == [1, 1]
