@@ -73,7 +73,7 @@ CASES = [
     ("declared-channels", "input: [3, 8, 8]\nlayers:\n  - conv2d: {in: 1, out: 8, kernel: 3}\n",
      errors.ShapeError, "expects 1 inputs but receives 3", 3, "layers[0]"),
     ("nesting", "input: [3, 8, 8]\nlayers: " + "[{sequential: {layers: " * 70 + "[relu]" + "}}]" * 70 + "\n",
-     errors.BudgetError, "nested more than", 2, ""),
+     errors.BudgetError, "nests more than", 2, ""),
 ]
 
 

@@ -36,12 +36,31 @@ def test_claims_hold_for_every_size(path):
             assert (result is not None) == axis.is_valid(n), (axis.axis, n)
             if result is None:
                 continue
+            index = 0 if axis.axis == "H" else 1
             exact = not any(
-                any(sizes.dropped_pixels(node, result.facts[node.name].inputs))
+                (sizes.dropped_pixels(node, result.facts[node.name].inputs) or [0, 0])[index]
                 for node in graph.nodes
             )
             assert exact == axis.is_exact(n), (axis.axis, n)
             assert (not result.mismatches) == axis.satisfies(n), (axis.axis, n)
+
+
+def test_exactness_is_per_axis_and_the_period_counts_every_stride():
+    graph = cnnspec.load_spec(SPECS / "alexnet_torchvision.yaml")
+    h, w = sizes.solve(graph)  # at 224x224: exact heights exist although 224 is not one
+    assert h.min_valid == 63 and h.period == 32 and h.exact_residues == [0]
+    small = cnnspec.load_spec(SPECS / "alexnet.yaml", input_shape=(3, 67, 67))
+    h, _ = sizes.solve(small)
+    assert h.period == 32 and not h.is_exact(83)
+
+
+def test_ceil_mode_drops_nothing():
+    graph = cnnspec.parse_spec(
+        "input: [1, 12, 12]\nlayers:\n  - maxpool2d: {kernel: 3, stride: 2, ceil_mode: true}\n")
+    result = shapes_only(graph, (1, 12, 12))
+    node = graph.nodes[0]
+    assert result.facts[node.name].output == (1, 6, 6)
+    assert sizes.dropped_pixels(node, result.facts[node.name].inputs) == [0, 0]
 
 
 def test_dropped_pixels_matches_pytorch_arithmetic():

@@ -56,7 +56,7 @@ def _num(value):
         return as_int
     if getattr(value, "is_Rational", False):
         return float(value)
-    return str(value)
+    return dims.fmt(value)
 
 
 @dataclass

@@ -4,16 +4,69 @@ complete specs (e.g. with a ``# yaml-language-server: $schema=...`` comment)."""
 
 from __future__ import annotations
 
+from .composites import MERGES, SE_ACTIVATIONS, SE_GATES, SHORTCUTS
+from .expand import NODE_KEYS
 from .layers import LAYERS
-from .spec import GROUP, NODE_KEYS
 
 SCHEMA_ID = "cnnspec-spec-v1"
 
+_REF = {"anyOf": [{"type": "string"}, {"type": "integer", "maximum": -1}]}
 _NODE_PROPS = {
     "name": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
              "description": "node name (default: its index in the list)"},
     "trainable": {"type": "boolean", "description": "false freezes its parameters"},
+    "from": {"anyOf": [_REF, {"type": "array", "items": _REF, "minItems": 1}],
+             "description": "input node(s): names, or -1 for the previous item, -2 before it"},
 }
+_LAYERS_REF = {"$ref": "#/$defs/layers"}
+_NUMBER_OR_EXPR = {"anyOf": [{"type": "number"}, {"type": "string"}]}
+_ARGS = {"type": "object", "additionalProperties": {"type": ["number", "boolean", "string"]}}
+_NAME_PATTERN = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}
+
+
+def _composite(name: str, description: str, props: dict, required: tuple = ()) -> dict:
+    inner = {"type": "object", "properties": {**_NODE_PROPS, **props}, "additionalProperties": False}
+    if required:
+        inner["required"] = list(required)
+    if name == "squeeze_excitation":
+        inner = {"anyOf": [inner, {"type": "null"}]}
+    return {"type": "object", "description": description, "properties": {name: inner},
+            "required": [name], "additionalProperties": False}
+
+
+def _composites() -> dict:
+    return {
+        "sequential": _composite("sequential", "layers in a row, as one named group",
+                                 {"layers": _LAYERS_REF}, ("layers",)),
+        "residual": _composite("residual", "a main path plus a shortcut, merged", {
+            "layers": _LAYERS_REF,
+            "shortcut": {"anyOf": [{"enum": list(SHORTCUTS)}, _LAYERS_REF]},
+            "shortcut_name": _NAME_PATTERN,
+            "merge": {"enum": list(MERGES)},
+            "merge_name": _NAME_PATTERN,
+            "after": _LAYERS_REF,
+        }, ("layers",)),
+        "branches": _composite("branches", "parallel paths from one input, merged", {
+            "paths": {"type": "array", "minItems": 2,
+                      "items": {"anyOf": [_LAYERS_REF, {"$ref": "#/$defs/item"}]}},
+            "merge": {"enum": list(MERGES)},
+            "merge_name": _NAME_PATTERN,
+        }, ("paths",)),
+        "repeat": _composite("repeat", "a block or layer list repeated", {
+            "times": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string"}]},
+            "block": {"type": "string"},
+            "layers": _LAYERS_REF,
+            "args": _ARGS,
+            "first": _ARGS,
+            "names": {"type": "string"},
+        }, ("times",)),
+        "squeeze_excitation": _composite("squeeze_excitation", "torchvision's SqueezeExcitation", {
+            "squeeze": _NUMBER_OR_EXPR,
+            "reduction": _NUMBER_OR_EXPR,
+            "activation": {"enum": list(SE_ACTIVATIONS)},
+            "gate": {"enum": list(SE_GATES)},
+        }),
+    }
 
 
 def _settings(cls) -> dict:
@@ -60,21 +113,23 @@ def spec_schema() -> dict:
             items.append({"$ref": f"#/$defs/{name}"})
             if not any(a.required for a in cls.attrs):
                 bare.append(name)
-    defs[GROUP] = {
-        "type": "object",
-        "description": "a named group of layers in sequence (an nn.Sequential)",
-        "properties": {GROUP: {
-            "type": "object",
-            "properties": {**_NODE_PROPS, "layers": {"$ref": "#/$defs/layers"}},
-            "required": ["layers"],
-            "additionalProperties": False,
-        }},
-        "required": [GROUP],
-        "additionalProperties": False,
-    }
-    items.append({"$ref": f"#/$defs/{GROUP}"})
+    for name, definition in _composites().items():
+        defs[name] = definition
+        items.append({"$ref": f"#/$defs/{name}"})
+    known = sorted(defs)
     items.append({"enum": sorted(bare), "description": "a layer with default settings"})
-    defs["layers"] = {"type": "array", "minItems": 1, "items": {"anyOf": items}}
+    items.append({
+        "description": "an instance of a block defined under 'blocks:' (its arguments)",
+        "type": "object", "minProperties": 1, "maxProperties": 1,
+        "propertyNames": {"not": {"enum": known}},
+        "additionalProperties": {"anyOf": [{"type": "null"}, {
+            "type": "object",
+            "properties": _NODE_PROPS,
+            "additionalProperties": {"type": ["number", "boolean", "string"]},
+        }]},
+    })
+    defs["item"] = {"anyOf": items}
+    defs["layers"] = {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/item"}}
     assert set(_NODE_PROPS) == set(NODE_KEYS)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -96,7 +151,17 @@ def spec_schema() -> dict:
                 "description": "variables usable in expressions; --set NAME=VALUE overrides them",
                 "additionalProperties": {"type": ["number", "boolean", "string"]},
             },
+            "blocks": {
+                "type": "object",
+                "description": "reusable, parameterised layer lists; use one as '- NAME: {args}'",
+                "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$", "not": {"enum": known}},
+                "additionalProperties": {
+                    "type": "object", "required": ["layers"], "additionalProperties": False,
+                    "properties": {"args": _ARGS, "layers": _LAYERS_REF},
+                },
+            },
             "layers": {"$ref": "#/$defs/layers"},
         },
+        "patternProperties": {"^x-": {"description": "ignored: a place for YAML anchors"}},
         "$defs": defs,
     }

@@ -19,6 +19,7 @@ from .graph import Graph
 from .layers.base import Window
 
 LIMIT = 1 << 16      # the largest size searched
+SCAN_LIMIT = 4096    # with merges, the first valid size is looked for up to here
 MAX_PERIOD = 4096    # beyond this, exact sizes are not enumerated
 
 
@@ -43,9 +44,15 @@ class AxisSizes:
     period: int | None = None
     exact_residues: list[int] = field(default_factory=list)
     constraints: list[Constraint] = field(default_factory=list)
+    #: with merges, validity repeats with the period: the valid offsets from min_valid
+    valid_residues: list[int] | None = None
 
     def is_valid(self, n: int) -> bool:
-        return self.min_valid is not None and n >= self.min_valid
+        if self.min_valid is None or n < self.min_valid:
+            return False
+        if self.valid_residues is None or self.period is None:
+            return True
+        return (n - self.min_valid) % self.period in self.valid_residues
 
     def is_exact(self, n: int) -> bool:
         return (self.is_valid(n) and self.period is not None
@@ -90,13 +97,14 @@ def _search_min(predicate, low: int, high: int) -> int | None:
 
 def dropped_pixels(node, inputs) -> list[int]:
     """Per spatial axis, how many input pixels (padding included) the layer's last window
-    leaves unread because the stride does not divide the span exactly."""
+    leaves unread because the stride does not divide the span exactly (0 with ceil_mode,
+    whose last window overhangs instead, and for adaptive pooling, whose bins cover all)."""
     windows = node.layer.receptive_field(inputs)
     if not isinstance(windows, list) or len(inputs[0]) != 3:
         return []
     dropped = []
     for size, step in zip(inputs[0][1:], windows):
-        if (isinstance(step, Window) and step.outputs is None  # adaptive bins cover all pixels
+        if (isinstance(step, Window) and step.outputs is None and not step.ceil
                 and isinstance(step.stride, int) and isinstance(size, int)):
             dropped.append((size + 2 * step.padding - step.kernel) % step.stride)
         else:
@@ -104,29 +112,42 @@ def dropped_pixels(node, inputs) -> list[int]:
     return dropped
 
 
-def _is_exact(graph: Graph, result) -> bool:
-    return not any(
-        any(dropped_pixels(node, result.facts[node.name].inputs)) for node in graph.nodes
-    )
+def _is_exact(graph: Graph, result, axes: tuple) -> bool:
+    for node in graph.nodes:
+        dropped = dropped_pixels(node, result.facts[node.name].inputs)
+        if dropped and any(dropped[a] for a in axes):
+            return False
+    return True
 
 
-def _period(graph: Graph, result) -> int:
-    from .passes.receptive_field import receptive_fields
+def _period(graph: Graph, result, axes: tuple) -> int:
+    """The product of the strides along every path (their lcm over paths): shifting the input
+    by it shifts every strided layer's input by a multiple of its stride."""
+    from .graph import INPUT
 
-    receptive_fields(graph, result)
+    jumps = {INPUT: (1, 1)}
     period = 1
     for node in graph.nodes:
-        facts = result.facts[node.name]
-        if facts.rf and len(facts.output) == 3:
-            for rf, units in zip(facts.rf, facts.output[1:]):
-                if isinstance(rf.jump, int) and rf.jump > 0 and units > 1:
-                    period = math.lcm(period, rf.jump)
+        inputs = result.facts[node.name].inputs
+        jump = [1, 1]
+        for src in node.inputs:
+            jump = [math.lcm(a, b) for a, b in zip(jump, jumps[src])]
+        windows = node.layer.receptive_field(inputs) if len(inputs[0]) == 3 else None
+        if isinstance(windows, list):
+            for axis, step in enumerate(windows):
+                if (isinstance(step, Window) and step.outputs is None
+                        and isinstance(step.stride, int) and step.stride > 0):
+                    jump[axis] *= step.stride
+        jumps[node.name] = tuple(jump)
+        for axis in axes:
+            period = math.lcm(period, jump[axis])
     return period
 
 
 def solve_axis(graph: Graph, reference: tuple, axis: str) -> AxisSizes:
     """Valid, exact and declared-size ranges along ``axis`` ('H', 'W' or 'HW')."""
     fixed = {"H": {"W": reference[2]}, "W": {"H": reference[1]}, "HW": {}}[axis]
+    axes = {"H": (0,), "W": (1,), "HW": (0, 1)}[axis]
     cache: dict[int, object] = {}
 
     def at(n: int):
@@ -134,16 +155,21 @@ def solve_axis(graph: Graph, reference: tuple, axis: str) -> AxisSizes:
             cache[n] = _evaluate(graph, _shape_for(reference, axis, n))
         return cache[n]
 
-    low = _search_min(lambda n: at(n) is not None, 1, LIMIT)
+    merges = any(len(node.inputs) > 1 for node in graph.nodes)
+    if merges:  # paths must agree in size: validity can be periodic, so scan for the first
+        low = next((n for n in range(1, SCAN_LIMIT + 1) if at(n) is not None), None)
+    else:
+        low = _search_min(lambda n: at(n) is not None, 1, LIMIT)
     sizes = AxisSizes(axis, fixed, low)
     if low is None:
         return sizes
-    period = _period(graph, at(low))
+    period = _period(graph, at(low), axes)
     if period <= MAX_PERIOD:
         sizes.period = period
-        sizes.exact_residues = [
-            r for r in range(period) if at(low + r) is not None and _is_exact(graph, at(low + r))
-        ]
+        valid = [r for r in range(period) if at(low + r) is not None]
+        if merges:
+            sizes.valid_residues = valid
+        sizes.exact_residues = [r for r in valid if _is_exact(graph, at(low + r), axes)]
     names = {m.node for m in at(low).mismatches}
     names |= {m.node for m in (at(LIMIT).mismatches if at(LIMIT) else [])}
     for node in graph.nodes:
@@ -212,6 +238,9 @@ def describe_axis(sizes: AxisSizes, name: str | None = None) -> dict:
     if sizes.min_valid is None:
         return {"valid": f"no {name} up to {LIMIT} is valid"}
     text = {"valid": f"{name} >= {sizes.min_valid}"}
+    if sizes.valid_residues is not None and len(sizes.valid_residues) < (sizes.period or 1):
+        starts = ", ".join(str(sizes.min_valid + r) for r in sizes.valid_residues)
+        text["valid"] = f"{name} = {starts} + {sizes.period}k"
     if sizes.period is None:
         text["exact"] = f"not enumerated (stride product over {MAX_PERIOD})"
     elif not sizes.exact_residues:

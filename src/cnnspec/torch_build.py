@@ -13,6 +13,7 @@ from torch import nn
 
 from .analysis import shapes_only
 from .graph import INPUT, Graph
+from .torch_modules import MODULES
 
 
 class GraphModule(nn.Module):
@@ -26,7 +27,8 @@ class GraphModule(nn.Module):
         self._plan: list[tuple[str, nn.Module, tuple[str, ...]]] = []
         for node in graph.nodes:
             call = node.layer.torch_call(facts[node.name].inputs)
-            module = getattr(nn, call.cls)(*call.args, **call.kwargs)
+            factory = MODULES[call.cls] if call.module == "cnnspec" else getattr(nn, call.cls)
+            module = factory(*call.args, **call.kwargs)
             if not node.trainable:
                 module.requires_grad_(False)
             self._attach(node.name, module)

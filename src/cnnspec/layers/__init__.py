@@ -1,6 +1,6 @@
 """Layer types. Importing this package registers every one of them."""
 
-from . import activation, conv, linear, norm, pool, structural  # noqa: F401  (registration)
+from . import activation, conv, linear, merge, norm, pool, resample, structural  # noqa: F401
 from .base import GLOBAL, Attr, Layer, LayerInputError, TorchCall, Window
 from .registry import LAYERS, lookup
 

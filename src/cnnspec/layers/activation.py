@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Attr, Layer, LayerInputError, TorchCall, choice_kind, float_kind, int_kind
+from .base import GLOBAL, Attr, Layer, LayerInputError, TorchCall, choice_kind, float_kind, int_kind
 from .registry import register
 
 
@@ -115,6 +115,30 @@ class Softmax(_Activation):
             )
         return shape
 
+    def receptive_field(self, inputs):
+        """Point-wise over space unless ``dim`` is a spatial axis, which it then mixes whole."""
+        rank = len(inputs[0]) + 1
+        axis = self.dim % rank
+        if rank == 4 and axis >= 2:
+            return [GLOBAL if a == axis - 2 else None for a in (0, 1)]
+        return None
+
     def torch_call(self, inputs):
         return TorchCall("Softmax", (), {"dim": self.dim})
 
+
+
+@register
+class ReLU6(_Activation):
+    """min(max(0, x), 6) (``torch.nn.ReLU6``), as in MobileNetV2."""
+
+    type_name = "relu6"
+    torch_class = "ReLU6"
+
+
+@register
+class Hardsigmoid(_Activation):
+    """ReLU6(x + 3) / 6 (``torch.nn.Hardsigmoid``), the gate of MobileNetV3's squeeze-excitation."""
+
+    type_name = "hardsigmoid"
+    torch_class = "Hardsigmoid"

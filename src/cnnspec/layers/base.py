@@ -124,6 +124,8 @@ def float_kind(minimum: float | None = None, maximum: float | None = None) -> Ki
 
 
 def _parse_bool(value, resolve):
+    if isinstance(value, str):
+        value = resolve(value)
     if not isinstance(value, bool):
         raise AttrValueError(f"expected true or false, got {value!r}")
     return value
@@ -210,6 +212,7 @@ class Window:
     stride: object = 1
     padding: object = 0
     outputs: object = None
+    ceil: bool = False  # ceil_mode: the last window may overhang instead of dropping pixels
 
 
 #: The layer mixes every position of its input (flatten, global pooling).
@@ -221,13 +224,16 @@ GLOBAL = "global"
 
 @dataclass(frozen=True)
 class TorchCall:
-    """The ``torch.nn`` constructor a layer maps to: class name, positional and keyword args.
+    """The module constructor a layer maps to: class name, positional and keyword args, and
+    where the class lives (``torch.nn``, or cnnspec's own small modules for merges and drop
+    path, which the emitter writes out as plain tensor operations).
 
     The builder calls it; the emitter writes it out as source, so the two cannot drift."""
 
     cls: str
     args: tuple = ()
     kwargs: dict = field(default_factory=dict)
+    module: str = "torch.nn"
 
 
 class Layer:
@@ -245,6 +251,8 @@ class Layer:
     view_of_input: ClassVar[bool] = False
     #: element-wise operations per output element (activations, dropout …)
     ops_per_element: ClassVar[int] = 0
+    #: how many inputs the layer takes: 1, or (minimum, None) for merges of any number
+    arity: ClassVar[object] = 1
 
     def __init__(self, **values):
         for attr in self.attrs:
@@ -305,4 +313,8 @@ def spatial(shape: Shape, what: str) -> tuple:
 
 
 def fmt_shape(shape: Shape) -> str:
-    return "x".join(dims.fmt(d) for d in shape) if shape else "scalar"
+    """``256x6x6``; a formula is bracketed: ``96x(floor((H - 11)/4) + 1)x…``."""
+    if not shape:
+        return "scalar"
+    parts = [dims.fmt(d) for d in shape]
+    return "x".join(p if p.isdigit() or p.isidentifier() else f"({p})" for p in parts)

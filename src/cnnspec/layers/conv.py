@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from .. import dims
 from .base import (
     BOOL,
@@ -138,3 +140,95 @@ class Conv2d(Layer):
         if not self.bias:
             kwargs["bias"] = False
         return TorchCall("Conv2d", (self._in_channels(inputs), self.out), kwargs)
+
+
+@register
+class ConvTranspose2d(Layer):
+    """Transposed ("up") convolution (``torch.nn.ConvTranspose2d``):
+    output = (n − 1)·s − 2p + d(k − 1) + output_padding + 1. MACs follow FlopCounterMode:
+    every input position meets every kernel tap, in·(out/groups)·k_h·k_w per input pixel.
+    Receptive field: an output unit reads ⌊d(k−1)/s⌋ + 1 input units per axis at most, and the
+    jump shrinks by the stride."""
+
+    type_name = "conv_transpose2d"
+    aliases = ("deconv", "conv_transpose")
+    family = "conv"
+    attrs = (
+        Attr("out", int_kind(1), required=True, aliases=("out_channels",)),
+        Attr("kernel", pair_kind(1), required=True, aliases=("kernel_size",)),
+        Attr("stride", pair_kind(1), default=(1, 1)),
+        Attr("padding", pair_kind(0), default=(0, 0)),
+        Attr("output_padding", pair_kind(0), default=(0, 0)),
+        Attr("dilation", pair_kind(1), default=(1, 1)),
+        Attr("groups", int_kind(1), default=1),
+        Attr("bias", BOOL, default=True),
+        Attr("in", int_kind(1), aliases=("in_channels",)),
+    )
+
+    def validate(self) -> None:
+        if self.out % self.groups:
+            raise AttrValueError(f"out ({self.out}) must be divisible by groups ({self.groups})", "groups")
+        for op, s, d in zip(self.output_padding, self.stride, self.dilation):
+            if op >= s and op >= d:
+                raise AttrValueError(
+                    f"output_padding {op} must be smaller than the stride ({s}) or the dilation ({d})",
+                    "output_padding",
+                )
+
+    def _in_channels(self, inputs):
+        return inputs[0][0] if self.in_ is None else self.in_
+
+    def output_shape(self, inputs):
+        (shape,) = inputs
+        size = spatial(shape, "conv_transpose2d")
+        if shape[0] % self.groups:
+            raise LayerInputError(f"{shape[0]} input channels are not divisible by groups={self.groups}")
+        out = []
+        for n, k, s, p, op, d in zip(size, self.kernel, self.stride, self.padding,
+                                     self.output_padding, self.dilation):
+            value = (n - 1) * s - 2 * p + d * (k - 1) + op + 1
+            if dims.is_true(value >= 1) is False:
+                raise LayerInputError(f"the padding {p} leaves no output from an input of {dims.fmt(n)}")
+            out.append(value)
+        return (self.out, *out)
+
+    def declared_mismatch(self, inputs):
+        if self.in_ is not None and self.in_ != inputs[0][0]:
+            return self.in_, inputs[0][0]
+        return None
+
+    def params(self, inputs):
+        weight = self._in_channels(inputs) * (self.out // self.groups) * self.kernel[0] * self.kernel[1]
+        return weight + (self.out if self.bias else 0)
+
+    def macs(self, inputs, output):
+        per_input = (self.out // self.groups) * self.kernel[0] * self.kernel[1]
+        return dims.prod(inputs[0]) * per_input
+
+    def elementwise_ops(self, inputs, output):
+        return dims.prod(output) if self.bias else 0
+
+    def receptive_field(self, inputs):
+        windows = []
+        for k, s, p, d, o in zip(self.kernel, self.stride, self.padding, self.dilation,
+                                 self.output_shape(inputs)[1:]):
+            reach = d * (k - 1)
+            width = reach // s + 1
+            # output 0 reads inputs i with 0 <= p + reach_part - i*s: from ceil((p - reach)/s) to floor(p/s)
+            first, last = -((reach - p) // s), p // s
+            centre = Fraction(first + last, 2)
+            windows.append(Window(width, Fraction(1, s), Fraction(width - 1, 2) - centre, outputs=o))
+        return windows
+
+    def torch_call(self, inputs):
+        kwargs = {"kernel_size": compact(self.kernel)}
+        for name, default in (("stride", (1, 1)), ("padding", (0, 0)), ("output_padding", (0, 0)),
+                              ("dilation", (1, 1))):
+            value = getattr(self, name)
+            if value != default:
+                kwargs[name] = compact(value)
+        if self.groups != 1:
+            kwargs["groups"] = self.groups
+        if not self.bias:
+            kwargs["bias"] = False
+        return TorchCall("ConvTranspose2d", (self._in_channels(inputs), self.out), kwargs)

@@ -55,11 +55,13 @@ class _Pool(Layer):
         return self.kernel if self.stride is None else self.stride
 
     def _check_padding(self) -> None:
-        for p, k, d in zip(self.padding, self.kernel, self._dilation()):
-            if p > (d * (k - 1) + 1) // 2:
+        """PyTorch: 'pad should be smaller than or equal to half of kernel size' — the kernel
+        size itself, not the dilated window."""
+        for p, k in zip(self.padding, self.kernel):
+            if p > k // 2:
                 raise AttrValueError(
-                    f"padding {p} is more than half of the {d * (k - 1) + 1}-wide window "
-                    "(PyTorch refuses it)", "padding"
+                    f"padding {p} is more than half of the kernel size {k} (PyTorch refuses it)",
+                    "padding",
                 )
 
     def validate(self) -> None:
@@ -78,7 +80,7 @@ class _Pool(Layer):
 
     def receptive_field(self, inputs):
         return [
-            Window(d * (k - 1) + 1, s, p)
+            Window(d * (k - 1) + 1, s, p, ceil=self.ceil_mode)
             for k, s, p, d in zip(self.kernel, self._stride(), self.padding, self._dilation())
         ]
 
@@ -206,7 +208,7 @@ class _Adaptive(Layer):
 
     def torch_call(self, inputs):
         size = self.output_size
-        arg = size[0] if size[0] == size[1] else list(size)
+        arg = size[0] if size[0] == size[1] and size[0] is not None else tuple(size)
         return TorchCall(self.torch_class, (arg,), {})
 
 

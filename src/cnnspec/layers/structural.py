@@ -93,3 +93,43 @@ class Dropout2d(Dropout):
 
     def torch_call(self, inputs):
         return TorchCall("Dropout2d", (), {} if self.p == 0.5 else {"p": self.p})
+
+
+@register
+class DropPath(Layer):
+    """Stochastic depth: while training, drops the whole residual branch of a sample with
+    probability ``p`` (torchvision's ``StochasticDepth(p, "row")``). At inference it returns
+    its input: no parameters, no work, no memory."""
+
+    type_name = "drop_path"
+    aliases = ("stochastic_depth",)
+    family = "dropout"
+    shorthand = "p"
+    view_of_input = True
+    attrs = (Attr("p", float_kind(0.0, 1.0), default=0.0),)
+
+    def torch_call(self, inputs):
+        return TorchCall("StochasticDepth", (self.p,), module="cnnspec")
+
+
+@register
+class ChannelShuffle(Layer):
+    """Interleaves the channels of ``groups`` groups (``torch.nn.ChannelShuffle``, ShuffleNet).
+    A permutation: no parameters and no arithmetic."""
+
+    type_name = "channel_shuffle"
+    family = "structural"
+    shorthand = "groups"
+    attrs = (Attr("groups", int_kind(1), required=True),)
+
+    def output_shape(self, inputs):
+        (shape,) = inputs
+        if len(shape) != 3 or shape[0] % self.groups:
+            raise LayerInputError(
+                f"channel_shuffle needs (C, H, W) with C divisible by groups={self.groups}, "
+                f"got {'x'.join(map(dims.fmt, shape))}"
+            )
+        return shape
+
+    def torch_call(self, inputs):
+        return TorchCall("ChannelShuffle", (self.groups,))

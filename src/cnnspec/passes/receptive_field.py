@@ -35,7 +35,7 @@ def receptive_fields(graph: Graph, result: Analysis) -> None:
         if transform is not None:
             current = tuple(_apply(rf, step) for rf, step in zip(current, transform))
         out = result.facts[node.name].output
-        if len(out) == 3 and transform is None:
+        if len(out) == 3:  # the true unit count (ceil_mode, transposed conv, upsampling)
             current = tuple(RF(rf.size, rf.jump, rf.start, n) for rf, n in zip(current, out[1:]))
         fields[node.name] = current
         result.facts[node.name].rf = current

@@ -23,7 +23,7 @@ def infer_shapes(graph: Graph, result: Analysis) -> None:
             output = layer.output_shape(inputs)
         except LayerInputError as exc:
             raise ShapeError(
-                f"{node.label} cannot take its input {fmt_shape(inputs[0])}: "
+                f"{node.label} cannot take {_describe_inputs(node, inputs)}: "
                 f"{exc.message} (network input {fmt_shape(result.input_shape)})",
                 node.pos, exc.hint or _sizes_hint(graph, result),
             ) from None
@@ -41,6 +41,15 @@ def infer_shapes(graph: Graph, result: Analysis) -> None:
             result.mismatches.append(Mismatch(node.name, declared, received))
         shapes[node.name] = output
         result.facts[node.name] = NodeFacts(node.name, node.type_name, inputs, output)
+
+
+def _describe_inputs(node, inputs) -> str:
+    if len(inputs) == 1:
+        return f"its input {fmt_shape(inputs[0])}"
+    listed = ", ".join(
+        f"{i} = {src} ({fmt_shape(shape)})" for i, (src, shape) in enumerate(zip(node.inputs, inputs), 1)
+    )
+    return f"its inputs {listed}"
 
 
 def _sizes_hint(graph: Graph, result: Analysis) -> str | None:

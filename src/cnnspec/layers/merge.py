@@ -1,0 +1,99 @@
+"""Merges: nodes with several inputs (residual sums, concatenation, gating products)."""
+
+from __future__ import annotations
+
+from .. import dims
+from .base import Attr, Layer, LayerInputError, TorchCall, int_kind
+from .registry import register
+
+
+def broadcast(shapes: list, what: str) -> tuple:
+    """PyTorch's broadcasting of per-sample shapes (the batch dim is shared)."""
+    rank = max(len(s) for s in shapes)
+    out = []
+    for axis in range(rank):
+        sizes = [s[axis - rank + len(s)] if axis - rank + len(s) >= 0 else 1 for s in shapes]
+        distinct = {d for d in sizes if dims.to_int(d) != 1}
+        if len(distinct) > 1:
+            listed = ", ".join(f"input {i} is {'x'.join(dims.fmt(d) for d in s)}"
+                               for i, s in enumerate(shapes, 1))
+            raise LayerInputError(
+                f"{what} needs equal (or broadcastable) shapes; they differ in dim {axis + 1}: "
+                f"{listed}",
+                hint="match the channels and strides of the paths, or add a projection",
+            )
+        out.append(distinct.pop() if distinct else 1)
+    return tuple(out)
+
+
+class _Merge(Layer):
+    family = "merge"
+    arity = (2, None)
+
+
+@register
+class Add(_Merge):
+    """Element-wise sum of two or more inputs, with broadcasting (``a + b``): the merge of a
+    residual connection. One addition per output element per extra input."""
+
+    type_name = "add"
+
+    def output_shape(self, inputs):
+        return broadcast(inputs, "add")
+
+    def elementwise_ops(self, inputs, output):
+        return (len(inputs) - 1) * dims.prod(output)
+
+    def torch_call(self, inputs):
+        return TorchCall("Add", module="cnnspec")
+
+
+@register
+class Mul(_Merge):
+    """Element-wise product with broadcasting (``a * b``), e.g. the channel gate of
+    squeeze-and-excitation ((C, 1, 1) times (C, H, W))."""
+
+    type_name = "mul"
+
+    def output_shape(self, inputs):
+        return broadcast(inputs, "mul")
+
+    def elementwise_ops(self, inputs, output):
+        return (len(inputs) - 1) * dims.prod(output)
+
+    def torch_call(self, inputs):
+        return TorchCall("Mul", module="cnnspec")
+
+
+@register
+class Concat(_Merge):
+    """Concatenation along ``dim`` (``torch.cat``; PyTorch numbering, default 1 = channels).
+    Every other dimension must agree. It copies, and computes nothing."""
+
+    type_name = "concat"
+    aliases = ("cat",)
+    attrs = (Attr("dim", int_kind(None), default=1),)
+
+    def output_shape(self, inputs):
+        ranks = {len(s) for s in inputs}
+        if len(ranks) != 1:
+            raise LayerInputError("concat inputs must have the same number of dims")
+        rank = ranks.pop() + 1
+        if not -rank <= self.dim < rank or self.dim % rank == 0:
+            raise LayerInputError(f"cannot concatenate along dim {self.dim} of a {rank}-D tensor")
+        axis = self.dim % rank - 1
+        first = inputs[0]
+        for i, shape in enumerate(inputs[1:], 2):
+            for a, (d0, d) in enumerate(zip(first, shape)):
+                if a != axis and d0 != d:
+                    name = ("channels", "height", "width")[a] if rank == 4 else f"dim {a + 1}"
+                    raise LayerInputError(
+                        f"concat along dim {self.dim} needs equal {name}: input 1 is "
+                        f"{'x'.join(map(dims.fmt, first))}, input {i} is {'x'.join(map(dims.fmt, shape))}",
+                        hint="crop or pad the skip connection, or choose an input size at which "
+                             "both paths agree (cnnspec sizes)",
+                    )
+        return (*first[:axis], sum((s[axis] for s in inputs), 0), *first[axis + 1:])
+
+    def torch_call(self, inputs):
+        return TorchCall("Concat", (), {} if self.dim == 1 else {"dim": self.dim}, module="cnnspec")

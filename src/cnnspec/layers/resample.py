@@ -1,0 +1,99 @@
+"""Upsampling: nearest and bilinear interpolation."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+from .. import dims
+from .base import (
+    BOOL,
+    Attr,
+    AttrValueError,
+    Layer,
+    TorchCall,
+    Window,
+    choice_kind,
+    float_kind,
+    pair_kind,
+    spatial,
+)
+from .conv import compact
+from .registry import register
+
+
+@register
+class Upsample(Layer):
+    """Resize by ``scale`` (output = ⌊n·scale⌋) or to ``size`` (``torch.nn.Upsample``), with
+    nearest or bilinear interpolation. No parameters and no MACs; bilinear costs 4 operations
+    per output element. Receptive field: nearest keeps it and divides the jump by the scale;
+    bilinear reads two neighbours per axis (the first unit's centre is approximate)."""
+
+    type_name = "upsample"
+    family = "resample"
+    shorthand = "scale"
+    attrs = (
+        Attr("scale", float_kind(minimum=0.0), aliases=("scale_factor",),
+             doc="multiplier of height and width"),
+        Attr("size", pair_kind(1), doc="output [height, width] instead of a scale"),
+        Attr("mode", choice_kind("nearest", "bilinear"), default="nearest"),
+        Attr("align_corners", BOOL, default=None, doc="bilinear only"),
+    )
+
+    def validate(self) -> None:
+        if (self.scale is None) == (self.size is None):
+            raise AttrValueError("give exactly one of scale and size", "scale")
+        if self.scale is not None and self.scale <= 0:
+            raise AttrValueError("scale must be positive", "scale")
+        if self.align_corners is not None and self.mode == "nearest":
+            raise AttrValueError("align_corners applies to bilinear only (PyTorch refuses it)",
+                                 "align_corners")
+
+    def _scale_int(self):
+        return int(self.scale) if self.scale is not None and float(self.scale).is_integer() else None
+
+    def output_shape(self, inputs):
+        (shape,) = inputs
+        size = spatial(shape, "upsample")
+        if self.size is not None:
+            return (shape[0], *self.size)
+        factor = self._scale_int()
+        if factor is not None:
+            return (shape[0], *(n * factor for n in size))
+        return (shape[0], *(self._scaled(n) for n in size))
+
+    def _scaled(self, n):
+        if isinstance(n, int):
+            return math.floor(n * self.scale)
+        import sympy
+
+        return sympy.floor(n * sympy.nsimplify(self.scale))
+
+    def elementwise_ops(self, inputs, output):
+        return 4 * dims.prod(output) if self.mode == "bilinear" else 0
+
+    def receptive_field(self, inputs):
+        (shape,) = inputs
+        out = self.output_shape(inputs)
+        windows = []
+        for n, o in zip(shape[1:], out[1:]):
+            jump = Fraction(n, o) if isinstance(n, int) and isinstance(o, int) else n / o
+            if self.mode == "nearest":
+                windows.append(Window(1, jump, 0, outputs=o))
+            else:  # output 0 samples at jump/2 − 1/2 (align_corners false): a 2-wide window
+                half = Fraction(jump) / 2 if isinstance(jump, (int, Fraction)) else jump / 2
+                windows.append(Window(2, jump, 1 - half, outputs=o))
+        return windows
+
+    def torch_call(self, inputs):
+        kwargs: dict = {}
+        if self.size is not None:
+            kwargs["size"] = compact(self.size)
+        else:
+            factor = self._scale_int()
+            kwargs["scale_factor"] = float(factor if factor is not None else self.scale)
+        if self.mode != "nearest":
+            kwargs["mode"] = self.mode
+        if self.align_corners is not None:
+            kwargs["align_corners"] = self.align_corners
+        return TorchCall("Upsample", (), kwargs)
