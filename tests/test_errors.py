@@ -71,7 +71,7 @@ CASES = [
     ("rank", "input: [3, 8, 8]\nlayers:\n  - flatten\n  - conv2d: {out: 8, kernel: 3}\n",
      errors.ShapeError, "2-D layers cannot follow flatten", 4, "layers[1]"),
     ("declared-channels", "input: [3, 8, 8]\nlayers:\n  - conv2d: {in: 1, out: 8, kernel: 3}\n",
-     errors.ShapeError, "expects 1 inputs but receives 3", 3, "layers[0]"),
+     errors.ShapeError, "expects 1 input channels but receives 3", 3, "layers[0]"),
     ("nesting", "input: [3, 8, 8]\nlayers: " + "[{sequential: {layers: " * 70 + "[relu]" + "}}]" * 70 + "\n",
      errors.BudgetError, "nests more than", 2, ""),
 ]

@@ -77,8 +77,8 @@ def analyze(spec, input_shape, batch, dtype, overrides, fmt, output):
     from .report import FORMATS as renderers
     from .spec import load_spec, parse_overrides
 
-    graph = load_spec(spec, parse_overrides(overrides))
-    result = run(graph, input_shape, batch, dtype)
+    graph = load_spec(spec, parse_overrides(overrides), input_shape)
+    result = run(graph, None, batch, dtype)
     _emit(renderers[fmt](result), output)
 
 

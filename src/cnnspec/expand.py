@@ -184,7 +184,7 @@ class Expander:
             name = self.leaf_name(settings, default_name(index), pos)
             if settings is not None and "name" in settings:
                 scope.check_free(name, settings.value_position("name").at(pos.path + ".name"))
-            trainable = self.trainable(settings, pos)
+            trainable = self.trainable(settings, pos, kind)
             if kind in COMPOSITES:
                 out = COMPOSITES[kind](self, body, body_pos, pos, scope, name, sources, trainable)
             elif kind in self.blocks:
@@ -208,13 +208,14 @@ class Expander:
             )
         return name
 
-    def trainable(self, settings, pos: Position) -> bool:
+    def trainable(self, settings, pos: Position, kind: str = "") -> bool:
         if settings is None or "trainable" not in settings:
             return True
         value = settings["trainable"]
         if not isinstance(value, bool):
+            path = f"{pos.path}.{kind}.trainable" if kind else f"{pos.path}.trainable"
             raise SpecStructureError("trainable must be true or false",
-                                     settings.value_position("trainable").at(pos.path + ".trainable"))
+                                     settings.value_position("trainable").at(path))
         return value
 
     # ------------------------------------------------------------------ references

@@ -286,24 +286,34 @@ def solve_axis_valid_only(graph: Graph, reference: tuple, axis: str) -> int | No
 
 
 def declared_input_text(graph: Graph, input_shape: tuple, node_name: str, declared) -> str | None:
-    """'inputs from 227 to 258 give 9216', for a declared-size mismatch."""
-    axis = _hint_axis(input_shape)
-    low = solve_axis_valid_only(graph, input_shape, axis)
-    if low is None:
+    """'inputs from 227 to 258 give 9216', for a declared-size mismatch; None when no input
+    size changes what the node receives (a channel count, say)."""
+    square = input_shape[1] == input_shape[2]
+    found = []
+    for axis in (("HW",) if square else ("H", "W")):
+        low = solve_axis_valid_only(graph, input_shape, axis)
+        if low is None:
+            continue
+        cache: dict[int, object] = {}
+
+        def at(n: int, axis=axis):
+            if n not in cache:
+                cache[n] = _evaluate(graph, _shape_for(input_shape, axis, n))
+            return cache[n]
+
+        c = _constraint(graph, graph.node(node_name), at, low)
+        if c is not None and c.low is not None:
+            found.append((axis, c))
+    if not found:
         return None
-    cache: dict[int, object] = {}
-
-    def at(n: int):
-        if n not in cache:
-            cache[n] = _evaluate(graph, _shape_for(input_shape, axis, n))
-        return cache[n]
-
-    c = _constraint(graph, graph.node(node_name), at, low)
-    if c is None or c.low is None:
-        return f"no input size gives {declared}; change the declared size or the layers before it"
-    what = "inputs" if axis == "HW" else f"heights (width {input_shape[2]})"
-    if c.low == c.high:
-        return f"only {what} of {c.low} give {declared}"
-    if c.high >= LIMIT:
-        return f"{what} from {c.low} up give {declared}"
-    return f"{what} from {c.low} to {c.high} give {declared}"
+    texts = []
+    for axis, c in found:
+        what = {"HW": "inputs", "H": f"heights (at width {input_shape[2]})",
+                "W": f"widths (at height {input_shape[1]})"}[axis]
+        if c.low == c.high:
+            texts.append(f"only {what} of {c.low} give {declared}")
+        elif c.high >= LIMIT:
+            texts.append(f"{what} from {c.low} up give {declared}")
+        else:
+            texts.append(f"{what} from {c.low} to {c.high} give {declared}")
+    return "; ".join(texts)

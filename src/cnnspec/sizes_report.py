@@ -61,7 +61,7 @@ def render_sizes(graph: Graph, near: int | None, fmt: str = "text") -> str:
         return json.dumps(data, indent=2) + "\n"
     shape = "x".join(map(str, graph.input_shape))
     lines = [f"{graph.name}: input {shape} ({graph.file})",
-             "each axis is varied with the other held at the spec's input size", ""]
+             "each axis is varied with the other held at the size above", ""]
     keys: list[str] = []
     for axis in data["axes"]:
         for key in axis["text"]:

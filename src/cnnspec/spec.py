@@ -79,8 +79,9 @@ def build_graph(doc, file: str = "<spec>", overrides: dict | None = None, input_
     for key in ("input", "layers"):
         if key not in doc:
             raise SpecStructureError(f"the spec has no '{key}'", doc.pos.at(key))
-    if "name" in doc and not isinstance(doc["name"], str):
-        raise SpecStructureError("name must be text", doc.value_position("name").at("name"))
+    for key in ("name", "description"):
+        if key in doc and not isinstance(doc[key], str):
+            raise SpecStructureError(f"{key} must be text", doc.value_position(key).at(key))
     values = _eval_vars(doc, overrides or {})
     shape = _input_shape(doc, values, input_shape)
     blocks = _blocks(doc)

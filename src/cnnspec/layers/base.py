@@ -253,6 +253,8 @@ class Layer:
     ops_per_element: ClassVar[int] = 0
     #: how many inputs the layer takes: 1, or (minimum, None) for merges of any number
     arity: ClassVar[object] = 1
+    #: what a declared ``in`` counts, for messages
+    declared_what: ClassVar[str] = "input channels"
 
     def __init__(self, **values):
         for attr in self.attrs:

@@ -17,6 +17,7 @@ class Linear(Layer):
     aliases = ("fc", "dense")
     family = "linear"
     shorthand = "out"
+    declared_what = "inputs"
     attrs = (
         Attr("out", int_kind(1), required=True, aliases=("out_features",), doc="output features"),
         Attr("bias", BOOL, default=True),

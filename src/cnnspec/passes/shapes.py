@@ -65,8 +65,9 @@ def _mismatch_error(graph, result, node, declared, received, shapes) -> ShapeErr
     give 9216'."""
     received_text = _explain(received, _origin_shape(graph, node, shapes))
     declared_text = _explain_declared(declared, _origin_shape(graph, node, shapes))
+    what = node.layer.declared_what
     message = (
-        f"{node.label} expects {declared_text} inputs but receives "
+        f"{node.label} expects {declared_text} {what} but receives "
         f"{received_text} at input {fmt_shape(result.input_shape)}"
     )
     hint = None
@@ -75,7 +76,8 @@ def _mismatch_error(graph, result, node, declared, received, shapes) -> ShapeErr
 
         hint = declared_input_text(graph, result.input_shape, node.name, declared)
     if hint is None:
-        hint = f"remove the declared size to let cnnspec infer it, or change it to {dims.fmt(received)}"
+        hint = (f"change the declared size to {dims.fmt(received)}, or remove it to let cnnspec "
+                "infer it")
     return ShapeError(message, node.pos, hint)
 
 

@@ -29,7 +29,7 @@ def ops(value, unit: str = "MACs") -> str:
     as_int = dims.to_int(value)
     if as_int is None:
         return dims.fmt(value)
-    for factor, threshold, prefix in ((10**9, 10**8, "G"), (10**6, 10**5, "M"), (10**3, 10**2, "K")):
+    for factor, threshold, prefix in ((10**9, 10**8, "G"), (10**6, 10**5, "M"), (10**3, 10**2, "k")):
         if abs(as_int) >= threshold:
             return f"{as_int / factor:.3g} {prefix}{unit}"
     return f"{as_int} {unit}"
