@@ -29,6 +29,7 @@ from .expand import (
     check_keys,
     evaluate,
     evaluate_mapping,
+    is_leaf,
 )
 from .layers import lookup
 from .layers.base import Window
@@ -199,7 +200,7 @@ def _as_list(item, pos: Position) -> LList:
 
 # --------------------------------------------------------------------------- repeat and blocks
 
-_TEMPLATE = re.compile(r"\{(i|n)\}")
+_TEMPLATE = re.compile(r"\{([^{}]*)\}")
 
 
 def expand_repeat(ex, body, body_pos, pos, scope, leaf, sources, trainable) -> str:
@@ -216,7 +217,10 @@ def expand_repeat(ex, body, body_pos, pos, scope, leaf, sources, trainable) -> s
         times = int(times)
     if not isinstance(times, int) or isinstance(times, bool) or times < 1:
         raise SpecStructureError(f"times must be a positive integer, got {times!r}", times_pos)
-    template = _leaf_template(body, pos)
+    template = body.get("names", "{i}")
+    if not isinstance(template, str):
+        raise SpecStructureError("names must be a template such as 'denselayer{i + 1}'",
+                                 body.value_position("names").at(f"{here}.names"))
     for key in ("args", "first"):
         if key in body and not isinstance(body[key], LDict):
             raise SpecStructureError(f"{key} must be a mapping of names to values",
@@ -226,7 +230,10 @@ def expand_repeat(ex, body, body_pos, pos, scope, leaf, sources, trainable) -> s
             f"repeat: no block named {body['block']!r}", body.value_position("block").at(f"{here}.block"),
             hint=did_you_mean(str(body["block"]), ex.blocks) or "define it under 'blocks:'",
         )
-    group = _named_scope(scope, leaf, pos, trainable)
+    if "name" in body or "names" not in body:
+        group = _named_scope(scope, leaf, pos, trainable)
+    else:  # unnamed, with a names template: the repeats are named in the enclosing scope
+        group = _scope_for(scope, body, leaf, pos, trainable)
     prev = _one_source(sources, "repeat", pos)
     start = len(ex.nodes)
     for i in range(times):
@@ -237,7 +244,7 @@ def expand_repeat(ex, body, body_pos, pos, scope, leaf, sources, trainable) -> s
                 at = body[key].value_position(name).at(f"{here}.{key}.{name}")
                 given[name] = evaluate(raw, values, at) if isinstance(raw, str) else raw
                 given_pos[name] = at
-        name = _TEMPLATE.sub(lambda m, i=i: str(i if m.group(1) == "i" else i + 1), template)
+        name = _repeat_name(template, values, i, body, pos)
         if "block" in body:
             prev = instantiate(ex, body["block"], given, given_pos, group, name, prev, True, pos)
         else:
@@ -250,16 +257,24 @@ def expand_repeat(ex, body, body_pos, pos, scope, leaf, sources, trainable) -> s
     return prev
 
 
-def _leaf_template(body: LDict, pos: Position) -> str:
-    template = body.get("names", "{i}")
-    probe = _TEMPLATE.sub("0", template) if isinstance(template, str) else None
-    if probe is None or not (probe.isdigit() or NAME.match(probe)):
+def _repeat_name(template: str, values, i: int, body: LDict, pos: Position) -> str:
+    """The name of repeat ``i`` from a template whose ``{…}`` parts are expressions of ``i``
+    (from 0), ``n`` (from 1) and the vars: ``{i}``, ``denselayer{n}``, ``{i + 4}``."""
+    at = body.value_position("names").at(f"{pos.path}.repeat.names") if "names" in body else pos
+
+    def part(match) -> str:
+        value = evaluate(match.group(1), ChainMap({"n": i + 1}, values), at)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return str(value)
+
+    name = _TEMPLATE.sub(part, template)
+    if not is_leaf(name):
         raise SpecStructureError(
-            f"names must be a name template such as 'layer{{n}}' or '{{i}}', got {template!r}",
-            body.value_position("names").at(f"{pos.path}.repeat.names"),
-            hint="{i} is the repeat index from 0, {n} from 1",
+            f"names template {template!r} gives {name!r}, which cannot be a node name", at,
+            hint="{i} is the repeat index from 0, {n} from 1; e.g. 'layer{n}' or '{i + 4}'",
         )
-    return template
+    return name
 
 
 def expand_block(ex, kind, body, body_pos, pos, scope, leaf, sources, trainable) -> str:

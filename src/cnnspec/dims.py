@@ -75,6 +75,14 @@ def is_true(condition) -> bool | None:
     return None
 
 
+def probe(value, size: int = 1024):
+    """A number to compare formulas by: the value with every symbol set to ``size`` (a large
+    input, where the biggest maps dominate)."""
+    if isinstance(value, (int, float)) or not hasattr(value, "free_symbols"):
+        return value
+    return value.subs({s: size for s in value.free_symbols})
+
+
 def to_int(value) -> int | None:
     """The int value of a dim, or None if it is a formula."""
     if isinstance(value, int):

@@ -76,6 +76,11 @@ class Scope:
             scope = scope.parent
 
 
+def is_leaf(name) -> bool:
+    """A node's own name: an identifier, or digits (a module index)."""
+    return isinstance(name, str) and (bool(NAME.match(name)) or name.isdigit())
+
+
 def evaluate(text: str, values, pos: Position):
     try:
         return expr.evaluate(text, values)
@@ -160,6 +165,8 @@ class Expander:
         self.file = file
         self.nodes: list[Node] = []
         self.shapes: dict[str, tuple] = {INPUT: input_shape}
+        #: group and block names, which references may use for their output node
+        self.aliases: dict[str, str] = {}
         self.active_blocks: list[str] = []
 
     # ------------------------------------------------------------------ lists and items
@@ -193,18 +200,26 @@ class Expander:
                 out = expand_block(self, kind, body, body_pos, pos, scope, name, sources, trainable)
             else:
                 out = self.add_layer(kind, body, body_pos, pos, scope, name, sources, trainable)
+            full = scope.prefix + name
+            if full != out and scope.used.get(name) is not None:
+                self.aliases[full] = out
             outputs.append(out)
             prev = out
         return prev
 
     def leaf_name(self, settings, default: str, pos: Position) -> str:
+        """The node's own name: its ``name`` (an identifier, or a number as in torchvision's
+        ``features.0``), else ``default`` (its index in the list)."""
         if settings is None or "name" not in settings:
             return default
         name = settings["name"]
-        if not isinstance(name, str) or not NAME.match(name) or name == INPUT:
+        if isinstance(name, int) and not isinstance(name, bool) and name >= 0:
+            return str(name)
+        if not is_leaf(name) or name == INPUT:
             raise SpecStructureError(
                 f"'{name}' cannot be a node name", settings.value_position("name").at(pos.path + ".name"),
-                hint="use letters, digits and _, not starting with a digit; 'input' is reserved",
+                hint="use letters, digits and _ (not starting with a digit), or a plain number; "
+                     "'input' is reserved",
             )
         return name
 
@@ -252,7 +267,10 @@ class Expander:
             full = level.prefix + ref
             if full in self.shapes:
                 return full
-        visible = {n[len(scope.prefix):] if n.startswith(scope.prefix) else n for n in self.shapes}
+            if full in self.aliases:
+                return self.aliases[full]
+        visible = {n[len(scope.prefix):] if n.startswith(scope.prefix) else n
+                   for n in (*self.shapes, *self.aliases)}
         raise UnknownNameError(
             f"from: no earlier node is named '{ref}'", pos,
             hint=did_you_mean(ref, visible)

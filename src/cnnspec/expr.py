@@ -82,7 +82,11 @@ def parse(text: str) -> ast.expr:
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
-        raise ExprError(f"cannot parse expression '{text}': {exc.msg}") from None
+        hint = None
+        if text.count("(") > text.count(")"):
+            hint = ("YAML cuts a {flow: mapping} at every comma: quote an expression that "
+                    "contains one, e.g. out: \"make_divisible(c * w, 8)\"")
+        raise ExprError(f"cannot parse expression '{text}': {exc.msg}", hint) from None
     except (RecursionError, MemoryError, ValueError):
         raise ExprError(f"cannot parse expression '{text}'") from None
     for count, node in enumerate(ast.walk(tree), 1):

@@ -43,10 +43,11 @@ class RF:
     count: object
 
     def to_json(self) -> dict:
-        return {"size": _num(self.size), "jump": _num(self.jump), "start": _num(self.start)}
+        return {"size": to_number(self.size), "jump": to_number(self.jump), "start": to_number(self.start)}
 
 
-def _num(value):
+def to_number(value):
+    """A dim, fraction or formula for JSON: int, float or text."""
     if isinstance(value, Fraction):
         return int(value) if value.denominator == 1 else float(value)
     if isinstance(value, (int, float)):

@@ -12,7 +12,8 @@ SCHEMA_ID = "cnnspec-spec-v1"
 
 _REF = {"anyOf": [{"type": "string"}, {"type": "integer", "maximum": -1}]}
 _NODE_PROPS = {
-    "name": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
+    "name": {"anyOf": [{"type": "string", "pattern": "^([A-Za-z_][A-Za-z0-9_]*|[0-9]+)$"},
+                       {"type": "integer", "minimum": 0}],
              "description": "node name (default: its index in the list)"},
     "trainable": {"type": "boolean", "description": "false freezes its parameters"},
     "from": {"anyOf": [_REF, {"type": "array", "items": _REF, "minItems": 1}],

@@ -290,13 +290,11 @@ def declared_input_text(graph: Graph, input_shape: tuple, node_name: str, declar
     size changes what the node receives (a channel count, say)."""
     square = input_shape[1] == input_shape[2]
     found = []
-    for axis in (("HW",) if square else ("H", "W")):
+    for axis in (("HW",) if square else ("H", "W", "HW")):
         low = solve_axis_valid_only(graph, input_shape, axis)
         if low is None:
             continue
-        cache: dict[int, object] = {}
-
-        def at(n: int, axis=axis):
+        def at(n: int, axis=axis, cache={}):  # noqa: B006 (a fresh cache per loop turn)
             if n not in cache:
                 cache[n] = _evaluate(graph, _shape_for(input_shape, axis, n))
             return cache[n]
@@ -308,7 +306,8 @@ def declared_input_text(graph: Graph, input_shape: tuple, node_name: str, declar
         return None
     texts = []
     for axis, c in found:
-        what = {"HW": "inputs", "H": f"heights (at width {input_shape[2]})",
+        what = {"HW": "inputs" if square else "square inputs",
+                "H": f"heights (at width {input_shape[2]})",
                 "W": f"widths (at height {input_shape[1]})"}[axis]
         if c.low == c.high:
             texts.append(f"only {what} of {c.low} give {declared}")

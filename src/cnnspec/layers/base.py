@@ -277,6 +277,11 @@ class Layer:
         (shape,) = inputs
         return shape
 
+    def assumptions(self, inputs: list[Shape]) -> list[str]:
+        """Equalities between formulas (symbolic input) that the layer needs and that hold
+        only for some input sizes."""
+        return []
+
     def declared_mismatch(self, inputs: list[Shape]) -> tuple[object, object] | None:
         """(declared, received) when a size declared in the spec disagrees with the input."""
         return None

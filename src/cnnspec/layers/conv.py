@@ -209,14 +209,16 @@ class ConvTranspose2d(Layer):
         return dims.prod(output) if self.bias else 0
 
     def receptive_field(self, inputs):
+        """Output o reads the inputs i with i·s ∈ [o + p − d(k−1), o + p]: at most
+        ⌊d(k−1)/s⌋ + 1 of them. Unit centres repeat in steps of s outputs, so ``start`` is
+        their least-squares line: the mean over one period of (centre(o) − o/s)."""
         windows = []
         for k, s, p, d, o in zip(self.kernel, self.stride, self.padding, self.dilation,
                                  self.output_shape(inputs)[1:]):
             reach = d * (k - 1)
             width = reach // s + 1
-            # output 0 reads inputs i with 0 <= p + reach_part - i*s: from ceil((p - reach)/s) to floor(p/s)
-            first, last = -((reach - p) // s), p // s
-            centre = Fraction(first + last, 2)
+            centre = sum(Fraction(-((reach - p - j) // s) + (p + j) // s, 2) - Fraction(j, s)
+                         for j in range(s)) / s
             windows.append(Window(width, Fraction(1, s), Fraction(width - 1, 2) - centre, outputs=o))
         return windows
 

@@ -7,14 +7,33 @@ from .base import Attr, Layer, LayerInputError, TorchCall, int_kind
 from .registry import register
 
 
+def _differ(a, b) -> bool:
+    """Definitely different sizes (a formula that might equal the other is not: see
+    ``assumptions``)."""
+    difference = dims.normalize(a - b)
+    return isinstance(difference, int) and difference != 0
+
+
+def _open_equalities(shapes: list, skip_axis: int | None = None) -> list[str]:
+    """Dims of several inputs given by different formulas: equal only for some inputs."""
+    notes = []
+    for axis in range(min(len(s) for s in shapes)):
+        if axis == skip_axis:
+            continue
+        sizes = {s[axis] for s in shapes}
+        if len(sizes) > 1 and any(dims.is_symbolic(d) for d in sizes):
+            notes.append(" = ".join(sorted(dims.fmt(d) for d in sizes)))
+    return notes
+
+
 def broadcast(shapes: list, what: str) -> tuple:
     """PyTorch's broadcasting of per-sample shapes (the batch dim is shared)."""
     rank = max(len(s) for s in shapes)
     out = []
     for axis in range(rank):
         sizes = [s[axis - rank + len(s)] if axis - rank + len(s) >= 0 else 1 for s in shapes]
-        distinct = {d for d in sizes if dims.to_int(d) != 1}
-        if len(distinct) > 1:
+        distinct = [d for d in dict.fromkeys(sizes) if dims.to_int(d) != 1]
+        if any(_differ(a, b) for a in distinct for b in distinct):
             listed = ", ".join(f"input {i} is {'x'.join(dims.fmt(d) for d in s)}"
                                for i, s in enumerate(shapes, 1))
             raise LayerInputError(
@@ -22,13 +41,16 @@ def broadcast(shapes: list, what: str) -> tuple:
                 f"{listed}",
                 hint="match the channels and strides of the paths, or add a projection",
             )
-        out.append(distinct.pop() if distinct else 1)
+        out.append(distinct[0] if distinct else 1)
     return tuple(out)
 
 
 class _Merge(Layer):
     family = "merge"
     arity = (2, None)
+
+    def assumptions(self, inputs):
+        return _open_equalities(inputs) if len({len(s) for s in inputs}) == 1 else []
 
 
 @register
@@ -85,7 +107,7 @@ class Concat(_Merge):
         first = inputs[0]
         for i, shape in enumerate(inputs[1:], 2):
             for a, (d0, d) in enumerate(zip(first, shape)):
-                if a != axis and d0 != d:
+                if a != axis and _differ(d0, d):
                     name = ("channels", "height", "width")[a] if rank == 4 else f"dim {a + 1}"
                     raise LayerInputError(
                         f"concat along dim {self.dim} needs equal {name}: input 1 is "
@@ -94,6 +116,9 @@ class Concat(_Merge):
                              "both paths agree (cnnspec sizes)",
                     )
         return (*first[:axis], sum((s[axis] for s in inputs), 0), *first[axis + 1:])
+
+    def assumptions(self, inputs):
+        return _open_equalities(inputs, self.dim % (len(inputs[0]) + 1) - 1)
 
     def torch_call(self, inputs):
         return TorchCall("Concat", (), {} if self.dim == 1 else {"dim": self.dim}, module="cnnspec")

@@ -73,16 +73,21 @@ class Upsample(Layer):
         return 4 * dims.prod(output) if self.mode == "bilinear" else 0
 
     def receptive_field(self, inputs):
+        """Jump n/o. Nearest reads one input per output (source ⌊o·n/o'⌋), bilinear two; the
+        first unit's centre is the least-squares line through the unit centres: −(b − 1)/(2b)
+        input units for nearest (b the denominator of n/o), 1/2·n/o − 1/2 for bilinear."""
         (shape,) = inputs
         out = self.output_shape(inputs)
         windows = []
         for n, o in zip(shape[1:], out[1:]):
-            jump = Fraction(n, o) if isinstance(n, int) and isinstance(o, int) else n / o
+            exact = isinstance(n, int) and isinstance(o, int)
+            jump = Fraction(n, o) if exact else n / o
             if self.mode == "nearest":
-                windows.append(Window(1, jump, 0, outputs=o))
-            else:  # output 0 samples at jump/2 − 1/2 (align_corners false): a 2-wide window
-                half = Fraction(jump) / 2 if isinstance(jump, (int, Fraction)) else jump / 2
-                windows.append(Window(2, jump, 1 - half, outputs=o))
+                shift = -Fraction(jump.denominator - 1, 2 * jump.denominator) if exact else 0
+                windows.append(Window(1, jump, -shift, outputs=o))
+            else:
+                shift = jump / 2 - Fraction(1, 2)
+                windows.append(Window(2, jump, Fraction(1, 2) - shift, outputs=o))
         return windows
 
     def torch_call(self, inputs):

@@ -17,7 +17,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from .. import dims
-from ..facts import RF, Analysis
+from ..facts import RF, Analysis, to_number
 from ..graph import INPUT, Graph
 from ..layers.base import GLOBAL, Window
 
@@ -75,13 +75,22 @@ def _merge(name: str, incoming: list, result: Analysis):
         return incoming[0]
     merged = []
     for axis, rfs in enumerate(zip(*incoming)):
-        widest = max(rfs, key=lambda rf: rf.size if isinstance(rf.size, (int, Fraction)) else 0)
-        for other in rfs:
-            if other.jump != widest.jump or other.start != widest.start:
-                result.merge_alignment.append({
-                    "node": name, "axis": "HW"[axis],
-                    "jumps": [r.jump for r in rfs], "starts": [r.start for r in rfs],
-                })
-                break
+        widest = max(rfs, key=lambda rf: dims.probe(rf.size))
+        if any(r.jump != widest.jump or r.start != widest.start for r in rfs):
+            starts = [r.start for r in rfs]
+            offset = _offset(starts)
+            result.merge_alignment.append({
+                "node": name, "axis": "HW"[axis],
+                "jumps": [to_number(r.jump) for r in rfs], "starts": [to_number(v) for v in starts],
+                "offset": to_number(offset) if offset is not None else None,
+            })
         merged.append(widest)
     return tuple(merged)
+
+
+def _offset(starts):
+    """How far apart (input pixels) the centres of the inputs' first units are."""
+    try:
+        return max(starts) - min(starts)
+    except TypeError:  # formulas
+        return None

@@ -28,6 +28,10 @@ def infer_shapes(graph: Graph, result: Analysis) -> None:
                 node.pos, exc.hint or _sizes_hint(graph, result),
             ) from None
         output = tuple(dims.normalize(d) for d in output)
+        if result.symbolic:
+            for equality in layer.assumptions(inputs):
+                result.assumptions.append(
+                    f"{node.label} needs {equality}: true only for some input sizes (cnnspec sizes)")
         mismatch = layer.declared_mismatch(inputs)
         if mismatch is not None:
             declared, received = mismatch

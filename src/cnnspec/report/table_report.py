@@ -74,8 +74,11 @@ def _header(analysis: Analysis) -> str:
 def _notes(analysis: Analysis) -> list[str]:
     notes = [f"note: {text}" for text in analysis.assumptions]
     for item in analysis.merge_alignment:
-        notes.append(f"note: inputs of {item['node']} are misaligned along {item['axis']}: "
-                     f"jumps {item['jumps']}, starts {item['starts']}")
+        starts = ", ".join(map(str, item["starts"]))
+        jumps = ", ".join(map(str, item["jumps"]))
+        gap = f"{item['offset']} input pixels apart" if item["offset"] is not None else "apart"
+        notes.append(f"note: the inputs of {item['node']} are misaligned along {item['axis']}: the "
+                     f"centres of their first units are {gap} ({starts}; jumps {jumps})")
     return notes
 
 
