@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .dims import gc_paused
 from .errors import UsageError
 from .facts import DTYPE_BYTES, Analysis
 from .graph import Graph
@@ -21,8 +22,9 @@ def analyze(graph: Graph, input_shape=None, batch: int = 1, dtype: str = "float3
         raise UsageError(f"batch must be a positive integer, got {batch!r}")
     shape = _shape(graph, input_shape)
     result = Analysis(graph, shape, batch, dtype)
-    for run in PASSES:
-        run(graph, result)
+    with gc_paused():
+        for run in PASSES:
+            run(graph, result)
     return result
 
 

@@ -192,10 +192,7 @@ def expand_branches(ex, body, body_pos, pos, scope, leaf, sources, trainable) ->
 
 
 def _as_list(item, pos: Position) -> LList:
-    items = LList([item])
-    items.pos = pos
-    items.item_pos = [pos]
-    return items
+    return LList.of([item], pos)
 
 
 # --------------------------------------------------------------------------- repeat and blocks
@@ -329,8 +326,7 @@ def expand_squeeze_excitation(ex, body, body_pos, pos, scope, leaf, sources, tra
     """torchvision's SqueezeExcitation: avgpool -> fc1 (1x1 conv) -> activation -> fc2 ->
     scale_activation, times the input. Module names match torchvision's."""
     if body is None:
-        body = LDict()
-        body.pos, body.key_pos, body.value_pos = body_pos, {}, {}
+        body = LDict.at(body_pos)
     keys = ("squeeze", "reduction", "activation", "gate")
     body = _settings(body, body_pos, pos, "squeeze_excitation", keys)
     here = f"{pos.path}.squeeze_excitation"

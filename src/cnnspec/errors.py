@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Position:
+class Position(NamedTuple):
     """A place in a spec file: 1-based line and column, and the key path to the value."""
 
     file: str = "<spec>"

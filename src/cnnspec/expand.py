@@ -321,30 +321,36 @@ class Expander:
                     hint=_example(cls),
                 )
             body = {cls.shorthand: body}
-        by_name = {spelling: attr for attr in cls.attrs for spelling in (attr.name, *attr.aliases)}
+        by_name = cls.attr_spellings()
         values_out: dict = {}
+        is_ldict = isinstance(body, LDict)
+
+        def key_pos(key) -> Position:
+            return body.position(key).at(f"{here}.{key}") if is_ldict else body_pos.at(here)
+
+        def value_pos(key) -> Position:
+            return body.value_position(key).at(f"{here}.{key}") if is_ldict else key_pos(key)
+
         for key, raw in body.items():
             if key in NODE_KEYS:
                 continue
-            key_pos = body.position(key).at(f"{here}.{key}") if isinstance(body, LDict) else body_pos.at(here)
             attr = by_name.get(key)
             if attr is None:
                 raise UnknownNameError(
-                    f"{type_name} has no setting '{key}'", key_pos,
+                    f"{type_name} has no setting '{key}'", key_pos(key),
                     hint=did_you_mean(str(key), [*by_name, *NODE_KEYS]) or (
                         f"{type_name} settings: " + ", ".join(a.name for a in cls.attrs)
                         if cls.attrs else f"{type_name} takes no settings"
                     ),
                 )
             if attr.name in values_out:
-                raise SpecStructureError(f"{attr.name} is given twice (as '{key}')", key_pos)
-            value_pos = body.value_position(key).at(f"{here}.{key}") if isinstance(body, LDict) else key_pos
+                raise SpecStructureError(f"{attr.name} is given twice (as '{key}')", key_pos(key))
             try:
                 values_out[attr.name] = attr.kind.parse(
-                    raw, lambda text, p=value_pos: evaluate(text, values, p)
+                    raw, lambda text, key=key: evaluate(text, values, value_pos(key))
                 )
             except AttrValueError as exc:
-                raise SpecStructureError(f"{type_name} {attr.name}: {exc.message}", value_pos,
+                raise SpecStructureError(f"{type_name} {attr.name}: {exc.message}", value_pos(key),
                                          hint=f"{attr.name} takes {attr.kind.name}") from None
         missing = [a.name for a in cls.attrs if a.required and a.name not in values_out]
         if missing:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import NamedTuple
 
 from . import dims
 from .graph import Graph
@@ -32,8 +33,7 @@ CONVENTIONS = {
 }
 
 
-@dataclass(frozen=True)
-class RF:
+class RF(NamedTuple):
     """Receptive field along one axis: size, jump, start (centre of the first unit) and the
     number of units along the axis (used when a later layer mixes them all)."""
 
@@ -60,7 +60,7 @@ def to_number(value):
     return dims.fmt(value)
 
 
-@dataclass
+@dataclass(slots=True)
 class NodeFacts:
     """What the passes know about one node."""
 
@@ -115,9 +115,8 @@ class Analysis:
     def dtype_bytes(self) -> int:
         return DTYPE_BYTES[self.dtype]
 
-    @property
-    def symbolic(self) -> bool:
-        return any(dims.is_symbolic(d) for d in self.input_shape)
+    def __post_init__(self) -> None:
+        self.symbolic = any(dims.is_symbolic(d) for d in self.input_shape)
 
     def layers(self) -> list[NodeFacts]:
         return [self.facts[node.name] for node in self.graph.nodes]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-from tabulate import tabulate
-
 from . import sizes as solver
 from .facts import SCHEMA_VERSION
 from .graph import Graph
@@ -56,6 +54,8 @@ def _join(values: list[int]) -> str:
 
 
 def render_sizes(graph: Graph, near: int | None, fmt: str = "text") -> str:
+    from tabulate import tabulate  # imported when a table is drawn
+
     data = sizes_to_dict(graph, near)
     if fmt == "json":
         return json.dumps(data, indent=2) + "\n"

@@ -97,7 +97,8 @@ def build_graph(doc, file: str = "<spec>", overrides: dict | None = None, input_
         )
     expander = Expander(shape, blocks, file)
     expander.global_vars = values
-    last = expander.expand_list(layers, Scope("", values), INPUT, "layers")
+    with dims.gc_paused():
+        last = expander.expand_list(layers, Scope("", values), INPUT, "layers")
     return Graph(
         name=doc.get("name", default_name),
         input_shape=shape,
@@ -127,8 +128,7 @@ def _check_top_keys(doc: LDict) -> None:
 def _eval_vars(doc: LDict, overrides: dict) -> dict:
     raw = doc.get("vars")
     if raw is None:
-        raw = LDict()
-        raw.pos, raw.key_pos, raw.value_pos = doc.pos, {}, {}
+        raw = LDict.at(doc.pos)
     if not isinstance(raw, LDict):
         raise SpecStructureError("vars must be a mapping of names to values",
                                  doc.value_position("vars").at("vars"))
@@ -174,8 +174,7 @@ def _blocks(doc: LDict) -> dict:
                                        hint=did_you_mean(str(key), BLOCK_KEYS))
         args = body.get("args")
         if args is None:
-            args = LDict()
-            args.pos, args.key_pos, args.value_pos = body.pos, {}, {}
+            args = LDict.at(body.pos)
         if not isinstance(args, LDict):
             raise SpecStructureError(f"block {name}: args must be a mapping of names to defaults",
                                      body.value_position("args").at(f"blocks.{name}.args"))

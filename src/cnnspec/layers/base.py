@@ -11,7 +11,7 @@ from __future__ import annotations
 import keyword
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from .. import dims
 
@@ -203,8 +203,7 @@ class Attr:
 # --------------------------------------------------------------------------- receptive field
 
 
-@dataclass(frozen=True)
-class Window:
+class Window(NamedTuple):
     """A sliding window along one axis: effective kernel, stride and padding before it.
     ``outputs`` is the number of output units when the layer fixes it (adaptive pooling)."""
 
@@ -257,8 +256,20 @@ class Layer:
     declared_what: ClassVar[str] = "input channels"
 
     def __init__(self, **values):
-        for attr in self.attrs:
-            setattr(self, attr.field, values.get(attr.name, attr.default))
+        fields = type(self).__dict__.get("_fields")
+        if fields is None:
+            fields = type(self)._fields = tuple((a.field, a.name, a.default) for a in self.attrs)
+        for field_name, name, default in fields:
+            setattr(self, field_name, values.get(name, default))
+
+    @classmethod
+    def attr_spellings(cls) -> dict:
+        """Every accepted spelling of each attribute (name and aliases) -> the Attr."""
+        cached = cls.__dict__.get("_spellings")
+        if cached is None:
+            cached = {s: attr for attr in cls.attrs for s in (attr.name, *attr.aliases)}
+            cls._spellings = cached
+        return cached
 
     # -- configuration ------------------------------------------------------------------
     def validate(self) -> None:

@@ -50,7 +50,10 @@ def _apply(rf: RF, step) -> RF:
                   _exact(rf.start + Fraction(1, 2) * span), 1)
     assert isinstance(step, Window)
     kernel = step.kernel
-    half = Fraction(kernel - 1, 2) if isinstance(kernel, int) else (kernel - 1) / 2
+    if type(kernel) is int:
+        half = (kernel - 1) // 2 if kernel % 2 else Fraction(kernel - 1, 2)
+    else:
+        half = (kernel - 1) / 2
     size = rf.size + (kernel - 1) * rf.jump
     start = rf.start + (half - step.padding) * rf.jump
     return RF(dims.normalize(size), _exact(rf.jump * step.stride), _exact(start),

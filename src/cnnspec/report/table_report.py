@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from tabulate import tabulate
-
 from .. import dims
 from ..facts import Analysis
 from . import units
@@ -83,6 +81,8 @@ def _notes(analysis: Analysis) -> list[str]:
 
 
 def render_table(analysis: Analysis) -> str:
+    from tabulate import tabulate  # imported when a table is drawn
+
     table = tabulate(_rows(analysis), headers=HEADERS, tablefmt="simple",
                      colalign=("left", "left", "left", "right", "right", "right", "right"),
                      disable_numparse=True)
@@ -93,6 +93,8 @@ def render_table(analysis: Analysis) -> str:
 
 
 def render_markdown(analysis: Analysis) -> str:
+    from tabulate import tabulate  # imported when a table is drawn
+
     table = tabulate(_rows(analysis), headers=HEADERS, tablefmt="github",
                      colalign=("left", "left", "left", "right", "right", "right", "right"),
                      disable_numparse=True)
