@@ -67,9 +67,12 @@ def main() -> None:
               show_default=True, help="Element type for memory figures.")
 @_set_opt
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--depth", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Table and Markdown: collapse blocks nested deeper than N into one row "
+                   "(0 shows every layer; default: as deep as fits in 60 rows).")
 @_output_opt
 @_friendly
-def analyze(spec, input_shape, batch, dtype, overrides, fmt, output):
+def analyze(spec, input_shape, batch, dtype, overrides, fmt, depth, output):
     """Per-layer shapes, parameters, MACs, receptive fields and memory of SPEC.
 
     Never imports torch."""
@@ -79,7 +82,8 @@ def analyze(spec, input_shape, batch, dtype, overrides, fmt, output):
 
     graph = load_spec(spec, parse_overrides(overrides), input_shape)
     result = run(graph, None, batch, dtype)
-    _emit(renderers[fmt](result), output)
+    text = renderers[fmt](result, depth) if fmt in ("table", "markdown") else renderers[fmt](result)
+    _emit(text, output)
 
 
 @main.command()

@@ -16,21 +16,55 @@ def _rf_text(facts) -> str:
     return h if h == w else f"{h}x{w}"
 
 
-def _rows(analysis: Analysis) -> list[list[str]]:
+#: With no --depth, blocks are collapsed until the table has at most this many rows.
+AUTO_ROWS = 60
+
+
+def groups(analysis: Analysis, depth: int | None) -> list[tuple[str, list]]:
+    """Consecutive nodes sharing the first ``depth`` parts of their dotted names, as (name,
+    nodes). ``depth`` 0 keeps every node; None picks the deepest view with at most
+    AUTO_ROWS rows (so ResNet-152 reads as its 50 blocks, not its 500 layers)."""
+    nodes = analysis.graph.nodes
+    if depth is None:
+        deepest = max((n.name.count(".") + 1 for n in nodes), default=1)
+        depth = 0
+        for candidate in range(deepest, 0, -1):
+            if len(groups(analysis, candidate)) <= AUTO_ROWS:
+                depth = candidate
+                break
+        else:
+            depth = 1
+        if depth == deepest:
+            depth = 0
+    result: list[tuple[str, list]] = []
+    for node in nodes:
+        key = node.name if not depth else ".".join(node.name.split(".")[:depth])
+        if result and result[-1][0] == key:
+            result[-1][1].append(node)
+        else:
+            result.append((key, [node]))
+    return result
+
+
+def _rows(analysis: Analysis, depth: int | None = 0) -> list[list[str]]:
     rows = []
-    for node in analysis.graph.nodes:
-        f = analysis.facts[node.name]
-        params = units.exact(f.params)
-        if f.params and not f.trainable:
-            params += " (frozen)"
+    for key, members in groups(analysis, depth):
+        facts = [analysis.facts[n.name] for n in members]
+        last = facts[-1]
+        params = sum((f.params for f in facts), 0)
+        text = units.exact(params)
+        frozen = sum((f.params for f in facts if not f.trainable), 0)
+        if frozen:
+            text += " (frozen)" if frozen == params else f" ({units.exact(frozen)} frozen)"
+        kind = members[0].type_name if len(members) == 1 else f"{len(members)} layers"
         rows.append([
-            node.name,
-            node.type_name,
-            "x".join(dims.fmt(d) for d in (analysis.batch, *f.output)),
-            params,
-            units.exact(f.macs),
-            _rf_text(f),
-            units.nbytes(f.activation_bytes),
+            key,
+            kind,
+            "x".join(dims.fmt(d) for d in (analysis.batch, *last.output)),
+            text,
+            units.exact(sum((f.macs for f in facts), 0)),
+            _rf_text(last),
+            units.nbytes(last.activation_bytes),
         ])
     return rows
 
@@ -80,10 +114,12 @@ def _notes(analysis: Analysis) -> list[str]:
     return notes
 
 
-def render_table(analysis: Analysis) -> str:
+def render_table(analysis: Analysis, depth: int | None = None) -> str:
+    """The per-layer table (blocks deeper than ``depth`` collapsed into one row each) and
+    the totals."""
     from tabulate import tabulate  # imported when a table is drawn
 
-    table = tabulate(_rows(analysis), headers=HEADERS, tablefmt="simple",
+    table = tabulate(_rows(analysis, depth), headers=HEADERS, tablefmt="simple",
                      colalign=("left", "left", "left", "right", "right", "right", "right"),
                      disable_numparse=True)
     width = max(len(label) for label, _ in _totals(analysis))
@@ -92,10 +128,10 @@ def render_table(analysis: Analysis) -> str:
     return "\n".join(parts) + "\n"
 
 
-def render_markdown(analysis: Analysis) -> str:
+def render_markdown(analysis: Analysis, depth: int | None = None) -> str:
     from tabulate import tabulate  # imported when a table is drawn
 
-    table = tabulate(_rows(analysis), headers=HEADERS, tablefmt="github",
+    table = tabulate(_rows(analysis, depth), headers=HEADERS, tablefmt="github",
                      colalign=("left", "left", "left", "right", "right", "right", "right"),
                      disable_numparse=True)
     totals = "\n".join(f"| {label.strip()} | {value} |" for label, value in _totals(analysis))
