@@ -128,8 +128,8 @@ def test_repeat_names_first_and_inline():
     graph = _graph("""
 input: [3, 16, 16]
 layers:
-  - repeat: {name: stage, times: 3, names: "unit{n}", layers: [conv2d: {out: 4, kernel: 3, padding: 1, stride: s}],
-             args: {s: 1}, first: {s: 2}}
+  - repeat: {name: stage, times: 3, names: "unit{n}", args: {s: 1}, first: {s: 2},
+             layers: [conv2d: {out: 4, kernel: 3, padding: 1, stride: s}]}
   - repeat: {times: 2, names: "{i + 10}", layers: [relu]}
 """)
     names = [n.name for n in graph.nodes]
@@ -153,9 +153,10 @@ def test_depth_collapses_blocks(tv_reference):
     text = runner.invoke(main, ["analyze", str(SPECS / "resnet50.yaml"), "--depth", "1"]).output
     rows = [line for line in text.splitlines() if line.startswith("layer")]
     assert [r.split()[0] for r in rows] == ["layer1", "layer2", "layer3", "layer4"]
+    buffers = ("running_mean", "running_var", "num_batches_tracked")
     layer3 = sum(  # torchvision's layer3 parameters (not the batch-norm buffers)
         int(torch.tensor(shape).prod()) for key, shape in tv_reference["resnet50"]["state_dict"].items()
-        if key.startswith("layer3.") and not key.endswith(("running_mean", "running_var", "num_batches_tracked"))
+        if key.startswith("layer3.") and not key.endswith(buffers)
     )
     assert f"{layer3:,}" in rows[2]
     full = runner.invoke(main, ["analyze", str(SPECS / "resnet152.yaml"), "--depth", "0"]).output
