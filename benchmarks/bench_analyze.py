@@ -11,12 +11,13 @@ shown beside it because it is far less disturbed by other load on the machine):
 
 a. whole process: ``python -m cnnspec.cli analyze SPEC`` versus a process that imports torch and
    torchinfo, builds the same network with ``cnnspec.to_torch`` and calls ``torchinfo.summary``
-   at 1x3x224x224; for VGG-16 and torchvision's AlexNet.
+   at 1x3x224x224; for VGG-16, torchvision's AlexNet and ResNet-152.
 b. in process: ``analyze(load_spec(SPEC))`` versus ``torchinfo.summary(model, ...)`` on a model
    built beforehand.
 c. a generated chain of 10,000 layers (conv2d 3x3 + relu) on an 8x32x32 input: parse and analyze.
 d. VGG-16 analysed at 224x224 and at 8192x8192: the time should not depend on the resolution.
 e. whether ``cnnspec analyze`` imports torch (it must not), and its slowest imports.
+f. EfficientNet-B0 and B7 (by --set width=2.0 depth=3.1 resolution=600): load + analyze.
 
 torch and torchinfo (``pip install -e .[bench]``) are needed for the torchinfo side of a and b
 only; without them, or with --no-torch, those columns are skipped. No network access is used.
@@ -49,7 +50,10 @@ except ImportError:  # not on Windows: CPU time of children is then not reported
 
 REPO = Path(__file__).resolve().parents[1]
 SPECS = {"vgg16": REPO / "specs" / "vgg16.yaml",
-         "alexnet_torchvision": REPO / "specs" / "alexnet_torchvision.yaml"}
+         "alexnet_torchvision": REPO / "specs" / "alexnet_torchvision.yaml",
+         "resnet152": REPO / "specs" / "resnet152.yaml"}
+EFFICIENTNET = REPO / "specs" / "efficientnet_b0.yaml"
+B7 = {"width": "2.0", "depth": "3.1", "resolution": "600"}
 INPUT_SIZE = (1, 3, 224, 224)
 
 # Targets.
@@ -59,6 +63,9 @@ CHAIN_LAYERS = 10_000
 CHAIN_TARGET_S = 1.0          # parse + analyze of the 10,000-layer chain
 RESOLUTION_TOLERANCE = 1.5    # time(8192x8192) / time(224x224) must stay below this
 RESOLUTION_BATCH = 10         # analyze() calls per timed sample in (d)
+RESNET152_TARGET_S = 0.5      # cnnspec analyze resnet152, whole process
+RESNET152_SPEEDUP = 20.0      # torchinfo / cnnspec, whole process, resnet152
+SCALING_TOLERANCE = 2.0       # time(EfficientNet-B7 by --set) / time(B0) must stay below this
 
 # The torchinfo side of (a): one fresh process; prints its phases as JSON on the last line.
 TORCHINFO_SNIPPET = """
@@ -353,6 +360,17 @@ def bench_resolution(args, results: dict) -> None:
     }
 
 
+def bench_scaling(args, results: dict) -> None:
+    """(f) EfficientNet-B0 and B7 (by --set width, depth, resolution): load + analyze."""
+    import cnnspec
+
+    b0 = time_calls(lambda: cnnspec.analyze(cnnspec.load_spec(EFFICIENTNET)), args.inproc_repeat)
+    b7 = time_calls(lambda: cnnspec.analyze(cnnspec.load_spec(EFFICIENTNET, dict(B7))), args.inproc_repeat)
+    layers = [len(cnnspec.load_spec(EFFICIENTNET, o)) for o in ({}, dict(B7))]
+    results["scaling"] = {"b0": b0.to_json(), "b7": b7.to_json(), "layers": layers,
+                          "ratio": b7.wall / b0.wall}
+
+
 def bench_in_process(args, results: dict) -> None:
     """(b) analyze(load_spec()) versus torchinfo.summary on a prebuilt model."""
     import cnnspec
@@ -418,9 +436,17 @@ def verdict(ok: bool | None) -> str:
 
 def checks(results: dict) -> list[list[str]]:
     vgg = results["whole_process"][0]
-    chain, res = results["chain"], results["resolution"]
+    resnet = next(r for r in results["whole_process"] if r["network"] == "resnet152")
+    chain, res, scaling = results["chain"], results["resolution"], results["scaling"]
     speedup = vgg.get("ratio")
     return [
+        ["cnnspec analyze resnet152, whole process", f"< {RESNET152_TARGET_S} s",
+         ms(resnet["cnnspec"]["wall_s"]), verdict(resnet["cnnspec"]["wall_s"] < RESNET152_TARGET_S)],
+        ["torchinfo / cnnspec, whole process, resnet152", f">= {RESNET152_SPEEDUP:.0f}x",
+         ratio(resnet.get("ratio")),
+         verdict(None if resnet.get("ratio") is None else resnet["ratio"] >= RESNET152_SPEEDUP)],
+        ["EfficientNet-B7 (--set) / B0, load + analyze", f"<= {SCALING_TOLERANCE:.0f}x",
+         f"{scaling['ratio']:.2f}x", verdict(scaling["ratio"] <= SCALING_TOLERANCE)],
         ["cnnspec analyze vgg16, whole process", f"< {CLI_TARGET_S} s", ms(vgg["cnnspec"]["wall_s"]),
          verdict(vgg["cnnspec"]["wall_s"] < CLI_TARGET_S)],
         ["torchinfo / cnnspec, whole process, vgg16", f">= {SPEEDUP_TARGET:.0f}x", ratio(speedup),
@@ -499,6 +525,12 @@ def report(results: dict) -> None:
         ["3x8192x8192", times(d["8192"]), ms(min(d["8192"]["runs_wall_s"])), f"{d['macs_8192']:,}"]]))
     print(f"    time ratio 8192 / 224: {d['ratio']:.2f} (medians; fastest samples "
           f"{d['ratio_fastest']:.2f}, CPU medians {d['ratio_cpu']:.2f})")
+
+    f = results["scaling"]
+    print(f"\n(f) EfficientNet by compound scaling: load_spec + analyze, B0 ({f['layers'][0]} layers) "
+          f"versus B7 by --set width=2.0 depth=3.1 resolution=600 ({f['layers'][1]} layers)")
+    print(table(["variant", "time"], [["B0", times(f["b0"])], ["B7", times(f["b7"])]]))
+    print(f"    ratio B7 / B0: {f['ratio']:.2f}")
 
     heavy = ", ".join(results["heavy_modules_imported"]) or "none"
     print("\n(e) `cnnspec analyze specs/vgg16.yaml` in a fresh process")
@@ -592,6 +624,7 @@ def main(argv=None) -> int:
     bench_imports(args, results)
     bench_chain(args, results)
     bench_resolution(args, results)
+    bench_scaling(args, results)
     bench_torchinfo_process(args, results)
     bench_in_process(args, results)
     results["loadavg_end"] = loadavg()
