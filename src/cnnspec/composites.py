@@ -57,17 +57,23 @@ def _one_source(sources: list[str], kind: str, pos: Position) -> str:
     return sources[0]
 
 
-def _scope_for(scope: Scope, body: LDict, leaf: str, pos: Position, trainable: bool) -> Scope:
+def _scope_for(scope: Scope, body: LDict, leaf: str, pos: Position, trainable: bool,
+               ex: Expander | None = None, kind: str = "") -> Scope:
     """A named composite opens a scope; an unnamed residual or branches names its nodes in
     the enclosing scope (so a block whose body is one residual reads ``layer1.0.conv1``)."""
     if "name" in body:
-        return scope.child(scope.claim(leaf, pos)[len(scope.prefix):], trainable=trainable)
+        return _named_scope(scope, leaf, pos, trainable, ex=ex, kind=kind)
     return Scope(scope.prefix, scope.values, scope.trainable and trainable, scope.parent,
                  scope.depth + 1, scope.used)
 
 
-def _named_scope(scope: Scope, leaf: str, pos: Position, trainable: bool, values=None) -> Scope:
-    scope.claim(leaf, pos)
+def _named_scope(scope: Scope, leaf: str, pos: Position, trainable: bool, values=None,
+                 ex: Expander | None = None, kind: str = "", args: dict | None = None) -> Scope:
+    """A scope named ``leaf``; with ``ex``, the group is recorded for the emitter (its kind:
+    a composite or a block name, and a block's evaluated arguments)."""
+    full = scope.claim(leaf, pos)
+    if ex is not None:
+        ex.groups[full] = (kind, dict(args or {}))
     return scope.child(leaf, values, trainable)
 
 
@@ -99,7 +105,7 @@ def _merge(ex: Expander, merge: str, scope: Scope, leaf: str, sources: list[str]
 
 def expand_sequential(ex, body, body_pos, pos, scope, leaf, sources, trainable) -> str:
     body = _settings(body, body_pos, pos, "sequential", ("layers",), ("layers",))
-    child = _named_scope(scope, leaf, pos, trainable)
+    child = _named_scope(scope, leaf, pos, trainable, ex=ex, kind="sequential")
     return ex.expand_list(body["layers"], child, _one_source(sources, "sequential", pos),
                           f"{pos.path}.sequential.layers")
 
@@ -111,7 +117,7 @@ def expand_residual(ex, body, body_pos, pos, scope, leaf, sources, trainable) ->
     keys = ("layers", "shortcut", "shortcut_name", "merge", "merge_name", "after")
     body = _settings(body, body_pos, pos, "residual", keys, ("layers",))
     here = f"{pos.path}.residual"
-    inner = _scope_for(scope, body, leaf, pos, trainable)
+    inner = _scope_for(scope, body, leaf, pos, trainable, ex, "residual")
     source = _one_source(sources, "residual", pos)
     first_node = len(ex.nodes)
     main = ex.expand_list(body["layers"], inner, source, f"{here}.layers")
@@ -121,7 +127,8 @@ def expand_residual(ex, body, body_pos, pos, scope, leaf, sources, trainable) ->
     shortcut = body.get("shortcut", "auto")
     at = body.value_position("shortcut").at(f"{here}.shortcut") if "shortcut" in body else pos
     if isinstance(shortcut, LList):
-        side = ex.expand_list(shortcut, _named_scope(inner, shortcut_name, at, True), source,
+        side_scope = _named_scope(inner, shortcut_name, at, True, ex=ex, kind="sequential")
+        side = ex.expand_list(shortcut, side_scope, source,
                               f"{here}.shortcut")
     elif shortcut not in SHORTCUTS:
         raise SpecStructureError(
@@ -160,7 +167,7 @@ def _projection(ex: Expander, scope: Scope, name: str, source: str, main: str, m
                             "cannot project a shortcut around adaptive pooling or upsampling; "
                             "give the shortcut layers explicitly", pos)
                     stride[axis] *= step.stride
-    side = _named_scope(scope, name, pos, True)
+    side = _named_scope(scope, name, pos, True, ex=ex, kind="sequential")
     conv = lookup("conv2d")(out=target[0], kernel=(1, 1), stride=tuple(stride), bias=False)
     norm = lookup("batchnorm2d")()
     x = ex.add_node(side.claim("0", pos), conv, [source], side.trainable, pos)
@@ -177,7 +184,7 @@ def expand_branches(ex, body, body_pos, pos, scope, leaf, sources, trainable) ->
     if not isinstance(paths, LList) or len(paths) < 2:
         raise SpecStructureError("branches needs a list of two or more paths",
                                  body.value_position("paths").at(f"{here}.paths"))
-    inner = _scope_for(scope, body, leaf, pos, trainable)
+    inner = _scope_for(scope, body, leaf, pos, trainable, ex, "branches")
     source = _one_source(sources, "branches", pos)
     outs = []
     for j, path in enumerate(paths):
@@ -228,7 +235,7 @@ def expand_repeat(ex, body, body_pos, pos, scope, leaf, sources, trainable) -> s
             hint=did_you_mean(str(body["block"]), ex.blocks) or "define it under 'blocks:'",
         )
     if "name" in body or "names" not in body:
-        group = _named_scope(scope, leaf, pos, trainable)
+        group = _named_scope(scope, leaf, pos, trainable, ex=ex, kind="repeat")
     else:  # unnamed, with a names template: the repeats are named in the enclosing scope
         group = _scope_for(scope, body, leaf, pos, trainable)
     prev = _one_source(sources, "repeat", pos)
@@ -245,7 +252,8 @@ def expand_repeat(ex, body, body_pos, pos, scope, leaf, sources, trainable) -> s
         if "block" in body:
             prev = instantiate(ex, body["block"], given, given_pos, group, name, prev, True, pos)
         else:
-            child = _named_scope(group, name, pos, True, ChainMap(given, values))
+            child = _named_scope(group, name, pos, True, ChainMap(given, values), ex=ex,
+                                 kind="sequential", args=given)
             prev = ex.expand_list(body["layers"], child, prev, f"{here}.layers")
         if i == 0 and len(ex.nodes) + (len(ex.nodes) - start) * (times - 1) > MAX_NODES:
             raise BudgetError(
@@ -308,7 +316,8 @@ def instantiate(ex: Expander, kind: str, given: dict, given_pos: dict, scope: Sc
     shape = ex.shapes[source]
     base = ChainMap({"in_channels": dims.normalize(shape[0])}, ex.global_vars)
     values = evaluate_mapping(args, base, given, f"blocks.{kind}.args", given_pos)
-    child = _named_scope(scope, leaf, pos, trainable, ChainMap(values, base))
+    child = _named_scope(scope, leaf, pos, trainable, ChainMap(values, base), ex=ex, kind=kind,
+                         args=values)
     ex.active_blocks.append(kind)
     try:
         return ex.expand_list(block["layers"], child, source, f"blocks.{kind}.layers")
@@ -346,7 +355,7 @@ def expand_squeeze_excitation(ex, body, body_pos, pos, scope, leaf, sources, tra
     squeeze = number if key == "squeeze" else max(1, channels // number)
     activation = _choice(body, "activation", SE_ACTIVATIONS, "relu", pos)
     gate = _choice(body, "gate", SE_GATES, "sigmoid", pos)
-    inner = _named_scope(scope, leaf, pos, trainable)
+    inner = _named_scope(scope, leaf, pos, trainable, ex=ex, kind="squeeze_excitation")
     t = inner.trainable
     x = ex.add_node(inner.claim("avgpool", pos), lookup("adaptive_avgpool2d")(output_size=(1, 1)),
                     [source], t, pos)

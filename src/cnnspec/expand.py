@@ -167,6 +167,8 @@ class Expander:
         self.shapes: dict[str, tuple] = {INPUT: input_shape}
         #: group and block names, which references may use for their output node
         self.aliases: dict[str, str] = {}
+        #: every named group: its kind (a composite, or the block's name) and a block's args
+        self.groups: dict[str, tuple[str, dict]] = {}
         self.active_blocks: list[str] = []
 
     # ------------------------------------------------------------------ lists and items
@@ -356,6 +358,9 @@ class Expander:
         if missing:
             raise SpecStructureError(f"{type_name} needs {' and '.join(missing)}", pos, hint=_example(cls))
         layer = cls(**values_out)
+        texts = {by_name[k].name: v for k, v in body.items() if isinstance(v, str) and k in by_name}
+        if texts:
+            layer.spec_text = texts
         try:
             layer.validate()
         except AttrValueError as exc:

@@ -48,6 +48,9 @@ class Graph:
     file: str = "<spec>"
     vars: dict = field(default_factory=dict)
     input_pos: Position = field(default_factory=Position)
+    #: named groups (dotted name -> (kind, block args)): sequential, repeat, residual,
+    #: branches, squeeze_excitation, or a user block's name
+    groups: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._by_name = {node.name: node for node in self.nodes}
@@ -73,4 +76,4 @@ class Graph:
     def with_input(self, shape: tuple) -> Graph:
         """The same network at another input shape."""
         return Graph(self.name, tuple(shape), self.nodes, self.output, self.file, self.vars,
-                     self.input_pos)
+                     self.input_pos, self.groups)

@@ -107,6 +107,7 @@ def build_graph(doc, file: str = "<spec>", overrides: dict | None = None, input_
         file=file,
         vars=dict(values),
         input_pos=doc.value_position("input").at("input"),
+        groups=expander.groups,
     )
 
 

@@ -255,6 +255,9 @@ class Layer:
     #: what a declared ``in`` counts, for messages
     declared_what: ClassVar[str] = "input channels"
 
+    #: the spec's own text for attributes written as expressions or names ({attr: text})
+    spec_text: dict = {}
+
     def __init__(self, **values):
         fields = type(self).__dict__.get("_fields")
         if fields is None:
