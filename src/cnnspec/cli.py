@@ -108,6 +108,34 @@ def sizes(spec, input_shape, overrides, near, fmt, output):
 
 
 @main.command()
+@_spec_arg
+@_input_opt
+@_set_opt
+@click.option("--class-name", metavar="NAME", help="Name of the model class (default: from the spec's name).")
+@_output_opt
+@_friendly
+def build(spec, input_shape, overrides, class_name, output):
+    """Write SPEC as standalone PyTorch source: one class per block type, a top-level class
+    that builds the spec as written with no arguments, and the same module names as the
+    spec (so torchvision's weights load into the torchvision-mirroring specs).
+
+    Never imports torch."""
+    import hashlib
+    from pathlib import Path
+
+    from .emit import emit
+    from .spec import load_spec, parse_overrides
+
+    settings = parse_overrides(overrides)
+    graph = load_spec(spec, settings, input_shape)
+    digest = hashlib.sha256(Path(spec).read_bytes()).hexdigest()[:16]
+    note = f" from {Path(spec).name} (sha256 {digest})"
+    if settings:
+        note += " with " + ", ".join(f"{k}={v}" for k, v in settings.items())
+    _emit(emit(graph, class_name, note), output)
+
+
+@main.command()
 @_output_opt
 @_friendly
 def schema(output):

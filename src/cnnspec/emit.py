@@ -1,0 +1,593 @@
+"""Emit a graph as readable, standalone PyTorch source (``cnnspec build``).
+
+The module tree follows the node names exactly as the in-memory builder makes it, so the
+emitted model has the same state_dict keys. Each group of nodes becomes:
+
+- ``nn.Sequential(...)`` when its layers run one after another (names kept with an
+  OrderedDict when they are not 0, 1, 2, …);
+- a class when it branches or merges, or when it is an instance of a user block: ``__init__``
+  builds the children and ``forward`` is written out the way a person would
+  (``out = out + x``, ``torch.cat([...], dim=1)``). Groups with the same structure share one
+  class; the numbers that differ between instances become constructor arguments, named after
+  the block's arguments where they match (``planes``, ``stride``), ``in_channels``, or the
+  layer and setting they come from, or written as a multiple of another argument.
+- The top-level class takes the spec's variables that layers use directly as arguments with
+  their defaults, so ``Model()`` builds the spec as written.
+
+Module constructors come from each layer's ``torch_call``, the same data the builder uses.
+Identifiers in the source are validated node names, block names and variable names;
+everything else from a spec is a number or a repr'd literal, so a spec cannot inject code.
+torch is not imported here.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from dataclasses import dataclass, field
+
+from . import __version__
+from .analysis import shapes_only
+from .errors import UsageError
+from .graph import Graph, Node
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SLOT = re.compile("\x00(\\d+)\x00")
+_CHILD = re.compile("\x01(\\d+)\x01")
+
+#: names of positional constructor arguments, to name the ones that vary
+POSITIONAL = {
+    "Conv2d": ("in_channels", "out_channels"),
+    "ConvTranspose2d": ("in_channels", "out_channels"),
+    "Linear": ("in_features", "out_features"),
+    "BatchNorm2d": ("num_features",),
+    "AdaptiveAvgPool2d": ("output_size",),
+    "AdaptiveMaxPool2d": ("output_size",),
+    "ChannelShuffle": ("groups",),
+    "StochasticDepth": ("p",),
+}
+#: the spec attribute a constructor argument comes from, where the names differ
+SPEC_ATTR = {"out_channels": "out", "out_features": "out", "in_channels": "in",
+             "in_features": "in", "num_features": "in", "kernel_size": "kernel"}
+#: keyword defaults written into class templates (so instances differing only in, say, a
+#: stride share a class) and dropped again when every instance uses the default
+DEFAULTS = {
+    "Conv2d": {"stride": 1, "padding": 0, "dilation": 1, "groups": 1},
+    "ConvTranspose2d": {"stride": 1, "padding": 0, "output_padding": 0, "dilation": 1, "groups": 1},
+    "MaxPool2d": {"padding": 0},
+    "AvgPool2d": {"padding": 0},
+}
+_DEFAULTED = re.compile("\x02(\\w+)=\x00(\\d+)\x00\\|([^\x02]*)\x02")
+#: group kinds that are composites, not user blocks
+COMPOSITE_KINDS = ("", "sequential", "repeat", "residual", "branches", "squeeze_excitation")
+MERGES = ("Add", "Mul", "Concat")
+
+STOCHASTIC_DEPTH = '''class StochasticDepth(nn.Module):
+    """Drops a sample's whole residual branch with probability p while training (scaling the
+    kept ones by 1 / (1 - p)); the identity at inference. As torchvision.ops.StochasticDepth."""
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        keep = 1.0 - self.p
+        mask = torch.empty((x.shape[0],) + (1,) * (x.dim() - 1), dtype=x.dtype, device=x.device)
+        return x * mask.bernoulli_(keep).div_(keep) if keep > 0 else x * 0
+'''
+
+
+def camel(name: str) -> str:
+    """``basic_conv`` -> ``BasicConv``."""
+    text = "".join(p[:1].upper() + p[1:] for p in re.split(r"[_\W]+", name) if p)
+    return text if text[:1].isalpha() else "Block" + text
+
+
+def literal(value) -> str:
+    if isinstance(value, tuple):
+        return "(" + ", ".join(literal(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    if isinstance(value, (bool, str, float)) or value is None:
+        return repr(value)
+    return str(int(value))
+
+
+def _identifier(name: str) -> bool:
+    return bool(_IDENT.match(name)) and not keyword.iskeyword(name)
+
+
+@dataclass
+class Box:
+    """A group of the module tree: its children (boxes or nodes) and every node below it."""
+
+    name: str
+    leaf: str
+    children: dict = field(default_factory=dict)
+    nodes: list = field(default_factory=list)
+    inputs: list = field(default_factory=list)
+    outputs: list = field(default_factory=list)
+    callable: bool = False
+
+
+@dataclass
+class Instance:
+    """One use of a class: its numeric slots, its child instances, and what it stands for."""
+
+    cls: ClassSpec
+    slots: list  # (value, origin, variable name or None)
+    children: list  # child Instances, referenced by \x01j\x01 in the class text
+    args: dict
+    in_channels: object
+    params_values: list = field(default_factory=list)
+
+
+@dataclass
+class ClassSpec:
+    """A generated class: its text with slots and child placeholders, and its instances."""
+
+    name: str
+    init: str
+    forward: str
+    chain: bool
+    instances: list = field(default_factory=list)
+    params: list = field(default_factory=list)
+    slot_text: list = field(default_factory=list)
+    children_names: set = field(default_factory=set)
+    base: str = ""
+
+
+class Emitter:
+    def __init__(self, graph: Graph, class_name: str, header: str):
+        self.graph = graph
+        self.class_name = class_name
+        self.header = header
+        self.facts = shapes_only(graph, graph.input_shape, strict=True).facts
+        self.users = graph.consumers()
+        self.index = {node.name: i for i, node in enumerate(graph.nodes)}
+        self.classes: dict[tuple, ClassSpec] = {}
+        self.names = {class_name, "StochasticDepth", "OrderedDict"}
+        self.uses = set()
+
+    # ------------------------------------------------------------------ the module tree
+    def tree(self) -> Box:
+        root = Box("", "")
+        boxes = {"": root}
+        for node in self.graph.nodes:
+            parts = node.name.split(".")
+            box = root
+            root.nodes.append(node)
+            for i, part in enumerate(parts[:-1]):
+                full = ".".join(parts[: i + 1])
+                if full not in boxes:
+                    boxes[full] = box.children[part] = Box(full, part)
+                box = boxes[full]
+                box.nodes.append(node)
+            box.children[parts[-1]] = node
+        for box in boxes.values():
+            inside = {n.name for n in box.nodes}
+            box.inputs = list(dict.fromkeys(s for n in box.nodes for s in n.inputs if s not in inside))
+            box.outputs = [n.name for n in box.nodes if n.name == self.graph.output
+                           or any(u not in inside for u in self.users[n.name])]
+            steps = [self.index[n.name] for n in box.nodes]
+            box.callable = (steps == list(range(steps[0], steps[0] + len(steps)))
+                            and box.outputs == [box.nodes[-1].name] and len(box.inputs) == 1)
+        return root
+
+    def is_merge(self, node: Node) -> bool:
+        call = node.layer.torch_call(self.facts[node.name].inputs)
+        return call.module == "cnnspec" and call.cls in MERGES
+
+    def is_chain(self, box: Box) -> bool:
+        """Its children run one after another, each reading the previous one's output."""
+        if not box.callable:
+            return False
+        previous = box.inputs[0]
+        for child in box.children.values():
+            if isinstance(child, Node):
+                if self.is_merge(child) or list(child.inputs) != [previous]:
+                    return False
+                previous = child.name
+            elif not child.callable or child.inputs != [previous]:
+                return False
+            else:
+                previous = child.outputs[0]
+        return True
+
+    def is_block(self, box: Box) -> bool:
+        kind, _ = self.graph.groups.get(box.name, ("", {}))
+        return kind not in COMPOSITE_KINDS
+
+    # ------------------------------------------------------------------ templates
+    def template(self, box: Box, top: bool = False) -> Instance:
+        """Describe a callable group as an instance of a (possibly shared) class."""
+        slots: list = []
+        children: list = []
+        chain = self.is_chain(box)
+        if chain:
+            items = [(name, self.expr(c, slots, children, top, "            "))
+                     for name, c in box.children.items()]
+            if all(name == str(i) for i, (name, _) in enumerate(items)):
+                init = "".join(f"            {expr},\n" for _, expr in items)
+            else:
+                self.uses.add("OrderedDict")
+                init = "".join(f"            ({name!r}, {expr}),\n" for name, expr in items)
+            forward = ""
+        else:
+            init = "".join(self.init_line(name, c, slots, children, top)
+                           for name, c in box.children.items()
+                           if not (isinstance(c, Node) and self.is_merge(c)))
+            forward = self.forward(box)
+        kind, args = self.graph.groups.get(box.name, ("", {}))
+        if top:
+            base = self.class_name
+        elif self.is_block(box) or kind == "squeeze_excitation" or (box.leaf.isdigit() and kind):
+            base = camel(kind)
+        else:
+            base = camel(box.leaf)
+        key = (base, chain, init, forward, tuple(id(c.cls) for c in children))
+        spec = self.classes.get(key)
+        if spec is None:
+            name = base if top else self.class_name_for(base, box)
+            self.names.add(name)
+            spec = self.classes[key] = ClassSpec(name, init, forward, chain)
+            spec.children_names = set(box.children)
+            spec.base = base
+        first = self.facts[box.nodes[0].name].inputs
+        instance = Instance(spec, slots, children, args, first[0][0] if first else None)
+        spec.instances.append(instance)
+        return instance
+
+    def class_name_for(self, base: str, box: Box) -> str:
+        """``Basic``; a variant with more children is named after them (``BasicDownsample``),
+        otherwise numbered."""
+        if base not in self.names:
+            return base
+        first = next((c for c in self.classes.values() if c.name == base), None)
+        extra = sorted(set(box.children) - getattr(first, "children_names", set()))
+        name = base + "".join(camel(e) for e in extra if _identifier(e))
+        count = 2
+        candidate = name
+        while candidate in self.names:
+            candidate = f"{name}{count}"
+            count += 1
+        return candidate
+
+    def init_line(self, name: str, child, slots, children, top) -> str:
+        expr = self.expr(child, slots, children, top, "        ")
+        if _identifier(name):
+            return f"        self.{name} = {expr}\n"
+        return f"        self.add_module({name!r}, {expr})\n"
+
+    def expr(self, child, slots: list, children: list, top: bool, indent: str) -> str:
+        """The expression building one child inside its parent's ``__init__``."""
+        if isinstance(child, Node):
+            return self.ctor(child, slots, top)
+        inner = indent + "    "
+        if child.callable and (self.is_block(child) or not self.is_chain(child)):
+            children.append(self.template(child))
+            return f"\x01{len(children) - 1}\x01"
+        items = [(name, self.expr(c, slots, children, top, inner)) for name, c in child.children.items()
+                 if not (isinstance(c, Node) and self.is_merge(c))]
+        if not child.callable:  # its parent's forward runs these one by one
+            body = "".join(f"{inner}{name!r}: {expr},\n" for name, expr in items)
+            return f"nn.ModuleDict({{\n{body}{indent}}})"
+        if all(name == str(i) for i, (name, _) in enumerate(items)):
+            return "nn.Sequential(\n" + "".join(f"{inner}{e},\n" for _, e in items) + f"{indent})"
+        self.uses.add("OrderedDict")
+        body = "".join(f"{inner}({name!r}, {expr}),\n" for name, expr in items)
+        return f"nn.Sequential(OrderedDict([\n{body}{indent}]))"
+
+    def ctor(self, node: Node, slots: list, top: bool) -> str:
+        call = node.layer.torch_call(self.facts[node.name].inputs)
+        texts = node.layer.spec_text if top else {}
+        names = POSITIONAL.get(call.cls, ())
+        parts = [self.value(v, slots, node, names[i] if i < len(names) else f"arg{i}", texts)
+                 for i, v in enumerate(call.args)]
+        defaults = {} if top else DEFAULTS.get(call.cls, {})
+        order = ["kernel_size", *defaults, *call.kwargs]
+        for key in dict.fromkeys(order):
+            if key in defaults:  # always spelt out, so that instances differing here share a class
+                slot = self.value(call.kwargs.get(key, defaults[key]), slots, node, key, texts)
+                parts.append(f"\x02{key}={slot}|{literal(defaults[key])}\x02")
+            elif key in call.kwargs:
+                parts.append(f"{key}={self.value(call.kwargs[key], slots, node, key, texts)}")
+        if call.module == "cnnspec":
+            self.uses.add("StochasticDepth")
+            return f"StochasticDepth({', '.join(parts)})"
+        return f"nn.{call.cls}({', '.join(parts)})"
+
+    def value(self, value, slots: list, node: Node, name: str, texts: dict) -> str:
+        if isinstance(value, bool) or value is None or isinstance(value, str):
+            return repr(value)
+        if isinstance(value, tuple):
+            return "(" + ", ".join(self.value(v, slots, node, name, texts) for v in value) + ")"
+        text = texts.get(SPEC_ATTR.get(name, name))
+        var = text if isinstance(text, str) and text in self.graph.vars and _identifier(text) \
+            and self.graph.vars[text] == value else None
+        leaf = node.name.rsplit(".", 1)[-1]
+        owner = leaf if _identifier(leaf) else re.sub(r"\d+d$", "", type(node.layer).__name__.lower())
+        slots.append((value, f"{owner}_{name}", var))
+        return f"\x00{len(slots) - 1}\x00"
+
+    # ------------------------------------------------------------------ forward
+    def forward(self, box: Box) -> str:
+        """``forward``: each child called in order, merges written as operators; a value's
+        name is reused once its last reader inside the group has run."""
+        var = {box.inputs[0]: "x"} if box.inputs else {}
+        pending = {name: self.readers(box, name) for name in box.inputs}
+        live = set(var.values())
+        lines = []
+        for path, child in self.steps(box):
+            sources = child.inputs if isinstance(child, Box) else list(child.inputs)
+            result = child.outputs[0] if isinstance(child, Box) else child.name
+            args = [var[s] for s in sources]
+            for s in sources:
+                pending[s] -= 1
+            if isinstance(child, Node) and self.is_merge(child):
+                call = child.layer.torch_call(self.facts[child.name].inputs)
+                if call.cls == "Concat":
+                    self.uses.add("torch.cat")
+                    expression = f"torch.cat([{', '.join(args)}], dim={int(child.layer.dim)})"
+                else:
+                    expression = (" + " if call.cls == "Add" else " * ").join(args)
+            else:
+                expression = f"{self.access(path)}({', '.join(args)})"
+            freed = [var[s] for s in reversed(sources) if pending[s] == 0]
+            live.difference_update(freed)
+            target = "out" if "x" in live and "out" not in live else (freed[0] if freed else next(
+                n for n in ("out", "y", "z", *(f"t{i}" for i in range(len(box.nodes)))) if n not in live))
+            live.add(target)
+            var[result] = target
+            pending[result] = self.readers(box, result)
+            lines.append(f"        {target} = {expression}\n")
+        return "".join(lines) + f"        return {var[box.outputs[0]]}\n"
+
+    def steps(self, box: Box):
+        """(attribute path, child) in execution order; a non-callable group's nodes one by one."""
+        for name, child in sorted(box.children.items(), key=lambda kv: self.index[
+                (kv[1] if isinstance(kv[1], Node) else kv[1].nodes[0]).name]):
+            if isinstance(child, Node) or child.callable:
+                yield [name], child
+            else:
+                yield from self.leaves(child, [name])
+
+    def leaves(self, box: Box, path: list):
+        for name, child in box.children.items():
+            if isinstance(child, Node):
+                yield [*path, name], child
+            else:
+                yield from self.leaves(child, [*path, name])
+
+    def readers(self, box: Box, name: str) -> int:
+        inside = {n.name for n in box.nodes}
+        return sum(1 for u in self.users[name] if u in inside)
+
+    @staticmethod
+    def access(path: list) -> str:
+        text = "self"
+        for i, part in enumerate(path):
+            if _identifier(part):
+                text += f".{part}"
+            elif i == 0:
+                text = f"getattr(self, {part!r})"
+            else:  # inside an nn.ModuleDict holder
+                text += f"[{part!r}]"
+        return text
+
+    # ------------------------------------------------------------------ parameters
+    def resolve(self, spec: ClassSpec) -> None:
+        """Choose the class's constructor parameters from its instances (children first)."""
+        for instance in spec.instances:
+            for child in instance.children:
+                if not child.cls.params and child.cls.instances and not child.cls.slot_text:
+                    self.resolve(child.cls)
+        rows = [self.flat_slots(instance) for instance in spec.instances]
+        texts, params, vectors = [], [], []
+        for k in range(len(rows[0])):
+            vector = tuple(row[k][0] for row in rows)
+            var = rows[0][k][2]
+            if var is not None and spec.name == self.class_name:
+                texts.append(var)
+                if var not in params:
+                    params.append(var)
+                    vectors.append(vector)
+                continue
+            if len(set(vector)) == 1 or spec.name == self.class_name:
+                texts.append(literal(vector[0]))
+            elif vector in vectors:
+                texts.append(params[vectors.index(vector)])
+            else:
+                named = self.known_name(spec, vector, params)
+                multiple = None if named else self.multiple(vector, params, vectors)
+                if multiple:
+                    texts.append(multiple)
+                    continue
+                name = named or self.param_name(rows[0][k][1], params)
+                params.append(name)
+                vectors.append(vector)
+                texts.append(name)
+        spec.params, spec.slot_text = params, texts
+        for instance, row in zip(spec.instances, rows):
+            instance.params_values = [row[[t for t in texts].index(p)][0] for p in params]
+
+    def flat_slots(self, instance: Instance) -> list:
+        """The instance's own slots, then one per argument of each child instance."""
+        rows = list(instance.slots)
+        for child in instance.children:
+            if not child.cls.slot_text and child.cls.instances:
+                self.resolve(child.cls)
+            rows += [(v, f"{child.cls.name}_{p}", None)
+                     for p, v in zip(child.cls.params, child.params_values)]
+        return rows
+
+    @staticmethod
+    def multiple(vector: tuple, params: list, vectors: list) -> str | None:
+        for name, other in zip(params, vectors):
+            if all(isinstance(a, int) and not isinstance(a, bool) and isinstance(b, int) and b > 0
+                   and a % b == 0 for a, b in zip(vector, other)):
+                factors = {a // b for a, b in zip(vector, other)}
+                if len(factors) == 1 and (factor := factors.pop()) > 1:
+                    return f"{name} * {factor}"
+        return None
+
+    @staticmethod
+    def known_name(spec: ClassSpec, vector: tuple, taken: list) -> str | None:
+        """A block argument, or in_channels, whose values are exactly these in every instance."""
+        for arg in spec.instances[0].args:
+            if (_identifier(arg) and arg not in taken
+                    and all(inst.args.get(arg) == v for inst, v in zip(spec.instances, vector))):
+                return arg
+        if "in_channels" not in taken and all(i.in_channels == v for i, v in zip(spec.instances, vector)):
+            return "in_channels"
+        return None
+
+    @staticmethod
+    def param_name(origin: str, taken: list) -> str:
+        name = re.sub(r"\W", "_", origin)
+        name = name if _identifier(name) else f"m{name}"
+        while name in taken:
+            name += "_"
+        return name
+
+    # ------------------------------------------------------------------ text
+    def render(self, spec: ClassSpec, instance: Instance) -> tuple[str, str]:
+        """The class's __init__ body and the call that builds this instance."""
+        return spec.init, ", ".join(literal(v) for v in instance.params_values)
+
+    def fill(self, spec: ClassSpec, text: str) -> str:
+        """Replace slots by the class's texts, child placeholders by constructor calls."""
+        own = len(spec.instances[0].slots)
+        offsets, offset = [], own
+        for child in spec.instances[0].children:
+            offsets.append(offset)
+            offset += len(child.cls.params)
+
+        def child_call(m) -> str:
+            j = int(m.group(1))
+            child = spec.instances[0].children[j]
+            args = spec.slot_text[offsets[j]: offsets[j] + len(child.cls.params)]
+            return f"{child.cls.name}({', '.join(args)})"
+
+        text = re.sub(r",? ?" + _DEFAULTED.pattern, lambda m: "" if spec.slot_text[int(m.group(2))]
+                      == m.group(3) else f", {m.group(1)}={spec.slot_text[int(m.group(2))]}", text)
+        text = _SLOT.sub(lambda m: spec.slot_text[int(m.group(1))], text)
+        return _CHILD.sub(child_call, text)
+
+    def rename(self, order: list, top: ClassSpec) -> None:
+        """Variants of one block: the one with the fewest children keeps the block's name, the
+        others are named after their extra children (``Bottleneck``, ``BottleneckDownsample``)."""
+        taken = {self.class_name, "StochasticDepth"}
+        by_base: dict[str, list] = {}
+        for spec in order:
+            if spec is not top:
+                by_base.setdefault(spec.base, []).append(spec)
+        for base, variants in by_base.items():
+            variants.sort(key=lambda v: (len(v.children_names), order.index(v)))
+            plain = variants[0].children_names
+            for spec in variants:
+                extra = sorted(n for n in spec.children_names - plain if _identifier(n))
+                name = base + "".join(camel(e) for e in extra)
+                candidate, count = name, 2
+                while candidate in taken:
+                    candidate, count = f"{name}{count}", count + 1
+                spec.name = candidate
+                taken.add(candidate)
+
+    def frozen(self, box: Box) -> list[str]:
+        """The fewest module paths covering every frozen (trainable: false) layer with weights."""
+        paths = []
+        for child in box.children.values():
+            nodes = [child] if isinstance(child, Node) else child.nodes
+            weighted = [n for n in nodes if n.layer.params(self.facts[n.name].inputs)]
+            frozen = [n for n in weighted if not n.trainable]
+            if not frozen:
+                continue
+            if len(frozen) == len(weighted) or isinstance(child, Node):
+                paths.append(child.name)
+            else:
+                paths.extend(self.frozen(child))
+        return paths
+
+    def freeze_lines(self) -> str:
+        paths = self.frozen(self.root)
+        if not paths:
+            return ""
+        listed = "".join(f"            {p!r},\n" for p in paths)
+        return ("        # trainable: false in the spec\n"
+                f"        for name in (\n{listed}        ):\n"
+                "            self.get_submodule(name).requires_grad_(False)\n")
+
+    def class_text(self, spec: ClassSpec, doc: str = "") -> str:
+        top = spec.name == self.class_name
+        if top:
+            values = {p: v for p, v in zip(spec.params, spec.instances[0].params_values)}
+            signature = "".join(f", {p}: {type(v).__name__} = {literal(v)}" for p, v in values.items())
+        else:
+            ints = [all(isinstance(i.params_values[k], int) for i in spec.instances)
+                    for k in range(len(spec.params))]
+            signature = "".join(f", {p}: int" if is_int else f", {p}"
+                                for p, is_int in zip(spec.params, ints))
+        init = self.fill(spec, spec.init)
+        if spec.chain:
+            named = init.lstrip().startswith("(")
+            opening, closing = ("OrderedDict([\n", "        ]))") if named else ("\n", "        )")
+            return (f"class {spec.name}(nn.Sequential):\n{doc}"
+                    f"    def __init__(self{signature}) -> None:\n"
+                    f"        super().__init__({opening}{init}{closing}\n"
+                    + (self.freeze_lines() if top else ""))
+        args = "x: torch.Tensor"
+        return (f"class {spec.name}(nn.Module):\n{doc}"
+                f"    def __init__(self{signature}) -> None:\n"
+                f"        super().__init__()\n{init}" + (self.freeze_lines() if top else "") + "\n"
+                f"    def forward(self, {args}) -> torch.Tensor:\n{spec.forward}")
+
+    def source(self) -> str:
+        root = self.root = self.tree()
+        if not root.callable:
+            raise UsageError("the network has several outputs or inputs; cnnspec build needs one of each")
+        top = self.template(root, top=True)
+        order: list[ClassSpec] = []
+
+        def visit(spec: ClassSpec, seen: set) -> None:
+            if id(spec) in seen:
+                return
+            seen.add(id(spec))
+            for instance in spec.instances:
+                for child in instance.children:
+                    visit(child.cls, seen)
+            order.append(spec)
+
+        visit(top.cls, set())
+        self.rename(order, top.cls)
+        for spec in order:
+            if not spec.slot_text:
+                self.resolve(spec)
+        doc = f'    """{self.header}"""\n\n'
+        texts = [self.class_text(spec, doc if spec is top.cls else "") for spec in order]
+        head = [f'"""{self.header}"""', "", "from __future__ import annotations", ""]
+        if "OrderedDict" in self.uses:
+            head += ["from collections import OrderedDict", ""]
+        if "torch.cat" in self.uses or "StochasticDepth" in self.uses or any(not c.chain for c in order):
+            head.append("import torch")
+        head.append("from torch import nn")
+        parts = ["\n".join(head)]
+        if "StochasticDepth" in self.uses:
+            parts.append(STOCHASTIC_DEPTH)
+        parts += texts
+        return "\n\n\n".join(p.rstrip("\n") for p in parts) + "\n"
+
+
+def emit(graph: Graph, class_name: str | None = None, source_note: str = "") -> str:
+    """The graph as Python source defining ``class_name`` (default: the spec's name in
+    CamelCase), an ``nn.Module`` that builds the spec as written when called with no
+    arguments."""
+    name = class_name or camel(graph.name)
+    if not _identifier(name):
+        raise UsageError(f"class name {name!r} is not a Python identifier",
+                         hint="use letters, digits and _, not starting with a digit")
+    note = re.sub(r"[^\w .,:;/()=+-]", "?", source_note)  # printable, no quotes or newlines
+    header = f"{name}: a PyTorch model generated by cnnspec {__version__}."
+    if note.strip():
+        header += f"\n\nGenerated{note}; edit the spec and rebuild rather than this file.\n"
+    return Emitter(graph, name, header).source()
