@@ -32,7 +32,6 @@ from .expand import (
     is_leaf,
 )
 from .layers import lookup
-from .layers.base import Window
 from .source import LDict, LList
 
 MERGES = ("add", "concat", "mul")
@@ -152,26 +151,41 @@ def expand_residual(ex, body, body_pos, pos, scope, leaf, sources, trainable) ->
 
 def _projection(ex: Expander, scope: Scope, name: str, source: str, main: str, main_nodes,
                 pos: Position) -> str:
-    """1x1 conv (stride = the main path's) + batch norm to the main path's channels."""
+    """1x1 conv + batch norm to the main path's channels, with the stride that maps the
+    input's size onto the main path's output size (per axis: the smallest s with
+    ⌊(n − 1)/s⌋ + 1 = m)."""
     target, start = ex.shapes[main], ex.shapes[source]
     if len(target) != 3 or len(start) != 3:
         raise SpecStructureError("a projection shortcut needs (C, H, W) tensors on both sides", pos)
-    stride = [1, 1]
-    for node in main_nodes:
-        windows = node.layer.receptive_field([ex.shapes[s] for s in node.inputs])
-        if isinstance(windows, list):
-            for axis, step in enumerate(windows):
-                if isinstance(step, Window):
-                    if step.outputs is not None or not isinstance(step.stride, int):
-                        raise SpecStructureError(
-                            "cannot project a shortcut around adaptive pooling or upsampling; "
-                            "give the shortcut layers explicitly", pos)
-                    stride[axis] *= step.stride
+    stride = []
+    for n, m in zip(start[1:], target[1:]):
+        step = _stride_between(n, m)
+        if step is None:
+            raise SpecStructureError(
+                f"no 1x1 convolution stride maps the shortcut's size {dims.fmt(n)} onto the main "
+                f"path's {dims.fmt(m)}", pos, hint="give the shortcut layers explicitly")
+        stride.append(step)
     side = _named_scope(scope, name, pos, True, ex=ex, kind="sequential")
     conv = lookup("conv2d")(out=target[0], kernel=(1, 1), stride=tuple(stride), bias=False)
     norm = lookup("batchnorm2d")()
     x = ex.add_node(side.claim("0", pos), conv, [source], side.trainable, pos)
     return ex.add_node(side.claim("1", pos), norm, [x], side.trainable, pos)
+
+
+def _stride_between(n, m):
+    """The smallest stride s with ⌊(n − 1)/s⌋ + 1 = m (formulas: the ratio, if it is one)."""
+    if isinstance(n, int) and isinstance(m, int):
+        if m == n:
+            return 1
+        if m < 1 or m > n:
+            return None
+        step = (n - 1) // m + 1
+        return step if (n - 1) // step + 1 == m else None
+    for s in range(1, 65):
+        if dims.is_true(dims.floordiv(n - 1, s) + 1 - m == 0) or dims.normalize(
+                dims.floordiv(n - 1, s) + 1 - m) == 0:
+            return s
+    return None
 
 
 # --------------------------------------------------------------------------- branches
@@ -187,13 +201,17 @@ def expand_branches(ex, body, body_pos, pos, scope, leaf, sources, trainable) ->
     inner = _scope_for(scope, body, leaf, pos, trainable, ex, "branches")
     source = _one_source(sources, "branches", pos)
     outs = []
+    # unnamed paths nest under their index, and under the item's own index when the branches
+    # themselves are unnamed (their nodes then live in the enclosing scope)
+    base = "" if "name" in body else f"{leaf}."
     for j, path in enumerate(paths):
         at = paths.position(j).at(f"{here}.paths[{j}]")
         if isinstance(path, LList):
-            outs.append(ex.expand_list(path, inner, source, at.path, default_name=lambda i, j=j: f"{j}.{i}"))
+            outs.append(ex.expand_list(path, inner, source, at.path,
+                                       default_name=lambda i, j=j: f"{base}{j}.{i}"))
         else:
             outs.append(ex.expand_list(_as_list(path, at), inner, source, at.path,
-                                       default_name=lambda i, j=j: str(j)))
+                                       default_name=lambda i, j=j: f"{base}{j}"))
     merge = _choice(body, "merge", MERGES, "concat", pos)
     return _merge(ex, merge, inner, _leaf(body, "merge_name", merge, pos), outs, pos)
 

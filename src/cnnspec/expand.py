@@ -62,6 +62,13 @@ class Scope:
         return self.prefix + leaf
 
     def check_free(self, leaf: str, pos: Position) -> None:
+        head = leaf.split(".", 1)[0]
+        clash = (head if "." in leaf and head in self.used
+                 else next((u for u in self.used if u.startswith(leaf + ".")), None))
+        if clash is not None:
+            raise SpecStructureError(
+                f"node name '{self.prefix}{leaf}' clashes with '{self.prefix}{clash}': one would "
+                "be a module inside the other", pos, hint="give one of them another 'name'")
         if leaf in self.used:
             first = self.used[leaf]
             raise SpecStructureError(

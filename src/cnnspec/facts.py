@@ -34,16 +34,21 @@ CONVENTIONS = {
 
 
 class RF(NamedTuple):
-    """Receptive field along one axis: size, jump, start (centre of the first unit) and the
-    number of units along the axis (used when a later layer mixes them all)."""
+    """Receptive field along one axis: size, jump, start (centre of the first unit), the
+    number of units along the axis (used when a later layer mixes them all), and whether it
+    is exact (False once a fractional stride — upsampling, a transposed convolution,
+    adaptive pooling with uneven bins — made positions a least-squares approximation).
+    A jump of 0 means every unit sees the same field (after global pooling or a linear)."""
 
     size: object
     jump: object
     start: object
     count: object
+    exact: bool = True
 
     def to_json(self) -> dict:
-        return {"size": to_number(self.size), "jump": to_number(self.jump), "start": to_number(self.start)}
+        return {"size": to_number(self.size), "jump": to_number(self.jump),
+                "start": to_number(self.start), "exact": self.exact}
 
 
 def to_number(value):

@@ -34,12 +34,13 @@ class GraphModule(nn.Module):
             self._attach(node.name, module)
             self._plan.append((node.name, module, node.inputs))
         last_use = {}
-        for step, (_, _, inputs) in enumerate(self._plan):
+        for step, (name, _, inputs) in enumerate(self._plan):
+            last_use[name] = step  # an output nothing reads is dropped at once
             for src in inputs:
                 last_use[src] = step
         self._release = [
-            tuple(src for src in dict.fromkeys(inputs) if last_use[src] == step)
-            for step, (_, _, inputs) in enumerate(self._plan)
+            tuple(src for src in dict.fromkeys((*inputs, name)) if last_use[src] == step)
+            for step, (name, _, inputs) in enumerate(self._plan)
         ]
         self._output = graph.output
 

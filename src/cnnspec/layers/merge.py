@@ -20,7 +20,7 @@ def _open_equalities(shapes: list, skip_axis: int | None = None) -> list[str]:
     for axis in range(min(len(s) for s in shapes)):
         if axis == skip_axis:
             continue
-        sizes = {s[axis] for s in shapes}
+        sizes = {s[axis] for s in shapes} - {1}  # a size of 1 broadcasts
         if len(sizes) > 1 and any(dims.is_symbolic(d) for d in sizes):
             notes.append(" = ".join(sorted(dims.fmt(d) for d in sizes)))
     return notes

@@ -25,7 +25,7 @@ from ..layers.base import GLOBAL, Window
 def receptive_fields(graph: Graph, result: Analysis) -> None:
     if len(result.input_shape) != 3:
         return  # no spatial axes: nothing to say
-    fields = {INPUT: tuple(RF(1, 1, 0, n) for n in result.input_shape[1:])}
+    fields = {INPUT: tuple(RF(1, 1, 0, n, True) for n in result.input_shape[1:])}
     for node in graph.nodes:
         incoming = [fields[src] for src in node.inputs]
         current = _merge(node.name, incoming, result)
@@ -36,7 +36,7 @@ def receptive_fields(graph: Graph, result: Analysis) -> None:
             current = tuple(_apply(rf, step) for rf, step in zip(current, transform))
         out = result.facts[node.name].output
         if len(out) == 3:  # the true unit count (ceil_mode, transposed conv, upsampling)
-            current = tuple(RF(rf.size, rf.jump, rf.start, n) for rf, n in zip(current, out[1:]))
+            current = tuple(rf._replace(count=n) for rf, n in zip(current, out[1:]))
         fields[node.name] = current
         result.facts[node.name].rf = current
 
@@ -44,10 +44,10 @@ def receptive_fields(graph: Graph, result: Analysis) -> None:
 def _apply(rf: RF, step) -> RF:
     if step is None:
         return rf
-    if step == GLOBAL:  # a window over all units: k = s = count
+    if step == GLOBAL:  # every unit sees all units: the union, the same for every unit (jump 0)
         span = (rf.count - 1) * rf.jump
-        return RF(dims.normalize(rf.size + span), _exact(rf.jump * rf.count),
-                  _exact(rf.start + Fraction(1, 2) * span), 1)
+        return RF(dims.normalize(rf.size + span), 0, _exact(rf.start + Fraction(1, 2) * span),
+                  rf.count, rf.exact)
     assert isinstance(step, Window)
     kernel = step.kernel
     if type(kernel) is int:
@@ -56,8 +56,9 @@ def _apply(rf: RF, step) -> RF:
         half = (kernel - 1) / 2
     size = rf.size + (kernel - 1) * rf.jump
     start = rf.start + (half - step.padding) * rf.jump
+    exact = rf.exact and isinstance(step.stride, int) and isinstance(step.padding, int)
     return RF(dims.normalize(size), _exact(rf.jump * step.stride), _exact(start),
-              _count_after(rf.count, step))
+              _count_after(rf.count, step), exact)
 
 
 def _count_after(count, step: Window):
@@ -79,7 +80,10 @@ def _merge(name: str, incoming: list, result: Analysis):
     merged = []
     for axis, rfs in enumerate(zip(*incoming)):
         widest = max(rfs, key=lambda rf: dims.probe(rf.size))
-        if any(r.jump != widest.jump or r.start != widest.start for r in rfs):
+        exact = all(r.exact for r in rfs)
+        located = [r for r in rfs if r.jump != 0]  # a global input (jump 0) has no position
+        if any(r.jump != located[0].jump or r.start != located[0].start for r in located):
+            rfs = located
             starts = [r.start for r in rfs]
             offset = _offset(starts)
             result.merge_alignment.append({
@@ -87,7 +91,7 @@ def _merge(name: str, incoming: list, result: Analysis):
                 "jumps": [to_number(r.jump) for r in rfs], "starts": [to_number(v) for v in starts],
                 "offset": to_number(offset) if offset is not None else None,
             })
-        merged.append(widest)
+        merged.append(widest._replace(exact=exact))
     return tuple(merged)
 
 

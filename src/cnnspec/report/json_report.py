@@ -16,7 +16,9 @@ def _rf(facts) -> dict | None:
     if not facts.rf:
         return None
     axes = [rf.to_json() for rf in facts.rf]
-    return {key: [axis[key] for axis in axes] for key in ("size", "jump", "start")}
+    field = {key: [axis[key] for axis in axes] for key in ("size", "jump", "start")}
+    field["exact"] = all(axis["exact"] for axis in axes)
+    return field
 
 
 def analysis_to_dict(analysis: Analysis) -> dict:

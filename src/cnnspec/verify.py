@@ -1,0 +1,275 @@
+"""``cnnspec verify``: every predicted number against what PyTorch measures (imports torch).
+
+The model is built by the in-memory builder and run once with hooks on every node:
+
+- output shape, parameters and buffers of each node's module;
+- FLOPs per node from ``torch.utils.flop_counter.FlopCounterMode`` (predicted: 2 x MACs);
+- activation bytes of each node's output tensor, and the peak of live tensor storage while
+  the nodes run (storages tracked by pointer, each freed after its last reader);
+- receptive fields from gradients: a linearised copy (weights 1, biases 0, activations and
+  batch norm as identities, max pooling as average pooling) where the input pixels with a
+  non-zero gradient of one output unit are that unit's field. Fields of layers with a
+  fractional jump (upsampling, transposed convolutions) are approximations by design and are
+  reported, not judged. The field is measured at the analysed input when it is at most
+  ``RF_MAX_SIDE`` pixels on a side, else at the largest valid square input that size allows.
+
+Tensors are real (CPU or CUDA); with ``--device meta`` nothing is allocated and only shapes,
+parameters and FLOPs are measured.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from . import dims
+from .analysis import analyze
+from .facts import Analysis
+from .graph import INPUT, Graph
+from .torch_build import to_torch
+
+RF_MAX_SIDE = 96
+RF_BATCH = 16
+
+
+@dataclass
+class Check:
+    """One compared quantity of one node."""
+
+    what: str
+    predicted: object
+    measured: object
+    ok: bool | None  # None: reported, not judged
+
+    @property
+    def mark(self) -> str:
+        return {True: "ok", False: "MISMATCH", None: "info"}[self.ok]
+
+
+@dataclass
+class NodeReport:
+    name: str
+    type: str
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok is not False for c in self.checks)
+
+
+@dataclass
+class Report:
+    graph: Graph
+    analysis: Analysis
+    device: str
+    nodes: list[NodeReport]
+    totals: list[Check]
+    rf_input: tuple | None
+
+    @property
+    def mismatches(self) -> int:
+        return sum(1 for n in self.nodes for c in n.checks if c.ok is False) + sum(
+            1 for c in self.totals if c.ok is False)
+
+
+def verify(graph: Graph, input_shape=None, batch: int = 1, device: str = "cpu",
+           receptive_field: bool = True) -> Report:
+    result = analyze(graph, input_shape, batch)
+    shape = tuple(result.input_shape)
+    if any(dims.is_symbolic(d) for d in shape):
+        from .errors import UsageError
+
+        raise UsageError("verify needs a concrete input size", hint="give --input, e.g. 3x224x224")
+    model = to_torch(graph, shape).eval().to(device)
+    reports = {node.name: NodeReport(node.name, node.type_name) for node in graph.nodes}
+    measured = _forward(model, graph, shape, batch, device)
+    for node in graph.nodes:
+        f = result.facts[node.name]
+        m = measured["nodes"][node.name]
+        checks = reports[node.name].checks
+        checks.append(Check("shape", (batch, *f.output), m["shape"], (batch, *f.output) == m["shape"]))
+        checks.append(Check("params", f.params, m["params"], f.params == m["params"]))
+        checks.append(Check("buffers", f.buffers, m["buffers"], f.buffers == m["buffers"]))
+        checks.append(Check("flops", f.flops, m["flops"], f.flops == m["flops"]))
+        if device != "meta":
+            checks.append(Check("activation_bytes", f.activation_bytes, m["bytes"],
+                                f.activation_bytes == m["bytes"]))
+    totals = result.totals()
+    total_checks = [
+        Check("params", totals["params"], measured["params"], totals["params"] == measured["params"]),
+        Check("trainable_params", totals["trainable_params"], measured["trainable"],
+              totals["trainable_params"] == measured["trainable"]),
+        Check("flops", totals["flops"], measured["flops"], totals["flops"] == measured["flops"]),
+    ]
+    if device != "meta":
+        total_checks.append(Check("peak_activation_bytes", totals["peak_activation_bytes"],
+                                  measured["peak"], totals["peak_activation_bytes"] == measured["peak"]))
+    rf_input = None
+    if receptive_field and device != "meta" and len(shape) == 3:
+        rf_input = _rf_input(graph, shape)
+        if rf_input is not None:
+            _check_fields(graph, rf_input, reports, device)
+    return Report(graph, result, device, list(reports.values()), total_checks, rf_input)
+
+
+def _forward(model, graph: Graph, shape: tuple, batch: int, device: str) -> dict:
+    """One forward pass with hooks: per-node facts, FLOPs, and the peak of live storage."""
+    nodes: dict[str, dict] = {}
+    users = graph.consumers()
+    remaining = {name: len(readers) for name, readers in users.items()}
+    storages: dict[int, list] = {}  # data_ptr -> [bytes, readers left]
+    state = {"live": 0, "peak": 0}
+    owner: dict[str, int] = {}
+
+    def account(name: str, out: torch.Tensor) -> None:
+        if device == "meta":
+            return
+        storage = out.untyped_storage()
+        ptr, size = storage.data_ptr(), storage.nbytes()
+        if ptr not in storages:
+            storages[ptr] = [size, 0]
+            state["live"] += size
+            state["peak"] = max(state["peak"], state["live"])
+        storages[ptr][1] += remaining.get(name, 0) + (1 if name == graph.output else 0)
+        owner[name] = ptr
+
+    def release(name: str) -> None:
+        ptr = owner.get(name)
+        if ptr is None:
+            return
+        storages[ptr][1] -= 1
+        if storages[ptr][1] == 0:
+            state["live"] -= storages[ptr][0]
+            del storages[ptr]
+
+    hooks = []
+    for (name, module), node in zip(model.nodes(), graph.nodes):
+        def hook(mod, args, out, name=name, node=node):
+            nodes[name] = {
+                "shape": tuple(out.shape),
+                "bytes": out.numel() * out.element_size(),
+                "params": sum(p.numel() for p in mod.parameters()),
+                "buffers": sum(b.numel() for b in mod.buffers()),
+            }
+            account(name, out)
+            for src in node.inputs:
+                release(src)
+
+        hooks.append(module.register_forward_hook(hook))
+    x = torch.zeros(batch, *shape, device=device)
+    account(INPUT, x)
+    try:
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            model(x)
+    finally:
+        for h in hooks:
+            h.remove()
+    counts = counter.get_flop_counts()
+    for name in nodes:
+        nodes[name]["flops"] = sum(counts.get(f"GraphModule.{name}", {}).values())
+    return {
+        "nodes": nodes,
+        "params": sum(p.numel() for p in model.parameters()),
+        "trainable": sum(p.numel() for p in model.parameters() if p.requires_grad),
+        "flops": counter.get_total_flops(),
+        "peak": state["peak"],
+    }
+
+
+# --------------------------------------------------------------------------- receptive fields
+
+
+def _rf_input(graph: Graph, shape: tuple) -> tuple | None:
+    """The input at which fields are measured: the analysed one if small enough, else the
+    largest valid square input up to RF_MAX_SIDE."""
+    if max(shape[1:]) <= RF_MAX_SIDE:
+        return shape
+    from .analysis import shapes_only
+    from .errors import ShapeError
+
+    for side in range(RF_MAX_SIDE, 0, -1):
+        try:
+            shapes_only(graph, (shape[0], side, side), strict=True)
+            return (shape[0], side, side)
+        except ShapeError:
+            continue
+    return None
+
+
+#: element-wise modules, replaced by identities in the linearised copy
+POINTWISE = ("BatchNorm2d", "ReLU", "ReLU6", "LeakyReLU", "ELU", "GELU", "SiLU", "Sigmoid", "Tanh",
+             "Hardswish", "Hardsigmoid", "Softmax", "Dropout", "Dropout2d", "StochasticDepth")
+
+
+def _linearise(model) -> None:
+    """Weights 1 and biases 0, element-wise layers as identities, max as average pooling:
+    every path from an input pixel to a unit then carries a positive weight (the input is
+    all ones, so products such as a squeeze-excitation gate stay positive too)."""
+    for name, module in model.nodes():
+        kind = type(module).__name__
+        if isinstance(module, nn.MaxPool2d):
+            model.replace_node(name, nn.AvgPool2d(module.kernel_size, module.stride, module.padding,
+                                                  module.ceil_mode))
+        elif isinstance(module, nn.AdaptiveMaxPool2d):
+            model.replace_node(name, nn.AdaptiveAvgPool2d(module.output_size))
+        elif kind in POINTWISE:
+            model.replace_node(name, nn.Identity())
+    with torch.no_grad():
+        for p in model.parameters():
+            p.fill_(1.0 if p.dim() > 1 else 0.0)
+
+
+def _check_fields(graph: Graph, shape: tuple, reports: dict, device: str) -> None:
+    result = analyze(graph, shape)
+    model = to_torch(graph, shape).eval().double().to(device)
+    _linearise(model)
+    targets = [n for n in graph.nodes if len(result.facts[n.name].output) == 3 and result.facts[n.name].rf]
+    for start in range(0, len(targets), RF_BATCH):
+        chunk = targets[start:start + RF_BATCH]
+        outputs: dict[str, torch.Tensor] = {}
+        wanted = {n.name for n in chunk}
+        hooks = [m.register_forward_hook(lambda mod, a, out, name=name: outputs.__setitem__(name, out))
+                 for name, m in model.nodes() if name in wanted]
+        x = torch.ones(len(chunk), *shape, dtype=torch.double, device=device, requires_grad=True)
+        try:
+            model(x)
+        finally:
+            for h in hooks:
+                h.remove()
+        loss = 0
+        units = {}
+        for k, node in enumerate(chunk):
+            out = outputs[node.name]
+            unit = (out.shape[2] // 2, out.shape[3] // 2)
+            units[node.name] = unit
+            loss = loss + out[k, :, unit[0], unit[1]].sum()
+        loss.backward()
+        for k, node in enumerate(chunk):
+            touched = x.grad[k].abs().sum(0).nonzero()
+            rf = result.facts[node.name].rf
+            if len(touched) == 0:
+                reports[node.name].checks.append(Check("receptive_field", _box(rf, units[node.name], shape),
+                                                       "no gradient", None))
+                continue
+            measured = tuple((int(touched[:, a].min()), int(touched[:, a].max())) for a in (0, 1))
+            predicted = _box(rf, units[node.name], shape)
+            exact = all(isinstance(r.jump, int) for r in rf)  # fractional jumps: approximations
+            reports[node.name].checks.append(
+                Check("receptive_field", predicted, measured, (predicted == measured) if exact else None))
+
+
+def _box(rf, unit, shape) -> tuple:
+    """The predicted field of ``unit`` as (first, last) input pixels per axis, clipped to the
+    input (a gradient cannot show padding)."""
+    box = []
+    for r, i, n in zip(rf, unit, shape[1:]):
+        centre = r.start + i * r.jump
+        half = Fraction(r.size - 1, 2) if isinstance(r.size, int) else (r.size - 1) / 2
+        first, last = centre - half, centre + half
+        box.append((max(0, math.ceil(first)), min(n - 1, math.floor(last))))
+    return tuple(box)
