@@ -13,7 +13,7 @@ import sys
 import click
 
 from . import __version__
-from .errors import CnnspecError
+from .errors import CnnspecError, UsageError
 
 FORMATS = ("table", "json", "markdown", "csv")
 
@@ -133,6 +133,37 @@ def build(spec, input_shape, overrides, class_name, output):
     if settings:
         note += " with " + ", ".join(f"{k}={v}" for k, v in settings.items())
     _emit(emit(graph, class_name, note), output)
+
+
+@main.command()
+@_spec_arg
+@_input_opt
+@_set_opt
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--device", type=click.Choice(["cpu", "cuda", "meta"]), default="cpu", show_default=True,
+              help="meta allocates nothing: shapes, parameters and FLOPs only.")
+@click.option("--no-rf", is_flag=True, help="Skip the receptive-field measurement.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@_output_opt
+@_friendly
+def verify(spec, input_shape, overrides, batch, device, no_rf, fmt, output):
+    """Build SPEC in PyTorch, run it, and compare every predicted number with the measured one:
+    shapes, parameters, buffers, FLOPs (FlopCounterMode), activation bytes, peak memory and
+    receptive fields (from gradients). Exit 1 on any mismatch."""
+    from .spec import load_spec, parse_overrides
+    from .verify import render_json, render_text
+    from .verify import verify as run
+
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise UsageError("--device cuda: no CUDA device is available here", hint="use --device cpu")
+    graph = load_spec(spec, parse_overrides(overrides), input_shape)
+    report = run(graph, None, batch, device, receptive_field=not no_rf)
+    _emit(render_json(report) if fmt == "json" else render_text(report), output)
+    if report.mismatches:
+        sys.exit(1)
 
 
 @main.command()

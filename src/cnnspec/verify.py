@@ -34,7 +34,8 @@ from .graph import INPUT, Graph
 from .torch_build import to_torch
 
 RF_MAX_SIDE = 96
-RF_BATCH = 16
+RF_FALLBACK_SIDE = 320
+RF_BATCH = 32
 
 
 @dataclass
@@ -198,7 +199,7 @@ def _rf_input(graph: Graph, shape: tuple) -> tuple | None:
             return (shape[0], side, side)
         except ShapeError:
             continue
-    return None
+    return shape if max(shape[1:]) <= RF_FALLBACK_SIDE else None  # e.g. a declared fc size
 
 
 #: element-wise modules, replaced by identities in the linearised copy
@@ -219,23 +220,32 @@ def _linearise(model) -> None:
             model.replace_node(name, nn.AdaptiveAvgPool2d(module.output_size))
         elif kind in POINTWISE:
             model.replace_node(name, nn.Identity())
-    with torch.no_grad():
+    with torch.no_grad():  # averaging weights keep every value bounded in float32
         for p in model.parameters():
-            p.fill_(1.0 if p.dim() > 1 else 0.0)
+            p.fill_(1.0 / p[0].numel() if p.dim() > 1 else 0.0)
 
 
 def _check_fields(graph: Graph, shape: tuple, reports: dict, device: str) -> None:
+    """Measure the field of each node whose layer changes it (pointwise layers keep their
+    input's), a batch of nodes at a time: sample k of the batch carries node k's gradient."""
     result = analyze(graph, shape)
-    model = to_torch(graph, shape).eval().double().to(device)
+    model = to_torch(graph, shape).eval().to(device)
     _linearise(model)
-    targets = [n for n in graph.nodes if len(result.facts[n.name].output) == 3 and result.facts[n.name].rf]
+    reach = _reach(graph, result, shape)
+    targets = [n for n in graph.nodes
+               if len(result.facts[n.name].output) == 3 and result.facts[n.name].rf
+               and n.layer.receptive_field(result.facts[n.name].inputs) is not None]
+    modules = dict(model.nodes())
     for start in range(0, len(targets), RF_BATCH):
         chunk = targets[start:start + RF_BATCH]
         outputs: dict[str, torch.Tensor] = {}
-        wanted = {n.name for n in chunk}
-        hooks = [m.register_forward_hook(lambda mod, a, out, name=name: outputs.__setitem__(name, out))
-                 for name, m in model.nodes() if name in wanted]
-        x = torch.ones(len(chunk), *shape, dtype=torch.double, device=device, requires_grad=True)
+
+        def keep(mod, args, out, name, store=outputs):
+            store[name] = out
+
+        hooks = [modules[n.name].register_forward_hook(
+            lambda mod, args, out, name=n.name: keep(mod, args, out, name)) for n in chunk]
+        x = torch.ones(len(chunk), *shape, device=device, requires_grad=True)
         try:
             model(x)
         finally:
@@ -245,31 +255,123 @@ def _check_fields(graph: Graph, shape: tuple, reports: dict, device: str) -> Non
         units = {}
         for k, node in enumerate(chunk):
             out = outputs[node.name]
-            unit = (out.shape[2] // 2, out.shape[3] // 2)
-            units[node.name] = unit
-            loss = loss + out[k, :, unit[0], unit[1]].sum()
+            units[node.name] = (out.shape[2] // 2, out.shape[3] // 2)
+            loss = loss + out[k, :, units[node.name][0], units[node.name][1]].sum()
         loss.backward()
         for k, node in enumerate(chunk):
-            touched = x.grad[k].abs().sum(0).nonzero()
             rf = result.facts[node.name].rf
+            predicted = _box(rf, units[node.name], reach[node.name])
+            touched = x.grad[k].abs().sum(0).nonzero()
             if len(touched) == 0:
-                reports[node.name].checks.append(Check("receptive_field", _box(rf, units[node.name], shape),
-                                                       "no gradient", None))
+                reports[node.name].checks.append(Check("receptive_field", predicted, "none", False))
                 continue
             measured = tuple((int(touched[:, a].min()), int(touched[:, a].max())) for a in (0, 1))
-            predicted = _box(rf, units[node.name], shape)
-            exact = all(isinstance(r.jump, int) for r in rf)  # fractional jumps: approximations
+            exact = all(r.exact for r in rf)  # positions after upsampling are approximations
             reports[node.name].checks.append(
                 Check("receptive_field", predicted, measured, (predicted == measured) if exact else None))
 
 
-def _box(rf, unit, shape) -> tuple:
-    """The predicted field of ``unit`` as (first, last) input pixels per axis, clipped to the
-    input (a gradient cannot show padding)."""
+def _reach(graph: Graph, result: Analysis, shape: tuple) -> dict:
+    """Per node and axis, the input pixels that can reach it at all: its units' fields
+    together, cut to what its inputs reach (pixels a stride drops reach nothing)."""
+    reach = {INPUT: tuple((0, n - 1) for n in shape[1:])}
+    for node in graph.nodes:
+        inputs = [reach[s] for s in node.inputs]
+        joined = tuple((min(r[a][0] for r in inputs), max(r[a][1] for r in inputs)) for a in (0, 1))
+        rf = result.facts[node.name].rf
+        if not rf:
+            reach[node.name] = joined
+            continue
+        own = []
+        for r, (low, high) in zip(rf, joined):
+            half = Fraction(r.size - 1, 2)
+            first, last = r.start - half, r.start + (r.count - 1) * r.jump + half
+            own.append((max(low, math.ceil(first)), min(high, math.floor(last))))
+        reach[node.name] = tuple(own)
+    return reach
+
+
+def _box(rf, unit, reach) -> tuple:
+    """The predicted field of ``unit`` as (first, last) input pixels per axis, cut to the
+    pixels that reach the node (a gradient cannot show padding or dropped pixels)."""
     box = []
-    for r, i, n in zip(rf, unit, shape[1:]):
+    for r, i, (low, high) in zip(rf, unit, reach):
         centre = r.start + i * r.jump
-        half = Fraction(r.size - 1, 2) if isinstance(r.size, int) else (r.size - 1) / 2
-        first, last = centre - half, centre + half
-        box.append((max(0, math.ceil(first)), min(n - 1, math.floor(last))))
+        half = Fraction(r.size - 1, 2)
+        box.append((max(low, math.ceil(centre - half)), min(high, math.floor(centre + half))))
     return tuple(box)
+
+
+# --------------------------------------------------------------------------- output
+
+COLUMNS = ("shape", "params", "buffers", "flops", "activation_bytes", "receptive_field")
+
+
+def _cell(check: Check | None) -> str:
+    if check is None:
+        return "-"
+    if check.ok is False:
+        return f"MISMATCH {_text(check.predicted)} != {_text(check.measured)}"
+    mark = "~" if check.ok is None else ""
+    return f"{mark}{_text(check.measured)}"
+
+
+def _text(value) -> str:
+    if isinstance(value, tuple) and value and isinstance(value[0], tuple):
+        return " ".join(f"{a}-{b}" for a, b in value)
+    if isinstance(value, tuple):
+        return "x".join(map(str, value))
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def render_text(report: Report) -> str:
+    from tabulate import tabulate
+
+    rows = []
+    for node in report.nodes:
+        by_what = {c.what: c for c in node.checks}
+        rows.append([node.name, node.type, *(_cell(by_what.get(c)) for c in COLUMNS)])
+    headers = ["name", "type", "shape", "params", "buffers", "FLOPs", "act. bytes",
+               "receptive field (rows, cols)"]
+    table = tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
+    shape = "x".join(map(str, report.analysis.input_shape))
+    lines = [f"{report.graph.name}: predicted vs measured in PyTorch on {report.device}, input "
+             f"{shape}, batch {report.analysis.batch}", "", table, ""]
+    for check in report.totals:
+        lines.append(f"{check.what:<22} predicted {_text(check.predicted):>18}  measured "
+                     f"{_text(check.measured):>18}  {check.mark}")
+    if report.rf_input is not None and report.rf_input != tuple(report.analysis.input_shape):
+        lines.append(f"receptive fields measured at input {'x'.join(map(str, report.rf_input))} "
+                     "(smaller, to keep the gradient measurement fast)")
+    lines.append("values are the measured ones; ~ marks an approximation by design (reported, not "
+                 "judged); a field is the (first-last) input rows and columns of the centre unit")
+    count = report.mismatches
+    lines.append(f"{count} mismatch{'es' if count != 1 else ''}" if count else "every number matches")
+    return "\n".join(lines) + "\n"
+
+
+def render_json(report: Report) -> str:
+    import json
+
+    from .facts import SCHEMA_VERSION
+
+    def jsonable(value):
+        if isinstance(value, tuple):
+            return [jsonable(v) for v in value]
+        return value if isinstance(value, (int, float, str, bool)) or value is None else str(value)
+
+    data = {
+        "schema_version": SCHEMA_VERSION,
+        "spec": {"name": report.graph.name, "file": report.graph.file},
+        "device": report.device,
+        "input": list(report.analysis.input_shape),
+        "batch": report.analysis.batch,
+        "mismatches": report.mismatches,
+        "receptive_field_input": jsonable(report.rf_input),
+        "layers": [{"name": n.name, "type": n.type, "checks": [
+            {"what": c.what, "predicted": jsonable(c.predicted), "measured": jsonable(c.measured),
+             "status": c.mark} for c in n.checks]} for n in report.nodes],
+        "totals": [{"what": c.what, "predicted": jsonable(c.predicted), "measured": jsonable(c.measured),
+                    "status": c.mark} for c in report.totals],
+    }
+    return json.dumps(data, indent=2) + "\n"

@@ -7,6 +7,7 @@ from fractions import Fraction
 from .. import dims
 from .base import (
     BOOL,
+    GLOBAL,
     Attr,
     AttrValueError,
     Layer,
@@ -197,8 +198,8 @@ class _Adaptive(Layer):
         (shape,) = inputs
         windows = []
         for n, o in zip(shape[1:], self._targets(shape)):
-            if o == 1:
-                windows.append(Window(n, n, 0, outputs=1))
+            if o == 1:  # one unit over everything: the same field as any later broadcast of it
+                windows.append(GLOBAL)
                 continue
             widths = [end - start for start, end in adaptive_bins(n, o)]
             widest = _widest(widths)
