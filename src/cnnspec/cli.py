@@ -166,6 +166,42 @@ def verify(spec, input_shape, overrides, batch, device, no_rf, fmt, output):
         sys.exit(1)
 
 
+@main.command(name="profile")
+@_spec_arg
+@_input_opt
+@_set_opt
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
+@click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16"]), default="float32",
+              show_default=True)
+@click.option("--warmup", type=click.IntRange(min=0), default=2, show_default=True)
+@click.option("--iters", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--peak-tflops", type=click.FloatRange(min=0, min_open=True),
+              help="Peak compute for the roofline (default: a table of GPUs, else measured).")
+@click.option("--peak-gbps", type=click.FloatRange(min=0, min_open=True),
+              help="Peak memory bandwidth for the roofline (default: as for --peak-tflops).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@_output_opt
+@_friendly
+def profile_command(spec, input_shape, overrides, batch, device, dtype, warmup, iters, peak_tflops,
+                    peak_gbps, fmt, output):
+    """Per-layer latency (torch.profiler), achieved FLOP/s, bytes moved and a roofline bound
+    per layer against the device's peak compute and bandwidth."""
+    from .profile import device_peaks, profile_graph, render
+    from .spec import load_spec, parse_overrides
+
+    if device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise UsageError(f"--device {device}: no CUDA device is available here", hint="use --device cpu")
+    graph = load_spec(spec, parse_overrides(overrides), input_shape)
+    peaks = device_peaks(device, dtype, peak_tflops, peak_gbps)
+    with click.progressbar(length=iters, label="profiling", file=sys.stderr) as bar:
+        layers = profile_graph(graph, batch, device, dtype, warmup, iters, progress=bar.update)
+    _emit(render(graph, layers, peaks, fmt, batch, device, dtype), output)
+
+
 @main.command()
 @_output_opt
 @_friendly
