@@ -202,6 +202,31 @@ def profile_command(spec, input_shape, overrides, batch, device, dtype, warmup, 
     _emit(render(graph, layers, peaks, fmt, batch, device, dtype), output)
 
 
+@main.command(name="import")
+@click.argument("target", metavar="MODULE:FACTORY")
+@click.option("--input", "input_shape", metavar="CxHxW", required=True,
+              help="Input shape per sample, e.g. 3x224x224.")
+@click.option("--name", "spec_name", default=None, help="The spec's name (default: the factory's).")
+@_output_opt
+@_friendly
+def import_command(target, input_shape, spec_name, output):
+    """Trace MODULE:FACTORY (a function returning an nn.Module, e.g.
+    torchvision.models:resnet18) with torch.fx and write its spec. Imports that module."""
+    from .importer import load_factory, to_spec
+    from .spec import parse_input_shape
+
+    shape = parse_input_shape(input_shape)
+    if not all(isinstance(d, int) for d in shape):
+        raise UsageError("import needs a concrete --input, e.g. 3x224x224")
+    model = load_factory(target)
+    name = spec_name or target.rpartition(":")[2].rpartition(".")[2]
+    text = to_spec(model, shape, name)
+    from .spec import parse_spec
+
+    parse_spec(text, file=f"<import {target}>")  # what we write must load
+    _emit(text, output)
+
+
 @main.command()
 @_output_opt
 @_friendly

@@ -1,0 +1,90 @@
+"""`cnnspec import`: a traced module becomes a spec; spec -> module -> spec -> module keeps the
+analysis (names, shapes, params, MACs) for every shipped spec."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from click.testing import CliRunner
+from torch import nn
+
+import cnnspec
+from cnnspec.cli import main
+from cnnspec.importer import to_spec
+
+from .conftest import SPEC_FILES, SPEC_IDS
+
+
+def _same_analysis(a, b) -> None:
+    assert [n.name for n in a.graph.nodes] == [n.name for n in b.graph.nodes]
+    for node in a.graph.nodes:
+        fa, fb = a.facts[node.name], b.facts[node.name]
+        assert (fa.output, fa.params, fa.buffers, fa.macs) == (fb.output, fb.params, fb.buffers, fb.macs)
+        if fa.params:  # frozen weights stay frozen (a layer without weights has nothing to freeze)
+            assert fa.trainable == fb.trainable, node.name
+    assert a.totals() == b.totals()
+
+
+@pytest.mark.parametrize("path", SPEC_FILES, ids=SPEC_IDS)
+def test_round_trip(path):
+    graph = cnnspec.load_spec(path)
+    text = to_spec(cnnspec.to_torch(graph), graph.input_shape, graph.name)
+    again = cnnspec.parse_spec(text)
+    _same_analysis(cnnspec.analyze(graph), cnnspec.analyze(again))
+    back = to_spec(cnnspec.to_torch(again), again.input_shape, again.name)
+    assert back == text  # the second round changes nothing
+
+
+class Custom(nn.Module):
+    """A hand-written model with functional operations between its modules."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.branch = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1), nn.BatchNorm2d(8))
+        self.head = nn.Linear(16, 5)
+
+    def forward(self, x):
+        x = torch.relu(self.stem(x))
+        y = self.branch(x) + x
+        z = torch.cat([y, x], dim=1)
+        z = nn.functional.adaptive_avg_pool2d(z, 1)
+        return self.head(torch.flatten(z, 1))
+
+
+def make_custom():
+    return Custom()
+
+
+class Unsupported(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.norm = nn.LayerNorm(4)
+
+    def forward(self, x):
+        return self.norm(x)
+
+
+def test_import_a_hand_written_model(tmp_path, monkeypatch):
+    (tmp_path / "mymodels.py").write_text(
+        "from tests.test_import import Custom, Unsupported\n\ndef build():\n    return Custom()\n\n"
+        "def bad():\n    return Unsupported()\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.syspath_prepend(str(SPEC_FILES[0].parent.parent))
+    out = tmp_path / "custom.yaml"
+    result = CliRunner().invoke(main, ["import", "mymodels:build", "--input", "3x16x16", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    graph = cnnspec.load_spec(out)
+    model = Custom()
+    assert cnnspec.analyze(graph).totals()["params"] == sum(p.numel() for p in model.parameters())
+    built = cnnspec.to_torch(graph).eval()
+    built.load_state_dict(model.state_dict(), strict=True)
+    x = torch.randn(2, 3, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(built(x), model.eval()(x))
+    result = CliRunner().invoke(main, ["import", "mymodels:bad", "--input", "3x4x4"])
+    assert result.exit_code == 2
+    assert "cnnspec has no layer for LayerNorm" in result.output
+    result = CliRunner().invoke(main, ["import", "nowhere:thing", "--input", "3x4x4"])
+    assert result.exit_code == 2 and "cannot import 'nowhere'" in result.output
