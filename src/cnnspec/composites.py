@@ -63,7 +63,7 @@ def _scope_for(scope: Scope, body: LDict, leaf: str, pos: Position, trainable: b
     if "name" in body:
         return _named_scope(scope, leaf, pos, trainable, ex=ex, kind=kind)
     return Scope(scope.prefix, scope.values, scope.trainable and trainable, scope.parent,
-                 scope.depth + 1, scope.used)
+                 scope.depth + 1, scope.used, scope.heads)
 
 
 def _named_scope(scope: Scope, leaf: str, pos: Position, trainable: bool, values=None,

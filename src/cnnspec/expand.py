@@ -51,6 +51,8 @@ class Scope:
     parent: Scope | None = None
     depth: int = 0
     used: dict = field(default_factory=dict)
+    #: first parts of the dotted names used here ("0" for "0.1"), which plain names must avoid
+    heads: set = field(default_factory=set)
 
     def child(self, name: str, values: dict | None = None, trainable: bool = True) -> Scope:
         return Scope(f"{self.prefix}{name}.", self.values if values is None else values,
@@ -59,12 +61,17 @@ class Scope:
     def claim(self, leaf: str, pos: Position) -> str:
         self.check_free(leaf, pos)
         self.used[leaf] = pos
+        if "." in leaf:
+            self.heads.add(leaf.split(".", 1)[0])
         return self.prefix + leaf
 
     def check_free(self, leaf: str, pos: Position) -> None:
         head = leaf.split(".", 1)[0]
-        clash = (head if "." in leaf and head in self.used
-                 else next((u for u in self.used if u.startswith(leaf + ".")), None))
+        clash = None
+        if "." in leaf and head in self.used:
+            clash = head
+        elif leaf in self.heads:
+            clash = next(u for u in self.used if u.startswith(leaf + "."))
         if clash is not None:
             raise SpecStructureError(
                 f"node name '{self.prefix}{leaf}' clashes with '{self.prefix}{clash}': one would "

@@ -10,6 +10,7 @@ subscripts are refused, and size limits keep every evaluation fast.
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import operator
 from collections.abc import Callable, Mapping
@@ -75,8 +76,10 @@ _SYMBOLS = {
 }
 
 
+@functools.lru_cache(maxsize=4096)
 def parse(text: str) -> ast.expr:
-    """Parse an expression, refusing anything but the safe subset."""
+    """Parse an expression, refusing anything but the safe subset (cached: the same text
+    recurs in every instance of a block)."""
     if len(text) > MAX_LENGTH:
         raise ExprError(f"expression is {len(text)} characters long; at most {MAX_LENGTH}")
     try:
@@ -128,12 +131,13 @@ def evaluate(text: str, names: Mapping[str, object]):
     return _eval(parse(text), names, text)
 
 
-def free_names(text: str) -> set[str]:
+@functools.lru_cache(maxsize=4096)
+def free_names(text: str) -> frozenset[str]:
     """The variable names an expression refers to."""
-    return {
+    return frozenset(
         n.id for n in ast.walk(parse(text))
         if isinstance(n, ast.Name) and n.id not in FUNCTIONS
-    }
+    )
 
 
 def _eval(node: ast.expr, names: Mapping[str, object], text: str):
