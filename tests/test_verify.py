@@ -52,3 +52,16 @@ def test_verify_at_another_input_and_batch():
     assert result.exit_code == 0, result.output
     assert "input 3x64x80, batch 3" in result.output
     assert "every number matches" in result.output
+
+
+def test_dilated_max_pooling_field_is_measured_exactly():
+    graph = cnnspec.parse_spec("""
+input: [1, 40, 40]
+layers:
+  - conv2d: {out: 2, kernel: 3}
+  - maxpool2d: {kernel: 3, stride: 2, dilation: 2}
+  - conv2d: {out: 2, kernel: 3}
+""")
+    report = verify(graph)
+    fields = [c for n in report.nodes for c in n.checks if c.what == "receptive_field"]
+    assert report.mismatches == 0 and all(c.ok for c in fields) and len(fields) == 3

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
 
 import click
@@ -33,6 +34,12 @@ def _friendly(func):
             sys.exit(2)
 
     return wrapper
+
+
+def _concrete(graph, command: str) -> None:
+    if not all(isinstance(d, int) for d in graph.input_shape):
+        raise UsageError(f"{command} needs a concrete input size, not "
+                         f"{'x'.join(map(str, graph.input_shape))}", hint="give --input, e.g. 3x224x224")
 
 
 def _emit(text: str, output: str | None) -> None:
@@ -128,6 +135,7 @@ def build(spec, input_shape, overrides, class_name, output):
 
     settings = parse_overrides(overrides)
     graph = load_spec(spec, settings, input_shape)
+    _concrete(graph, "build")
     digest = hashlib.sha256(Path(spec).read_bytes()).hexdigest()[:16]
     note = f" from {Path(spec).name} (sha256 {digest})"
     if settings:
@@ -190,12 +198,15 @@ def profile_command(spec, input_shape, overrides, batch, device, dtype, warmup, 
     from .profile import device_peaks, profile_graph, render
     from .spec import load_spec, parse_overrides
 
+    if not re.match(r"^(cpu|cuda(:\d+)?)$", device):
+        raise UsageError(f"--device {device!r}: profile runs on cpu, cuda or cuda:N")
     if device.startswith("cuda"):
         import torch
 
         if not torch.cuda.is_available():
             raise UsageError(f"--device {device}: no CUDA device is available here", hint="use --device cpu")
     graph = load_spec(spec, parse_overrides(overrides), input_shape)
+    _concrete(graph, "profile")
     peaks = device_peaks(device, dtype, peak_tflops, peak_gbps)
     with click.progressbar(length=iters, label="profiling", file=sys.stderr) as bar:
         layers = profile_graph(graph, batch, device, dtype, warmup, iters, progress=bar.update)
@@ -221,9 +232,10 @@ def import_command(target, input_shape, spec_name, output):
     model = load_factory(target)
     name = spec_name or target.rpartition(":")[2].rpartition(".")[2]
     text = to_spec(model, shape, name)
+    from .analysis import analyze as run
     from .spec import parse_spec
 
-    parse_spec(text, file=f"<import {target}>")  # what we write must load
+    run(parse_spec(text, file=f"<import {target}>"))  # what we write must load and analyse
     _emit(text, output)
 
 

@@ -49,6 +49,12 @@ POSITIONAL = {
 #: the spec attribute a constructor argument comes from, where the names differ
 SPEC_ATTR = {"out_channels": "out", "out_features": "out", "in_channels": "in",
              "in_features": "in", "num_features": "in", "kernel_size": "kernel"}
+#: settings that change no shape: safe to expose as constructor arguments
+SHAPELESS = ("p", "eps", "momentum", "negative_slope", "alpha")
+#: names the generated code uses itself (never a class, argument or parameter name)
+RESERVED = {"self", "nn", "torch", "OrderedDict", "StochasticDepth", "super", "int", "float",
+            "x", "out", "annotations"}
+
 #: keyword defaults written into class templates (so instances differing only in, say, a
 #: stride share a class) and dropped again when every instance uses the default
 DEFAULTS = {
@@ -82,7 +88,8 @@ STOCHASTIC_DEPTH = '''class StochasticDepth(nn.Module):
 def camel(name: str) -> str:
     """``basic_conv`` -> ``BasicConv``."""
     text = "".join(p[:1].upper() + p[1:] for p in re.split(r"[_\W]+", name) if p)
-    return text if text[:1].isalpha() else "Block" + text
+    text = text if text[:1].isalpha() else "Block" + text
+    return text + "Block" if text in RESERVED else text
 
 
 def literal(value) -> str:
@@ -303,8 +310,11 @@ class Emitter:
         if isinstance(value, tuple):
             return "(" + ", ".join(self.value(v, slots, node, name, texts) for v in value) + ")"
         text = texts.get(SPEC_ATTR.get(name, name))
-        var = text if isinstance(text, str) and text in self.graph.vars and _identifier(text) \
-            and self.graph.vars[text] == value else None
+        # a variable becomes an argument of the top-level class only where changing it cannot
+        # break another layer: the network's last layer, or settings that change no shape
+        safe = node.name == self.graph.output or name in SHAPELESS
+        var = text if safe and isinstance(text, str) and text in self.graph.vars and _identifier(text) \
+            and text not in RESERVED and self.graph.vars[text] == value else None
         leaf = node.name.rsplit(".", 1)[-1]
         owner = leaf if _identifier(leaf) else re.sub(r"\d+d$", "", type(node.layer).__name__.lower())
         slots.append((value, f"{owner}_{name}", var))
@@ -435,7 +445,7 @@ class Emitter:
     def known_name(spec: ClassSpec, vector: tuple, taken: list) -> str | None:
         """A block argument, or in_channels, whose values are exactly these in every instance."""
         for arg in spec.instances[0].args:
-            if (_identifier(arg) and arg not in taken
+            if (_identifier(arg) and arg not in taken and arg not in RESERVED
                     and all(inst.args.get(arg) == v for inst, v in zip(spec.instances, vector))):
                 return arg
         if "in_channels" not in taken and all(i.in_channels == v for i, v in zip(spec.instances, vector)):
@@ -446,7 +456,7 @@ class Emitter:
     def param_name(origin: str, taken: list) -> str:
         name = re.sub(r"\W", "_", origin)
         name = name if _identifier(name) else f"m{name}"
-        while name in taken:
+        while name in taken or name in RESERVED:
             name += "_"
         return name
 

@@ -69,6 +69,8 @@ def device_peaks(device: str, dtype: str, tflops: float | None,
                 break
     if flops is None or bandwidth is None:
         flops, bandwidth = _measure_peaks(device, DTYPES[dtype])
+    if tflops or gbps:
+        source += ", one given"
     return (tflops * 1e12 if tflops else flops), (gbps * 1e9 if gbps else bandwidth), source
 
 

@@ -207,13 +207,18 @@ POINTWISE = ("BatchNorm2d", "ReLU", "ReLU6", "LeakyReLU", "ELU", "GELU", "SiLU",
              "Hardswish", "Hardsigmoid", "Softmax", "Dropout", "Dropout2d", "StochasticDepth")
 
 
-def _linearise(model) -> None:
+def _linearise(model, facts) -> None:
     """Weights 1 and biases 0, element-wise layers as identities, max as average pooling:
     every path from an input pixel to a unit then carries a positive weight (the input is
     all ones, so products such as a squeeze-excitation gate stay positive too)."""
     for name, module in model.nodes():
         kind = type(module).__name__
-        if isinstance(module, nn.MaxPool2d):
+        if isinstance(module, nn.MaxPool2d) and module.dilation not in (1, (1, 1)):
+            channels = facts[name].inputs[0][0]  # a dilated window: its averaging convolution
+            conv = nn.Conv2d(channels, channels, module.kernel_size, module.stride, module.padding,
+                             module.dilation, groups=channels, bias=False)
+            model.replace_node(name, conv)
+        elif isinstance(module, nn.MaxPool2d):
             model.replace_node(name, nn.AvgPool2d(module.kernel_size, module.stride, module.padding,
                                                   module.ceil_mode))
         elif isinstance(module, nn.AdaptiveMaxPool2d):
@@ -230,7 +235,7 @@ def _check_fields(graph: Graph, shape: tuple, reports: dict, device: str) -> Non
     input's), a batch of nodes at a time: sample k of the batch carries node k's gradient."""
     result = analyze(graph, shape)
     model = to_torch(graph, shape).eval().to(device)
-    _linearise(model)
+    _linearise(model, result.facts)
     reach = _reach(graph, result, shape)
     targets = [n for n in graph.nodes
                if len(result.facts[n.name].output) == 3 and result.facts[n.name].rf
