@@ -3,6 +3,7 @@ published figures, and the graph-specific rules and errors."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -142,6 +143,9 @@ layers:
 def test_unet_sizes_are_periodic():
     text = CliRunner().invoke(main, ["sizes", str(SPECS / "unet.yaml")]).output
     assert "H = 8 + 8k" in text
+    result = CliRunner().invoke(main, ["sizes", str(SPECS / "unet.yaml"), "--format", "json"])
+    data = json.loads(result.output)
+    assert data["axes"][0]["valid"] == {"first": 8, "period": 8, "residues": [0]}
     result = CliRunner().invoke(main, ["analyze", str(SPECS / "unet.yaml"), "--input", "3x100x100"])
     assert result.exit_code == 2
     assert "concat along dim 1 needs equal height" in result.output

@@ -34,6 +34,9 @@ def sizes_to_dict(graph: Graph, near: int | None) -> dict:
             "axis": axis.axis,
             "fixed": axis.fixed,
             "min_valid": axis.min_valid,
+            "valid": ({"first": axis.min_valid, "period": axis.period, "residues": axis.valid_residues}
+                      if axis.valid_residues is not None
+                      else {"first": axis.min_valid, "period": 1, "residues": [0]}),
             "exact": {"first": axis.min_valid, "period": axis.period,
                       "residues": axis.exact_residues},
             "declared": [
