@@ -202,17 +202,11 @@ def _rf_input(graph: Graph, shape: tuple) -> tuple | None:
     return shape if max(shape[1:]) <= RF_FALLBACK_SIDE else None  # e.g. a declared fc size
 
 
-#: element-wise modules, replaced by identities in the linearised copy
-POINTWISE = ("BatchNorm2d", "ReLU", "ReLU6", "LeakyReLU", "ELU", "GELU", "SiLU", "Sigmoid", "Tanh",
-             "Hardswish", "Hardsigmoid", "Softmax", "Dropout", "Dropout2d", "StochasticDepth")
-
-
-def _linearise(model, facts) -> None:
+def _linearise(model, graph: Graph, facts) -> None:
     """Weights 1 and biases 0, element-wise layers as identities, max as average pooling:
     every path from an input pixel to a unit then carries a positive weight (the input is
     all ones, so products such as a squeeze-excitation gate stay positive too)."""
-    for name, module in model.nodes():
-        kind = type(module).__name__
+    for (name, module), node in zip(model.nodes(), graph.nodes):
         if isinstance(module, nn.MaxPool2d) and module.dilation not in (1, (1, 1)):
             channels = facts[name].inputs[0][0]  # a dilated window: its averaging convolution
             conv = nn.Conv2d(channels, channels, module.kernel_size, module.stride, module.padding,
@@ -223,7 +217,7 @@ def _linearise(model, facts) -> None:
                                                   module.ceil_mode))
         elif isinstance(module, nn.AdaptiveMaxPool2d):
             model.replace_node(name, nn.AdaptiveAvgPool2d(module.output_size))
-        elif kind in POINTWISE:
+        elif node.layer.pointwise:  # activations, batch norm, dropout: identities
             model.replace_node(name, nn.Identity())
     with torch.no_grad():  # averaging weights keep every value bounded in float32
         for p in model.parameters():
@@ -235,7 +229,7 @@ def _check_fields(graph: Graph, shape: tuple, reports: dict, device: str) -> Non
     input's), a batch of nodes at a time: sample k of the batch carries node k's gradient."""
     result = analyze(graph, shape)
     model = to_torch(graph, shape).eval().to(device)
-    _linearise(model, result.facts)
+    _linearise(model, graph, result.facts)
     reach = _reach(graph, result, shape)
     targets = [n for n in graph.nodes
                if len(result.facts[n.name].output) == 3 and result.facts[n.name].rf

@@ -11,6 +11,7 @@ class _Activation(Layer):
 
     family = "activation"
     ops_per_element = 1
+    pointwise = True
     torch_class = ""
 
     def torch_call(self, inputs):

@@ -254,6 +254,9 @@ class Layer:
     arity: ClassVar[object] = 1
     #: what a declared ``in`` counts, for messages
     declared_what: ClassVar[str] = "input channels"
+    #: an element-wise map of each value on its own (activations, batch norm at inference,
+    #: dropout): it moves no information between positions
+    pointwise: ClassVar[bool] = False
 
     #: the spec's own text for attributes written as expressions or names ({attr: text})
     spec_text: dict = {}

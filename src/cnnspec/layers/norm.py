@@ -15,6 +15,7 @@ class BatchNorm2d(Layer):
     type_name = "batchnorm2d"
     aliases = ("bn", "batchnorm")
     family = "norm"
+    pointwise = True
     attrs = (
         Attr("eps", float_kind(minimum=0.0), default=1e-5),
         Attr("momentum", float_kind(minimum=0.0, maximum=1.0), default=0.1),

@@ -70,6 +70,7 @@ class Dropout(Layer):
     family = "dropout"
     shorthand = "p"
     view_of_input = True
+    pointwise = True
     attrs = (Attr("p", float_kind(0.0, 1.0), default=0.5),)
 
     def torch_call(self, inputs):
@@ -106,6 +107,7 @@ class DropPath(Layer):
     family = "dropout"
     shorthand = "p"
     view_of_input = True
+    pointwise = True
     attrs = (Attr("p", float_kind(0.0, 1.0), default=0.0),)
 
     def torch_call(self, inputs):
