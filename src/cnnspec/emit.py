@@ -153,7 +153,6 @@ class Emitter:
         self.users = graph.consumers()
         self.index = {node.name: i for i, node in enumerate(graph.nodes)}
         self.classes: dict[tuple, ClassSpec] = {}
-        self.names = {class_name, "StochasticDepth", "OrderedDict"}
         self.uses = set()
 
     # ------------------------------------------------------------------ the module tree
@@ -235,30 +234,14 @@ class Emitter:
         key = (base, chain, init, forward, tuple(id(c.cls) for c in children))
         spec = self.classes.get(key)
         if spec is None:
-            name = base if top else self.class_name_for(base, box)
-            self.names.add(name)
-            spec = self.classes[key] = ClassSpec(name, init, forward, chain)
+            # the final name is chosen by rename(), once every variant of the block is known
+            spec = self.classes[key] = ClassSpec(base, init, forward, chain)
             spec.children_names = set(box.children)
             spec.base = base
         first = self.facts[box.nodes[0].name].inputs
         instance = Instance(spec, slots, children, args, first[0][0] if first else None)
         spec.instances.append(instance)
         return instance
-
-    def class_name_for(self, base: str, box: Box) -> str:
-        """``Basic``; a variant with more children is named after them (``BasicDownsample``),
-        otherwise numbered."""
-        if base not in self.names:
-            return base
-        first = next((c for c in self.classes.values() if c.name == base), None)
-        extra = sorted(set(box.children) - getattr(first, "children_names", set()))
-        name = base + "".join(camel(e) for e in extra if _identifier(e))
-        count = 2
-        candidate = name
-        while candidate in self.names:
-            candidate = f"{name}{count}"
-            count += 1
-        return candidate
 
     def init_line(self, name: str, child, slots, children, top) -> str:
         expr = self.expr(child, slots, children, top, "        ")
@@ -461,10 +444,6 @@ class Emitter:
         return name
 
     # ------------------------------------------------------------------ text
-    def render(self, spec: ClassSpec, instance: Instance) -> tuple[str, str]:
-        """The class's __init__ body and the call that builds this instance."""
-        return spec.init, ", ".join(literal(v) for v in instance.params_values)
-
     def fill(self, spec: ClassSpec, text: str) -> str:
         """Replace slots by the class's texts, child placeholders by constructor calls."""
         own = len(spec.instances[0].slots)

@@ -72,8 +72,3 @@ class Graph:
             for src in node.inputs:
                 users.setdefault(src, []).append(node.name)
         return users
-
-    def with_input(self, shape: tuple) -> Graph:
-        """The same network at another input shape."""
-        return Graph(self.name, tuple(shape), self.nodes, self.output, self.file, self.vars,
-                     self.input_pos, self.groups)

@@ -53,38 +53,38 @@ class _Merge(Layer):
         return _open_equalities(inputs) if len({len(s) for s in inputs}) == 1 else []
 
 
-@register
-class Add(_Merge):
-    """Element-wise sum of two or more inputs, with broadcasting (``a + b``): the merge of a
-    residual connection. One addition per output element per extra input."""
+class _Broadcasting(_Merge):
+    """An element-wise operation over broadcast inputs: one operation per output element per
+    extra input. ``torch_class`` names the builder's module (``Add`` or ``Mul``)."""
 
-    type_name = "add"
+    torch_class = ""
 
     def output_shape(self, inputs):
-        return broadcast(inputs, "add")
+        return broadcast(inputs, self.type_name)
 
     def elementwise_ops(self, inputs, output):
         return (len(inputs) - 1) * dims.prod(output)
 
     def torch_call(self, inputs):
-        return TorchCall("Add", module="cnnspec")
+        return TorchCall(self.torch_class, module="cnnspec")
 
 
 @register
-class Mul(_Merge):
+class Add(_Broadcasting):
+    """Element-wise sum of two or more inputs, with broadcasting (``a + b``): the merge of a
+    residual connection."""
+
+    type_name = "add"
+    torch_class = "Add"
+
+
+@register
+class Mul(_Broadcasting):
     """Element-wise product with broadcasting (``a * b``), e.g. the channel gate of
     squeeze-and-excitation ((C, 1, 1) times (C, H, W))."""
 
     type_name = "mul"
-
-    def output_shape(self, inputs):
-        return broadcast(inputs, "mul")
-
-    def elementwise_ops(self, inputs, output):
-        return (len(inputs) - 1) * dims.prod(output)
-
-    def torch_call(self, inputs):
-        return TorchCall("Mul", module="cnnspec")
+    torch_class = "Mul"
 
 
 @register

@@ -97,17 +97,13 @@ class Dropout2d(Dropout):
 
 
 @register
-class DropPath(Layer):
+class DropPath(Dropout):
     """Stochastic depth: while training, drops the whole residual branch of a sample with
     probability ``p`` (torchvision's ``StochasticDepth(p, "row")``). At inference it returns
     its input: no parameters, no work, no memory."""
 
     type_name = "drop_path"
     aliases = ("stochastic_depth",)
-    family = "dropout"
-    shorthand = "p"
-    view_of_input = True
-    pointwise = True
     attrs = (Attr("p", float_kind(0.0, 1.0), default=0.0),)
 
     def torch_call(self, inputs):
