@@ -51,6 +51,10 @@ class Graph:
     #: named groups (dotted name -> (kind, block args)): sequential, repeat, residual,
     #: branches, squeeze_excitation, or a user block's name
     groups: dict = field(default_factory=dict)
+    #: the input normalisation the spec declares: {"mean": (...), "std": (...)}, or None
+    normalize: dict | None = None
+    #: the spec's own lint settings (its ``lint:`` section), a LintSettings, or None
+    lint: object = None
 
     def __post_init__(self) -> None:
         self._by_name = {node.name: node for node in self.nodes}

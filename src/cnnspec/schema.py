@@ -104,6 +104,33 @@ def _layer_item(name: str, cls) -> dict:
     }
 
 
+def _lint_schema() -> dict:
+    """The spec's ``lint:`` section (docs/rules.md)."""
+    from .lint.config import DTYPES
+    from .lint.diagnostic import SEVERITIES
+    from .lint.registry import default_settings
+
+    names = {"type": "array", "items": {"type": "string"}}
+    quantity = {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string"}]}
+    thresholds = {name: ({"anyOf": [{"type": "integer", "minimum": 1},
+                                    {"type": "array", "items": {"type": "integer", "minimum": 1},
+                                     "minItems": 2, "maxItems": 2}]}
+                         if isinstance(default, tuple) else {"type": "number", "minimum": 0})
+                  for name, default in default_settings().items()}
+    return {
+        "type": "object", "additionalProperties": False,
+        "description": "lint settings for this spec: rules by code (CNN101), prefix (CNN1) or name",
+        "properties": {
+            "select": names, "ignore": names,
+            "severity": {"type": "object", "additionalProperties": {"enum": list(SEVERITIES)}},
+            "thresholds": {"type": "object", "properties": thresholds, "additionalProperties": False},
+            "fail_on": {"enum": list(SEVERITIES)},
+            "max_params": quantity, "max_macs": quantity, "max_memory": quantity,
+            "batch": {"type": "integer", "minimum": 1}, "dtype": {"enum": list(DTYPES)},
+        },
+    }
+
+
 def spec_schema() -> dict:
     items: list[dict] = []
     bare = []
@@ -162,6 +189,14 @@ def spec_schema() -> dict:
                 },
             },
             "layers": {"$ref": "#/$defs/layers"},
+            "normalize": {
+                "type": "object", "required": ["mean", "std"], "additionalProperties": False,
+                "description": "the input normalisation: per-channel mean and std (or one for all)",
+                "properties": {key: {"anyOf": [{"type": "number"}, {"type": "array", "minItems": 1,
+                                                                  "items": {"type": "number"}}]}
+                               for key in ("mean", "std")},
+            },
+            "lint": _lint_schema(),
         },
         "patternProperties": {"^x-": {"description": "ignored: a place for YAML anchors"}},
         "$defs": defs,

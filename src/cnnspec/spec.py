@@ -16,7 +16,7 @@ from .expand import NAME as _NAME
 from .graph import INPUT, Graph
 from .source import LDict, LList, load_yaml, read_spec_file
 
-TOP_KEYS = ("name", "description", "input", "vars", "blocks", "layers")
+TOP_KEYS = ("name", "description", "input", "normalize", "vars", "blocks", "layers", "lint")
 BLOCK_KEYS = ("args", "layers")
 
 
@@ -99,6 +99,11 @@ def build_graph(doc, file: str = "<spec>", overrides: dict | None = None, input_
     expander.global_vars = values
     with dims.gc_paused():
         last = expander.expand_list(layers, Scope("", values), INPUT, "layers")
+    lint = None
+    if "lint" in doc:
+        from .lint.config import spec_settings
+
+        lint = spec_settings(doc["lint"], doc.value_position("lint"))
     return Graph(
         name=doc.get("name", default_name),
         input_shape=shape,
@@ -108,7 +113,44 @@ def build_graph(doc, file: str = "<spec>", overrides: dict | None = None, input_
         vars=dict(values),
         input_pos=doc.value_position("input").at("input"),
         groups=expander.groups,
+        normalize=_normalize(doc, shape),
+        lint=lint,
     )
+
+
+def _normalize(doc: LDict, shape: tuple) -> dict | None:
+    """The declared input normalisation: ``normalize: {mean: [...], std: [...]}``, one value
+    per input channel (or one for all)."""
+    if "normalize" not in doc:
+        return None
+    raw = doc["normalize"]
+    at = doc.value_position("normalize").at("normalize")
+    example = "e.g. normalize: {mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225]}"
+    if not isinstance(raw, LDict):
+        raise SpecStructureError("normalize must be a mapping with mean and std", at, hint=example)
+    for key in raw:
+        if key not in ("mean", "std"):
+            raise UnknownNameError(f"normalize has no setting '{key}'",
+                                   raw.position(key).at(f"normalize.{key}"),
+                                   hint="normalize takes mean and std")
+    result = {}
+    channels = shape[0]
+    for key in ("mean", "std"):
+        if key not in raw:
+            raise SpecStructureError(f"normalize needs {key}", at, hint=example)
+        values = raw[key] if isinstance(raw[key], list) else [raw[key]]
+        where = raw.value_position(key).at(f"normalize.{key}")
+        if not values or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            raise SpecStructureError(f"normalize {key} must be a number or a list of numbers", where,
+                                     hint=example)
+        if key == "std" and any(v <= 0 for v in values):
+            raise SpecStructureError("normalize std must be positive", where)
+        if len(values) != 1 and isinstance(channels, int) and len(values) != channels:
+            raise SpecStructureError(
+                f"normalize {key} has {len(values)} values for {channels} input channels", where,
+                hint="give one value per channel, or one for all")
+        result[key] = tuple(float(v) for v in values)
+    return result
 
 
 def _is_extension(key) -> bool:

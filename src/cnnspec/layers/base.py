@@ -218,6 +218,20 @@ class Window(NamedTuple):
 GLOBAL = "global"
 
 
+class Weights(NamedTuple):
+    """The weight tensor of a convolution or fully-connected layer, for the rules that reason
+    about its shape (the linter): channels in and out, groups, kernel and dilation per axis,
+    whether it has a bias, and whether it is a transposed convolution."""
+
+    in_channels: object
+    out_channels: object
+    groups: int = 1
+    kernel: tuple = (1, 1)
+    dilation: tuple = (1, 1)
+    bias: bool = True
+    transposed: bool = False
+
+
 # --------------------------------------------------------------------------- the layer protocol
 
 
@@ -257,6 +271,8 @@ class Layer:
     #: an element-wise map of each value on its own (activations, batch norm at inference,
     #: dropout): it moves no information between positions
     pointwise: ClassVar[bool] = False
+    #: a per-channel constant added to its input is cancelled (batch norm subtracts the mean)
+    absorbs_bias: ClassVar[bool] = False
 
     #: the spec's own text for attributes written as expressions or names ({attr: text})
     spec_text: dict = {}
@@ -321,6 +337,15 @@ class Layer:
         """Per spatial axis a :class:`Window`; None when the layer is point-wise; GLOBAL when
         it mixes all positions."""
         return None
+
+    def weights(self, inputs: list[Shape]) -> Weights | None:
+        """The layer's weight tensor, if it is a convolution or a fully-connected layer."""
+        return None
+
+    def padding_skew(self) -> tuple:
+        """Per spatial axis, how many more padding pixels come after the input than before it
+        (1 for PyTorch's ``padding='same'`` with an even kernel); () when symmetric."""
+        return ()
 
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         raise NotImplementedError(f"{self.type_name} has no torch mapping")

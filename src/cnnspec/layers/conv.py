@@ -12,6 +12,7 @@ from .base import (
     Layer,
     LayerInputError,
     TorchCall,
+    Weights,
     Window,
     int_kind,
     padding_kind,
@@ -125,6 +126,15 @@ class Conv2d(Layer):
             for k, s, p, d in zip(self.kernel, self.stride, self.pads(), self.dilation)
         ]
 
+    def weights(self, inputs):
+        return Weights(self._in_channels(inputs), self.out, self.groups, self.kernel, self.dilation,
+                       self.bias)
+
+    def padding_skew(self):
+        if self.padding != "same":
+            return ()
+        return tuple(d * (k - 1) % 2 for k, d in zip(self.kernel, self.dilation))
+
     def torch_call(self, inputs):
         kwargs = {"kernel_size": compact(self.kernel)}
         if self.stride != (1, 1):
@@ -221,6 +231,10 @@ class ConvTranspose2d(Layer):
                          for j in range(s)) / s
             windows.append(Window(width, Fraction(1, s), Fraction(width - 1, 2) - centre, outputs=o))
         return windows
+
+    def weights(self, inputs):
+        return Weights(self._in_channels(inputs), self.out, self.groups, self.kernel, self.dilation,
+                       self.bias, transposed=True)
 
     def torch_call(self, inputs):
         kwargs = {"kernel_size": compact(self.kernel)}

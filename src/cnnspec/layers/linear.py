@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import dims
-from .base import BOOL, GLOBAL, Attr, Layer, TorchCall, int_kind
+from .base import BOOL, GLOBAL, Attr, Layer, TorchCall, Weights, int_kind
 from .registry import register
 
 
@@ -52,6 +52,9 @@ class Linear(Layer):
         if len(inputs[0]) == 3:
             return [None, GLOBAL]
         return GLOBAL
+
+    def weights(self, inputs):
+        return Weights(self._in_features(inputs), self.out, bias=self.bias)
 
     def torch_call(self, inputs):
         kwargs = {} if self.bias else {"bias": False}

@@ -16,6 +16,7 @@ class BatchNorm2d(Layer):
     aliases = ("bn", "batchnorm")
     family = "norm"
     pointwise = True
+    absorbs_bias = True  # in training it subtracts the batch mean; at inference the running mean
     attrs = (
         Attr("eps", float_kind(minimum=0.0), default=1e-5),
         Attr("momentum", float_kind(minimum=0.0, maximum=1.0), default=0.1),

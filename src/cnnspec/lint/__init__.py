@@ -1,0 +1,154 @@
+"""``cnnspec check``: design-pitfall rules and budgets over an analysed spec.
+
+    >>> from cnnspec.lint import check_file
+    >>> report = check_file("specs/vgg16.yaml")
+    >>> [d.code for d in report.diagnostics]
+    ['CNN114', 'CNN104', 'CNN101']
+
+The rules live in ``rules_*.py`` and ``budgets.py``, one function each, registered with a
+stable code (docs/rules.md). Configuration: :mod:`cnnspec.lint.config`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import CnnspecError, UsageError
+from ..graph import Graph
+from .config import LintSettings, find_pyproject, project_settings
+from .context import Context
+from .diagnostic import Diagnostic, severity_rank
+from .registry import Rule, all_rules, default_settings, matches
+
+__all__ = ["CheckReport", "Diagnostic", "LintSettings", "check_file", "check_graph", "enabled_rules",
+           "severity_of"]
+
+_SUPPRESS = re.compile(r"#\s*(?:cnnspec\s*:\s*ignore|noqa)\b(?:\s*(?:\[([^\]]*)\]|:\s*([\w\s,-]+)))?",
+                       re.IGNORECASE)
+
+
+@dataclass
+class CheckReport:
+    """The findings for one spec (or the error that stopped it from being checked)."""
+
+    file: str
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    error: CnnspecError | None = None
+    suppressed: int = 0
+    settings: LintSettings | None = None
+
+    def failed(self, fail_on: str = "warning") -> bool:
+        return any(severity_rank(d.severity) >= severity_rank(fail_on) for d in self.diagnostics)
+
+
+def enabled_rules(settings: LintSettings) -> list[Rule]:
+    select = settings.select if settings.select is not None else ["ALL"]
+    return [r for r in all_rules()
+            if any(matches(s, r) for s in select) and not any(matches(i, r) for i in settings.ignore)]
+
+
+def severity_of(rule: Rule, settings: LintSettings) -> str:
+    """The rule's severity: its default, overridden by entries naming it (ALL first, then
+    prefixes from short to long, then its exact code or name)."""
+    level = rule.severity
+    specific = sorted((s for s in settings.severity if matches(s, rule)),
+                      key=lambda s: (s.upper() != "ALL", s.upper() == rule.code or s.lower() == rule.name,
+                                     len(s)))
+    for selector in specific:
+        level = settings.severity[selector]
+    return level
+
+
+def suppressions(text: str) -> dict[int, set | None]:
+    """Line number -> the codes or names suppressed there (None: every rule), from comments
+    ``# cnnspec: ignore[CNN101, fc-params]``, ``# cnnspec: ignore``, ``# noqa: CNN101``."""
+    found: dict[int, set | None] = {}
+    if "cnnspec" not in text and "noqa" not in text:
+        return found
+    for number, line in enumerate(text.splitlines(), start=1):
+        if "#" not in line:
+            continue
+        match = _SUPPRESS.search(line)
+        if match:
+            listed = match.group(1) or match.group(2)
+            codes = {c.strip() for c in re.split(r"[,\s]+", listed or "") if c.strip()}
+            found[number] = codes or None
+    return found
+
+
+def _suppressed(diag: Diagnostic, where: dict) -> bool:
+    if diag.line not in where:
+        return False
+    codes = where[diag.line]
+    if codes is None:
+        return True
+    return any(diag.code.startswith(c.upper()) or c.lower() == diag.name for c in codes)
+
+
+def check_graph(graph: Graph, settings: LintSettings | None = None, command_line: LintSettings | None = None,
+                text: str | None = None) -> CheckReport:
+    """Run the enabled rules and budgets over a graph: ``settings`` (the project's) overridden
+    by the spec's ``lint:`` section, overridden by ``command_line``. ``text`` is the spec's
+    source, for suppression comments (read from ``graph.file`` when that is a file)."""
+    from ..analysis import analyze
+
+    settings = (settings or LintSettings()).merged(graph.lint).merged(command_line)
+    if not all(isinstance(d, int) for d in graph.input_shape):
+        raise UsageError(f"check needs a concrete input size, not {'x'.join(map(str, graph.input_shape))}",
+                         hint="give --input, e.g. 3x224x224")
+    analysis = analyze(graph, None, settings.batch or 1, settings.dtype or "float32")
+    thresholds = {**default_settings(), **settings.thresholds}
+    budgets = {"max_params": settings.max_params, "max_macs": settings.max_macs,
+               "max_memory": settings.max_memory}
+    ctx = Context(graph, analysis, thresholds, budgets)
+    if text is None and Path(graph.file).is_file():
+        text = Path(graph.file).read_text(encoding="utf-8", errors="replace")
+    where = suppressions(text or "")
+    report = CheckReport(graph.file, settings=settings)
+    fallback = graph.input_pos
+    for rule in enabled_rules(settings):
+        level = severity_of(rule, settings)
+        for finding in rule.check(ctx):
+            pos = graph.node(finding.node).pos if finding.node else fallback
+            diag = Diagnostic(rule.code, rule.name, level, finding.message, graph.file,
+                              max(pos.line, 1), max(pos.column, 1), finding.node, finding.fix,
+                              finding.data)
+            if _suppressed(diag, where):
+                report.suppressed += 1
+            else:
+                report.diagnostics.append(diag)
+    report.diagnostics.sort(key=Diagnostic.sort_key)
+    return report
+
+
+_PROJECTS: dict = {}
+
+
+def project_for(path: Path, config: Path | None = None) -> LintSettings:
+    """The project's settings for a spec file: ``config``, else the nearest pyproject.toml
+    with a [tool.cnnspec] table above the file (none: the defaults)."""
+    found = config or find_pyproject(path.resolve().parent)
+    if found is None:
+        return LintSettings()
+    key = str(Path(found).resolve())
+    if key not in _PROJECTS:
+        _PROJECTS[key] = project_settings(Path(found))
+    return _PROJECTS[key]
+
+
+def check_file(path, command_line: LintSettings | None = None, overrides: dict | None = None,
+               input_shape=None, config: Path | None = None, use_project: bool = True) -> CheckReport:
+    """Load a spec file and check it with the project's settings, the spec's and
+    ``command_line``'s; a spec error is kept in the report, not raised."""
+    from ..spec import load_spec
+
+    path = Path(path)
+    project = project_for(path, config) if use_project else LintSettings()
+    try:
+        graph = load_spec(path, overrides, input_shape)
+        report = check_graph(graph, project, command_line)
+    except CnnspecError as exc:
+        return CheckReport(str(path), error=exc, settings=project.merged(command_line))
+    return report
+

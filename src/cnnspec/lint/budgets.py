@@ -1,0 +1,41 @@
+"""Budgets: parameters, MACs and memory that a spec must stay within."""
+
+from __future__ import annotations
+
+from ..dims import to_int
+from ..report.units import count, nbytes, ops
+from .context import Context, pct
+from .registry import Finding, rule
+
+
+def _over(ctx: Context, key: str, value, unit, what: str):
+    limit = ctx.budgets.get(key)
+    value = to_int(value)
+    if limit is None or value is None or value <= limit:
+        return
+    at = f" at batch {ctx.analysis.batch}, {ctx.analysis.dtype}" if key != "max_params" else ""
+    yield Finding(
+        None,
+        f"{what} {unit(value)} ({value:,}){at} exceed the budget of {unit(limit)} ({limit:,}) by "
+        f"{unit(value - limit)} ({pct(value - limit, limit)})",
+        f"shrink the network, or raise {key.replace('_', '-')} if the budget is out of date",
+        {"value": value, "budget": limit, "excess": value - limit})
+
+
+@rule("CNN901", "params-budget", "error", "More parameters than the budget (--max-params)")
+def params_budget(ctx: Context):
+    yield from _over(ctx, "max_params", ctx.analysis.totals()["params"], count, "the parameters")
+
+
+@rule("CNN902", "macs-budget", "error", "More MACs than the budget (--max-macs)")
+def macs_budget(ctx: Context):
+    yield from _over(ctx, "max_macs", ctx.analysis.totals()["macs"], ops, "the MACs")
+
+
+@rule("CNN903", "memory-budget", "error",
+      "More inference memory (parameters + peak activations) than the budget (--max-memory)")
+def memory_budget(ctx: Context):
+    totals = ctx.analysis.totals()
+    memory = to_int(totals["param_bytes"] + totals["peak_activation_bytes"])
+    yield from _over(ctx, "max_memory", memory, nbytes,
+                     "the inference memory (parameters + peak activations)")

@@ -1,0 +1,242 @@
+"""Lint configuration: ``[tool.cnnspec]`` in pyproject.toml, a spec's own ``lint:`` section and
+the command line, merged in that order.
+
+=================  ===========================================================================
+key                meaning
+=================  ===========================================================================
+select             rules to run: codes, code prefixes, names or ALL (default ALL)
+ignore             rules not to run (added to the project's by a spec)
+severity           {rule: info | warning | error}
+thresholds         {setting: value}, e.g. fc_share: 0.6, object_size: 96
+fail_on            the least severity that makes ``check`` exit 1 (default warning)
+max_params         budgets, with units: 25M, 4G, 2GiB, 1.5e9
+max_macs
+max_memory         parameter bytes + peak activation bytes, at the batch and dtype
+batch, dtype       the batch and element type the budgets are checked at
+paths              (pyproject only) where ``cnnspec check`` and ``pytest --cnnspec`` look
+=================  ===========================================================================
+
+Keys may be written with ``-`` or ``_`` (``fail-on``, ``max_params``)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ..errors import Position, SpecStructureError, UnknownNameError, UsageError, did_you_mean
+from .diagnostic import SEVERITIES
+
+KEYS = ("select", "ignore", "severity", "thresholds", "fail_on", "max_params", "max_macs",
+        "max_memory", "batch", "dtype")
+PROJECT_KEYS = (*KEYS, "paths")
+BUDGETS = ("max_params", "max_macs", "max_memory")
+DTYPES = ("float32", "float16", "bfloat16")
+
+_UNITS = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
+          "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+_QUANTITY = re.compile(
+    r"^\s*([0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?)\s*([kKMGT]i?)?\s*(B|MACs?|FLOPs?)?\s*$")
+
+
+def parse_quantity(value, what: str = "budget") -> int:
+    """``25M`` → 25,000,000; ``2GiB`` → 2,147,483,648; ``4G`` → 4·10⁹; plain numbers too.
+    Decimal prefixes (k, M, G, T) and binary ones (Ki, Mi, Gi, Ti); a trailing B, MACs or
+    FLOPs is allowed and ignored."""
+    if isinstance(value, bool):
+        raise ValueError(f"{what} must be a number with an optional unit, got {value!r}")
+    if isinstance(value, (int, float)):
+        number, factor = value, 1
+    else:
+        match = _QUANTITY.match(str(value))
+        if not match:
+            raise ValueError(f"cannot read {what} {value!r}: write a number with an optional unit, "
+                             "e.g. 25M, 4G, 2GiB")
+        number, factor = float(match.group(1)), _UNITS[match.group(2) or ""]
+    result = number * factor
+    if result < 0 or result != result or result == float("inf"):
+        raise ValueError(f"{what} must be a positive number, got {value!r}")
+    return int(round(result))
+
+
+@dataclass
+class LintSettings:
+    """A merged configuration. ``None`` means "not set here" while merging."""
+
+    select: list | None = None
+    ignore: list = field(default_factory=list)
+    severity: dict = field(default_factory=dict)
+    thresholds: dict = field(default_factory=dict)
+    fail_on: str | None = None
+    max_params: int | None = None
+    max_macs: int | None = None
+    max_memory: int | None = None
+    batch: int | None = None
+    dtype: str | None = None
+    paths: list = field(default_factory=list)
+    #: where the settings came from (pyproject file), for messages
+    source: str | None = None
+
+    def merged(self, other: LintSettings | None) -> LintSettings:
+        """These settings overridden by ``other``'s: a later select replaces, ignores add up,
+        severities and thresholds are updated key by key, the rest replaced when set."""
+        if other is None:
+            return self
+        out = replace(self)
+        out.select = other.select if other.select is not None else self.select
+        out.ignore = [*self.ignore, *other.ignore]
+        out.severity = {**self.severity, **other.severity}
+        out.thresholds = {**self.thresholds, **other.thresholds}
+        for key in ("fail_on", *BUDGETS, "batch", "dtype"):
+            if getattr(other, key) is not None:
+                setattr(out, key, getattr(other, key))
+        out.paths = other.paths or self.paths
+        out.source = other.source or self.source
+        return out
+
+
+class ConfigError(Exception):
+    """A bad setting: the key path and what is wrong (the caller adds the position)."""
+
+    def __init__(self, key: str, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.key, self.message, self.hint = key, message, hint
+
+
+def settings_from_mapping(raw: dict, allowed=KEYS) -> LintSettings:
+    """Read and validate a mapping of settings; raises ConfigError naming the key."""
+    from .registry import RULES, all_rules, default_settings, known_selector
+
+    all_rules()
+    out = LintSettings()
+    for key, value in raw.items():
+        name = str(key).replace("-", "_")
+        if name not in allowed:
+            raise ConfigError(str(key), f"unknown lint setting '{key}'",
+                              did_you_mean(name, allowed) or "settings: " + ", ".join(allowed))
+        if name in ("select", "ignore", "paths"):
+            items = [value] if isinstance(value, str) else value
+            if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+                raise ConfigError(str(key), f"{key} must be a list of text")
+            if name != "paths":
+                for item in items:
+                    if not known_selector(item):
+                        names = [r.name for r in RULES.values()] + list(RULES)
+                        raise ConfigError(str(key), f"{key}: no rule matches '{item}'",
+                                          did_you_mean(item, names) or "see docs/rules.md for the codes")
+            setattr(out, name, list(items))
+        elif name == "severity":
+            if not isinstance(value, dict):
+                raise ConfigError(str(key), "severity must map rules to info, warning or error")
+            for selector, level in value.items():
+                if not known_selector(str(selector)):
+                    raise ConfigError(f"{key}.{selector}", f"severity: no rule matches '{selector}'")
+                if level not in SEVERITIES:
+                    raise ConfigError(f"{key}.{selector}", f"severity must be one of "
+                                      f"{', '.join(SEVERITIES)}, got {level!r}")
+                out.severity[str(selector)] = level
+        elif name == "thresholds":
+            known = default_settings()
+            if not isinstance(value, dict):
+                raise ConfigError(str(key), "thresholds must be a mapping of setting names to values")
+            for setting, setting_value in value.items():
+                setting_name = str(setting).replace("-", "_")
+                if setting_name not in known:
+                    raise ConfigError(f"{key}.{setting}", f"no rule has a threshold '{setting}'",
+                                      did_you_mean(setting_name, known) or "thresholds: " + ", ".join(known))
+                out.thresholds[setting_name] = _threshold(f"{key}.{setting}", setting_name, setting_value,
+                                                          known[setting_name])
+        elif name == "fail_on":
+            if value not in SEVERITIES:
+                raise ConfigError(str(key), f"fail_on must be one of {', '.join(SEVERITIES)}, got {value!r}")
+            out.fail_on = value
+        elif name in BUDGETS:
+            try:
+                setattr(out, name, parse_quantity(value, name))
+            except ValueError as exc:
+                raise ConfigError(str(key), str(exc)) from None
+        elif name == "batch":
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(str(key), f"batch must be a positive integer, got {value!r}")
+            out.batch = value
+        elif name == "dtype":
+            if value not in DTYPES:
+                raise ConfigError(str(key), f"dtype must be one of {', '.join(DTYPES)}, got {value!r}")
+            out.dtype = value
+    return out
+
+
+def _threshold(key: str, name: str, value, default):
+    """A threshold's value, of the same kind as its default (a number; object_size: a size
+    or [height, width])."""
+    if name == "object_size":
+        sizes = value if isinstance(value, list) else [value, value]
+        if (len(sizes) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0
+                                       for v in sizes)):
+            raise ConfigError(key, "object_size must be a positive integer or [height, width], "
+                              f"got {value!r}")
+        return tuple(sizes)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ConfigError(key, f"{name} must be a non-negative number, got {value!r}")
+    if isinstance(default, int) and not isinstance(default, bool):
+        if not float(value).is_integer():
+            raise ConfigError(key, f"{name} must be a whole number, got {value!r}")
+        return int(value)
+    return float(value)
+
+
+def spec_settings(raw, pos: Position) -> LintSettings:
+    """A spec's ``lint:`` section, with errors at the offending key."""
+    from ..source import LDict
+
+    if not isinstance(raw, LDict):
+        raise SpecStructureError("lint must be a mapping of settings", pos.at("lint"),
+                                 hint="e.g. lint: {ignore: [CNN101], thresholds: {fc_share: 0.6}}")
+    try:
+        return settings_from_mapping(raw)
+    except ConfigError as exc:
+        head = exc.key.split(".", 1)[0]
+        at = raw.value_position(head) if head in raw else raw.pos
+        if "." in exc.key and isinstance(raw.get(head), LDict):
+            inner = exc.key.split(".", 1)[1]
+            at = raw[head].position(inner) if inner in raw[head] else at
+        cls = UnknownNameError if exc.message.startswith("unknown") else SpecStructureError
+        raise cls(exc.message, at.at(f"lint.{exc.key}"), hint=exc.hint) from None
+
+
+# ------------------------------------------------------------------------------ pyproject.toml
+
+
+def find_pyproject(start: Path) -> Path | None:
+    """The nearest pyproject.toml with a [tool.cnnspec] table, from ``start`` upwards."""
+    for folder in (start, *start.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file() and "cnnspec" in (_read_toml(candidate).get("tool") or {}):
+            return candidate
+    return None
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read it as TOML: {exc}") from None
+
+
+def project_settings(path: Path) -> LintSettings:
+    """The [tool.cnnspec] table of a pyproject.toml."""
+    table = (_read_toml(path).get("tool") or {}).get("cnnspec")
+    if table is None:
+        raise UsageError(f"{path} has no [tool.cnnspec] table")
+    try:
+        settings = settings_from_mapping(table, PROJECT_KEYS)
+    except ConfigError as exc:
+        raise UsageError(f"{path}: [tool.cnnspec] {exc.key}: {exc.message}", hint=exc.hint) from None
+    settings.source = str(path)
+    settings.paths = [str(path.parent / p) for p in settings.paths]
+    return settings

@@ -1,0 +1,70 @@
+"""What the rules read: the graph, its analysis, the thresholds, and small helpers that ask
+the layers generic questions (their windows, weights, whether they only map values)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..facts import Analysis
+from ..graph import INPUT, Graph, Node
+from ..layers.base import GLOBAL, Window
+
+
+@dataclass
+class Context:
+    graph: Graph
+    analysis: Analysis
+    settings: dict
+    #: max_params, max_macs, max_memory: None when not set
+    budgets: dict = field(default_factory=dict)
+    consumers: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.consumers = self.graph.consumers()
+
+    def inputs(self, node: Node) -> list:
+        return self.analysis.facts[node.name].inputs
+
+    def output(self, name: str) -> tuple:
+        if name == INPUT:
+            return self.analysis.input_shape
+        return self.analysis.facts[name].output
+
+    def windows(self, node: Node) -> list[Window] | None:
+        """The layer's sliding windows per spatial axis, when it has fixed integer ones (not
+        adaptive pooling, not a transposed conv, not a layer mixing all positions)."""
+        inputs = self.inputs(node)
+        if len(inputs) != 1 or len(inputs[0]) != 3:
+            return None
+        windows = node.layer.receptive_field(inputs)
+        if windows is None or windows == GLOBAL or not isinstance(windows, list):
+            return None
+        if not all(isinstance(w, Window) and w.outputs is None and type(w.kernel) is int
+                   and type(w.stride) is int and type(w.padding) is int for w in windows):
+            return None
+        return windows
+
+    def weights(self, node: Node):
+        return node.layer.weights(self.inputs(node))
+
+    def passes_through(self, node: Node) -> bool:
+        """A node that keeps positions and channels: activations, batch norm, dropout, identity."""
+        return len(node.inputs) == 1 and (node.layer.pointwise or node.layer.view_of_input) and \
+            self.output(node.name) == self.inputs(node)[0]
+
+    def label(self, name: str) -> str:
+        return "the input" if name == INPUT else self.graph.node(name).label
+
+    def siblings(self, node: Node) -> list[Node]:
+        """The other nodes that read the same input as this one."""
+        if len(node.inputs) != 1:
+            return []
+        return [self.graph.node(n) for n in self.consumers.get(node.inputs[0], []) if n != node.name]
+
+
+def hw(shape) -> str:
+    return "x".join(str(d) for d in shape[1:]) if len(shape) == 3 else "x".join(map(str, shape))
+
+
+def pct(part, whole) -> str:
+    return f"{100 * part / whole:.1f}%" if whole else "-"

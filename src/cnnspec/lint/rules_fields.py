@@ -1,0 +1,116 @@
+"""Rules about what the network sees: receptive-field coverage, aligned merges, and the
+input's normalisation."""
+
+from __future__ import annotations
+
+from ..facts import RF, to_number
+from ..graph import INPUT
+from .context import Context
+from .registry import Finding, rule
+
+
+@rule("CNN108", "rf-coverage", "warning",
+      "The final receptive field does not cover the input (or a declared object size)",
+      object_size=(0, 0))
+def rf_coverage(ctx: Context):
+    if len(ctx.analysis.input_shape) != 3:
+        return
+    declared = tuple(ctx.settings["object_size"])
+    target = declared if any(declared) else tuple(ctx.analysis.input_shape[1:])
+    best = None  # the node whose units see the most, before positions are mixed
+    for name, rf in _local_fields(ctx).items():
+        if not all(isinstance(a.size, int) and a.jump != 0 for a in rf):
+            continue
+        if best is None or rf[0].size * rf[1].size > best[1][0].size * best[1][1].size:
+            best = (ctx.graph.node(name), rf)
+    if best is None:
+        return
+    node, rf = best
+    sizes = (rf[0].size, rf[1].size)
+    if all(s >= t for s, t in zip(sizes, target)):
+        return
+    what = (f"the declared object size {target[0]}x{target[1]}" if any(declared)
+            else f"the {target[0]}x{target[1]} input")
+    covered = min(1.0, sizes[0] / target[0]) * min(1.0, sizes[1] / target[1])
+    yield Finding(
+        node.name,
+        f"the largest receptive field, at {node.label}, is {sizes[0]}x{sizes[1]}: no unit sees all of "
+        f"{what} (it covers {100 * covered:.0f}% of its area)",
+        "add layers or downsampling before the head (a 3x3 conv adds 2 x the jump to the field, a "
+        "stride multiplies the jump), or declare the objects' size: lint: {thresholds: {object_size: N}}",
+        {"rf": list(sizes), "target": list(target), "node": node.name, "declared": any(declared)})
+
+
+def _local_fields(ctx: Context) -> dict:
+    """Receptive fields along the paths that keep positions: like the analysis' own, except
+    that a merge ignores inputs that mix all positions (a squeeze-and-excitation gate makes
+    every unit depend on the whole image, but the features it scales are still local)."""
+    from ..layers.base import GLOBAL
+    from ..passes.receptive_field import _apply
+
+    fields = {INPUT: tuple(RF(1, 1, 0, n, True) for n in ctx.analysis.input_shape[1:])}
+    for node in ctx.graph.nodes:
+        incoming = [fields[s] for s in node.inputs]
+        located = [f for f in incoming if all(a.jump != 0 for a in f)] or incoming
+        current = tuple(max(axes, key=lambda a: a.size if isinstance(a.size, int) else 0)
+                        for axes in zip(*located))
+        inputs = ctx.inputs(node)
+        transform = node.layer.receptive_field(inputs) if len(inputs[0]) == 3 or len(current) else None
+        if transform == GLOBAL:
+            transform = [GLOBAL] * len(current)
+        if transform is not None:
+            current = tuple(_apply(rf, step) for rf, step in zip(current, transform))
+        out = ctx.output(node.name)
+        if len(out) == 3:
+            current = tuple(rf._replace(count=n) for rf, n in zip(current, out[1:]))
+        fields[node.name] = current
+    del fields[INPUT]
+    return fields
+
+
+@rule("CNN112", "misaligned-merge", "warning",
+      "A merge of inputs whose receptive fields have different centres or jumps")
+def misaligned_merge(ctx: Context):
+    by_node: dict = {}
+    for item in ctx.analysis.merge_alignment:
+        by_node.setdefault(item["node"], []).append(item)
+    for name, items in by_node.items():
+        axes = "".join(i["axis"] for i in items)
+        jumps = items[0]["jumps"]
+        starts = items[0]["starts"]
+        offset = items[0]["offset"]
+        inputs = ", ".join(ctx.graph.node(name).inputs)
+        detail = []
+        if len(set(jumps)) > 1:
+            detail.append(f"jumps {' vs '.join(map(str, jumps))}")
+        if offset:
+            detail.append(f"centres {offset:g} input pixels apart")
+        exact = all(axis.exact for src in ctx.graph.node(name).inputs
+                    for axis in (ctx.analysis.facts[src].rf or ()) if src in ctx.analysis.facts)
+        yield Finding(
+            name,
+            f"{ctx.label(name)} merges inputs ({inputs}) whose receptive fields are misaligned on "
+            f"{' and '.join(axes)}: {', '.join(detail) or 'different positions'}"
+            + ("" if exact else " (an upsampling path makes the positions approximate)"),
+            "give every path the same total stride and centred windows (odd kernels with padding "
+            "(k - 1) / 2; a 1x1 stride-s projection on a shortcut)",
+            {"axes": list(axes), "jumps": jumps, "starts": starts, "offset": offset})
+
+
+@rule("CNN114", "no-input-normalization", "warning", "No input normalisation declared")
+def no_input_normalization(ctx: Context):
+    if ctx.graph.normalize is not None:
+        return
+    channels = ctx.analysis.input_shape[0]
+    first = [n for n in ctx.graph.nodes if "input" in n.inputs]
+    if first and all(n.layer.family == "norm" for n in first):
+        return  # the network normalises its input itself
+    example = ("{mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225]}  # ImageNet"
+               if channels == 3 else "{mean: [0.1307], std: [0.3081]}  # MNIST"
+               if channels == 1 else "{mean: [...], std: [...]}")
+    yield Finding(
+        None,
+        f"the spec declares no input normalisation for its {to_number(channels)}-channel input: "
+        "raw pixel values (0-255, or 0-1) slow training and make the first layer's scale arbitrary",
+        f"declare the per-channel mean and standard deviation the inputs are normalised with: "
+        f"normalize: {example}", {"channels": to_number(channels)})
