@@ -122,19 +122,13 @@ def check_graph(graph: Graph, settings: LintSettings | None = None, command_line
     return report
 
 
-_PROJECTS: dict = {}
-
-
 def project_for(path: Path, config: Path | None = None) -> LintSettings:
     """The project's settings for a spec file: ``config``, else the nearest pyproject.toml
     with a [tool.cnnspec] table above the file (none: the defaults)."""
     found = config or find_pyproject(path.resolve().parent)
     if found is None:
         return LintSettings()
-    key = str(Path(found).resolve())
-    if key not in _PROJECTS:
-        _PROJECTS[key] = project_settings(Path(found))
-    return _PROJECTS[key]
+    return project_settings(Path(found))
 
 
 def check_file(path, command_line: LintSettings | None = None, overrides: dict | None = None,

@@ -216,7 +216,22 @@ def find_pyproject(start: Path) -> Path | None:
     return None
 
 
+_TOML_CACHE: dict = {}
+
+
 def _read_toml(path: Path) -> dict:
+    """A TOML file's content (cached while the file is unchanged)."""
+    try:
+        key = (str(path.resolve()), path.stat().st_mtime_ns)
+    except OSError:
+        key = None
+    if key is not None and key in _TOML_CACHE:
+        return _TOML_CACHE[key]
+    _TOML_CACHE[key] = data = _load_toml(path)
+    return data
+
+
+def _load_toml(path: Path) -> dict:
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
@@ -230,6 +245,17 @@ def _read_toml(path: Path) -> dict:
 
 def project_settings(path: Path) -> LintSettings:
     """The [tool.cnnspec] table of a pyproject.toml."""
+    key = (str(path.resolve()), path.stat().st_mtime_ns) if path.is_file() else None
+    if key in _SETTINGS_CACHE:
+        return _SETTINGS_CACHE[key]
+    _SETTINGS_CACHE[key] = settings = _project_settings(path)
+    return settings
+
+
+_SETTINGS_CACHE: dict = {}
+
+
+def _project_settings(path: Path) -> LintSettings:
     table = (_read_toml(path).get("tool") or {}).get("cnnspec")
     if table is None:
         raise UsageError(f"{path} has no [tool.cnnspec] table")

@@ -21,6 +21,7 @@ class Context:
 
     def __post_init__(self) -> None:
         self.consumers = self.graph.consumers()
+        self._windows: dict = {}
 
     def inputs(self, node: Node) -> list:
         return self.analysis.facts[node.name].inputs
@@ -33,6 +34,11 @@ class Context:
     def windows(self, node: Node) -> list[Window] | None:
         """The layer's sliding windows per spatial axis, when it has fixed integer ones (not
         adaptive pooling, not a transposed conv, not a layer mixing all positions)."""
+        if node.name not in self._windows:
+            self._windows[node.name] = self._find_windows(node)
+        return self._windows[node.name]
+
+    def _find_windows(self, node: Node) -> list[Window] | None:
         inputs = self.inputs(node)
         if len(inputs) != 1 or len(inputs[0]) != 3:
             return None

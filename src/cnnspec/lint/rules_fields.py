@@ -48,6 +48,12 @@ def _local_fields(ctx: Context) -> dict:
     from ..layers.base import GLOBAL
     from ..passes.receptive_field import _apply
 
+    facts = ctx.analysis.facts
+    gated = any(len(n.inputs) > 1 and any(any(a.jump == 0 for a in facts[s].rf or ())
+                                          for s in n.inputs if s != INPUT)
+                for n in ctx.graph.nodes)
+    if not gated:  # no merge reads a global input: the analysis' own fields are the local ones
+        return {n.name: facts[n.name].rf for n in ctx.graph.nodes if facts[n.name].rf}
     fields = {INPUT: tuple(RF(1, 1, 0, n, True) for n in ctx.analysis.input_shape[1:])}
     for node in ctx.graph.nodes:
         incoming = [fields[s] for s in node.inputs]
