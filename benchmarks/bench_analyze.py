@@ -19,6 +19,8 @@ d. VGG-16 analysed at 224x224 and at 8192x8192: the time should not depend on th
 e. whether ``cnnspec analyze`` imports torch (it must not), and its slowest imports.
 f. EfficientNet-B0 and B7 (by --set width=2.0 depth=3.1 resolution=600): whole process (the
    target) and load + analyze in process.
+g. ``cnnspec check specs/*.yaml``: every shipped spec linted in one process, against the
+   interpreter floor and against one ``cnnspec analyze`` process per spec.
 
 torch and torchinfo (``pip install -e .[bench]``) are needed for the torchinfo side of a and b
 only; without them, or with --no-torch, those columns are skipped. No network access is used.
@@ -66,6 +68,7 @@ RESOLUTION_TOLERANCE = 1.5    # time(8192x8192) / time(224x224) must stay below 
 RESOLUTION_BATCH = 10         # analyze() calls per timed sample in (d)
 RESNET152_TARGET_S = 0.5      # cnnspec analyze resnet152, whole process
 RESNET152_SPEEDUP = 20.0      # torchinfo / cnnspec, whole process, resnet152
+CHECK_TARGET_S = 1.0          # cnnspec check specs/*.yaml, whole process
 SCALING_TOLERANCE = 2.0       # time(EfficientNet-B7 by --set) / time(B0) must stay below this
 
 # The torchinfo side of (a): one fresh process; prints its phases as JSON on the last line.
@@ -164,7 +167,7 @@ def time_process(argv: list[str], repeat: int, warmup: int = 1, env: dict | None
 
 
 def time_processes(commands: dict[str, tuple[list[str], dict | None]], repeat: int,
-                   warmup: int = 1) -> dict[str, Timing]:
+                   warmup: int = 1, ok_codes: tuple = (0,)) -> dict[str, Timing]:
     """Several commands (name: (argv, env)), their runs interleaved so that changing load on the
     machine affects them alike."""
     timings = {name: Timing() for name in commands}
@@ -174,7 +177,7 @@ def time_processes(commands: dict[str, tuple[list[str], dict | None]], repeat: i
             proc = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, check=False,
                                   env=env)
             wall, cpu = time.perf_counter() - wall0, _children_cpu() - cpu0
-            if proc.returncode != 0:
+            if proc.returncode not in ok_codes:
                 raise RuntimeError(f"{' '.join(argv)} failed ({proc.returncode}):\n{proc.stderr}")
             if i >= warmup:
                 timings[name].walls.append(wall)
@@ -379,6 +382,31 @@ def bench_scaling(args, results: dict) -> None:
                           "ratio": procs["b7"].wall / procs["b0"].wall}
 
 
+def bench_check(args, results: dict) -> None:
+    """(g) ``cnnspec check`` over every shipped spec in one process (exit 1: they have findings)."""
+    specs = sorted(str(p) for p in (REPO / "specs").glob("*.yaml"))
+    command = [sys.executable, "-m", "cnnspec.cli", "check", *specs]
+    probe = subprocess.run(command + ["--format", "json"], cwd=REPO, capture_output=True, text=True,
+                           check=False)
+    summary = json.loads(probe.stdout)["summary"]
+    floor = [sys.executable, "-c", "pass"]
+    timings = time_processes({"check": (command, None), "floor": (floor, None)}, args.repeat,
+                             ok_codes=(0, 1))
+    each = Timing()
+    for _ in range(max(1, args.repeat // 3)):
+        cpu0, wall0 = _children_cpu(), time.perf_counter()
+        for spec in specs:
+            subprocess.run([sys.executable, "-m", "cnnspec.cli", "analyze", spec], cwd=REPO,
+                           capture_output=True, check=True)
+        each.walls.append(time.perf_counter() - wall0)
+        if resource is not None:
+            each.cpus.append(_children_cpu() - cpu0)
+    results["check"] = {"specs": len(specs), "findings": summary["findings"],
+                        "by_severity": summary["by_severity"], "check": timings["check"].to_json(),
+                        "floor": timings["floor"].to_json(), "analyze_each": each.to_json(),
+                        "ratio_analyze_each": each.wall / timings["check"].wall}
+
+
 def bench_in_process(args, results: dict) -> None:
     """(b) analyze(load_spec()) versus torchinfo.summary on a prebuilt model."""
     import cnnspec
@@ -446,6 +474,7 @@ def checks(results: dict) -> list[list[str]]:
     vgg = results["whole_process"][0]
     resnet = next(r for r in results["whole_process"] if r["network"] == "resnet152")
     chain, res, scaling = results["chain"], results["resolution"], results["scaling"]
+    lint = results["check"]
     speedup = vgg.get("ratio")
     return [
         ["cnnspec analyze resnet152, whole process", f"< {RESNET152_TARGET_S} s",
@@ -463,6 +492,8 @@ def checks(results: dict) -> list[list[str]]:
          ms(chain["total_s"]), verdict(chain["total_s"] < CHAIN_TARGET_S)],
         ["VGG-16 analyze time, 8192x8192 / 224x224", f"< {RESOLUTION_TOLERANCE}", f"{res['ratio']:.2f}",
          verdict(res["ratio"] < RESOLUTION_TOLERANCE)],
+        [f"cnnspec check specs/*.yaml ({lint['specs']} specs), whole process", f"< {CHECK_TARGET_S} s",
+         ms(lint["check"]["wall_s"]), verdict(lint["check"]["wall_s"] < CHECK_TARGET_S)],
         ["cnnspec analyze imports torch", "no", "yes" if results["torch_imported"] else "no",
          verdict(not results["torch_imported"])],
     ]
@@ -537,13 +568,23 @@ def report(results: dict) -> None:
     f = results["scaling"]
     print(f"\n(f) EfficientNet by compound scaling: load_spec + analyze, B0 ({f['layers'][0]} layers) "
           f"versus B7 by --set width=2.0 depth=3.1 resolution=600 ({f['layers'][1]} layers)")
-    print(table(["variant", "layers", "whole process (`cnnspec analyze`)", "in process", "in process per layer"],
+    print(table(["variant", "layers", "whole process (`cnnspec analyze`)", "in process",
+                 "in process per layer"],
                 [[name, f"{n:,}", times(f[f"{key}_process"]), times(f[key]), f"{per * 1e6:.0f} us"]
                  for name, key, n, per in zip(("B0", "B7"), ("b0", "b7"), f["layers"],
                                               f["per_layer_in_process"])]))
     print(f"    ratio B7 / B0: whole process {f['ratio']:.2f} (the target); in process "
           f"{f['ratio_in_process']:.2f}, for {f['layers'][1] / f['layers'][0]:.2f}x the layers "
           "(analysis time is linear in the layer count and independent of width and resolution)")
+
+    g = results["check"]
+    print(f"\n(g) `cnnspec check` over all {g['specs']} shipped specs in one process ({g['findings']} "
+          f"findings: {g['by_severity']})")
+    print(table(["run", "time"], [
+        ["cnnspec check specs/*.yaml", times(g["check"])],
+        ["interpreter floor, python -c pass", times(g["floor"])],
+        [f"{g['specs']} x cnnspec analyze, one process each", times(g["analyze_each"])]]))
+    print(f"    one check process is {g['ratio_analyze_each']:.1f}x faster than a process per spec")
 
     heavy = ", ".join(results["heavy_modules_imported"]) or "none"
     print("\n(e) `cnnspec analyze specs/vgg16.yaml` in a fresh process")
@@ -638,6 +679,7 @@ def main(argv=None) -> int:
     bench_chain(args, results)
     bench_resolution(args, results)
     bench_scaling(args, results)
+    bench_check(args, results)
     bench_torchinfo_process(args, results)
     bench_in_process(args, results)
     results["loadavg_end"] = loadavg()
