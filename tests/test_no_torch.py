@@ -1,4 +1,4 @@
-"""analyze, sizes and schema never import torch (a CI lint job must not need it), and a
+"""analyze, sizes, schema and diff never import torch (a CI lint job must not need it), and a
 concrete input never imports sympy."""
 
 from __future__ import annotations
@@ -35,6 +35,9 @@ def modules_after(args: list[str]) -> tuple[bool, bool]:
     ["analyze", "specs/alexnet.yaml", "--input", "3x224x224"],  # the error path too
     ["sizes", "specs/alexnet.yaml", "--near", "224"],
     ["schema"],
+    ["diff", "specs/resnet18.yaml", "specs/resnet34.yaml"],
+    ["diff", "specs/mnist_cnn.yaml", "specs/mnist_cnn_bn.yaml", "--format", "json"],
+    ["diff", "specs/alexnet.yaml", "specs/alexnet_torchvision.yaml", "--format", "markdown"],
 ])
 def test_no_torch_no_sympy_for_concrete_inputs(args):
     assert modules_after(args) == (False, False)
