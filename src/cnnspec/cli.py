@@ -291,5 +291,10 @@ def schema(output):
     _emit(json.dumps(spec_schema(), indent=2) + "\n", output)
 
 
+from .cli_check import check  # noqa: E402  (the command lives in its own module)
+
+main.add_command(check)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
