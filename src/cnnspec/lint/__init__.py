@@ -3,7 +3,7 @@
     >>> from cnnspec.lint import check_file
     >>> report = check_file("specs/vgg16.yaml")
     >>> [d.code for d in report.diagnostics]
-    ['CNN114', 'CNN104', 'CNN101']
+    ['CNN104', 'CNN108', 'CNN101']
 
 The rules live in ``rules_*.py`` and ``budgets.py``, one function each, registered with a
 stable code (docs/rules.md). Configuration: :mod:`cnnspec.lint.config`."""

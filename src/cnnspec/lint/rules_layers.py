@@ -14,6 +14,8 @@ from .registry import Finding, rule
       "Fully-connected layers hold most of the parameters", fc_share=0.5)
 def fc_params(ctx: Context):
     facts = ctx.analysis.facts
+    if not any(n.layer.family == "conv" for n in ctx.graph.nodes):
+        return  # a multi-layer perceptron: its parameters are all fully-connected by definition
     total = to_int(ctx.analysis.totals()["params"]) or 0
     linears = [n for n in ctx.graph.nodes if n.layer.family == "linear"]
     held = sum(to_int(facts[n.name].params) or 0 for n in linears)
