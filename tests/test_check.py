@@ -175,7 +175,8 @@ def test_budgets_at_batch_and_dtype():
     budget = {d.code: d for d in report.diagnostics}
     assert budget["CNN901"].data == {"value": totals["params"], "budget": totals["params"] - 1, "excess": 1}
     assert budget["CNN903"].data["value"] == memory and budget["CNN903"].severity == "error"
-    assert "at batch 4, float16" in budget["CNN902"].message
+    assert "at batch 4 exceed" in budget["CNN902"].message
+    assert "at batch 4, float16" in budget["CNN903"].message
 
 
 def test_a_symbolic_input_is_refused():
@@ -368,3 +369,12 @@ def test_help_lists_the_options():
     for option in ("--select", "--ignore", "--max-params", "--max-macs", "--max-memory", "--format",
                    "--fail-on", "--config", "-o"):
         assert option in result.output
+
+
+def test_merge_offset_lets_a_half_pixel_through():
+    spec = Path(__file__).parent / "lint_fixtures" / "CNN112_misaligned-merge.yaml"
+    assert "CNN112" in codes(check_file(spec, use_project=False))
+    relaxed = LintSettings(thresholds={"merge_offset": 0.5})
+    assert "CNN112" not in codes(check_file(spec, relaxed, use_project=False))
+    strict = LintSettings(thresholds={"merge_offset": 0.49})
+    assert "CNN112" in codes(check_file(spec, strict, use_project=False))

@@ -21,8 +21,11 @@ def _spec_files(paths) -> list[Path]:
     from .errors import UsageError
 
     files = []
+    here = Path.cwd()
     for raw in paths:
         path = Path(raw)
+        if path.is_absolute() and path.is_relative_to(here):
+            path = path.relative_to(here)  # messages name files as the user would
         if path.is_dir():
             found = sorted(p for p in path.rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file())
             files.extend(found)

@@ -13,7 +13,8 @@ def _over(ctx: Context, key: str, value, unit, what: str):
     value = to_int(value)
     if limit is None or value is None or value <= limit:
         return
-    at = f" at batch {ctx.analysis.batch}, {ctx.analysis.dtype}" if key != "max_params" else ""
+    at = {"max_params": "", "max_macs": f" at batch {ctx.analysis.batch}",
+          "max_memory": f" at batch {ctx.analysis.batch}, {ctx.analysis.dtype}"}[key]
     yield Finding(
         None,
         f"{what} {unit(value)} ({value:,}){at} exceed the budget of {unit(limit)} ({limit:,}) by "

@@ -75,11 +75,14 @@ def _local_fields(ctx: Context) -> dict:
 
 
 @rule("CNN112", "misaligned-merge", "warning",
-      "A merge of inputs whose receptive fields have different centres or jumps")
+      "A merge of inputs whose receptive fields have different centres or jumps", merge_offset=0.0)
 def misaligned_merge(ctx: Context):
     by_node: dict = {}
+    tolerance = ctx.settings["merge_offset"]
     for item in ctx.analysis.merge_alignment:
-        by_node.setdefault(item["node"], []).append(item)
+        offset = item["offset"]
+        if len(set(item["jumps"])) > 1 or offset is None or offset > tolerance:
+            by_node.setdefault(item["node"], []).append(item)
     for name, items in by_node.items():
         axes = "".join(i["axis"] for i in items)
         jumps = items[0]["jumps"]
@@ -114,9 +117,10 @@ def no_input_normalization(ctx: Context):
     example = ("{mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225]}  # ImageNet"
                if channels == 3 else "{mean: [0.1307], std: [0.3081]}  # MNIST"
                if channels == 1 else "{mean: [...], std: [...]}")
+    what = "channel" if len(ctx.analysis.input_shape) == 3 else "feature"
     yield Finding(
         None,
-        f"the spec declares no input normalisation for its {to_number(channels)}-channel input: "
+        f"the spec declares no input normalisation for its {to_number(channels)}-{what} input: "
         "raw pixel values (0-255, or 0-1) slow training and make the first layer's scale arbitrary",
         f"declare the per-channel mean and standard deviation the inputs are normalised with: "
         f"normalize: {example}", {"channels": to_number(channels)})

@@ -23,7 +23,7 @@ def fc_params(ctx: Context):
         return
     biggest = max(linears, key=lambda n: to_int(facts[n.name].params) or 0)
     message = (f"fully-connected layers hold {pct(held, total)} of the parameters "
-               f"({count(held)} of {count(total)}); {biggest.name} alone holds "
+               f"({count(held)} of {count(total)}); {biggest.label} alone holds "
                f"{count(facts[biggest.name].params)}")
     data = {"fc_params": held, "params": total, "share": held / total, "largest": biggest.name}
     flat = next(((n, m) for n in linears if (m := _flattened_map(ctx, n)) is not None), None)

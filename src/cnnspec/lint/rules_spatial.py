@@ -77,8 +77,8 @@ def skipped_pixels(ctx: Context):
             node.name,
             f"{node.label}: a {kernel} window with stride {stride} never reads "
             f"{pct(1 - read, 1)} of its {hw(shape)} input",
-            "make the kernel at least as large as the stride (e.g. 3x3 or 2x2 for stride 2), or "
-            "average-pool before a 1x1 conv (as ResNet-D does on its shortcuts)",
+            "make the kernel at least as large as the stride (for stride 2, a 3x3 window with "
+            "padding 1 also keeps its centres on those of other stride-2 paths)",
             {"kernel": [w.kernel for w in windows], "stride": [w.stride for w in windows],
              "unread_share": 1 - read})
 
@@ -107,7 +107,7 @@ def aggressive_downsampling(ctx: Context):
 
 
 @rule("CNN107", "spatial-collapse", "warning",
-      "Maps shrink below the kernel of a later layer (or to 1x1) before the last stage")
+      "Maps shrink below the window of a later layer before the last stage")
 def spatial_collapse(ctx: Context):
     offenders = []
     for node in ctx.graph.nodes:
