@@ -1,0 +1,225 @@
+"""The pytest plugin (``pytest --cnnspec``), run in pytester's throw-away projects.
+
+The plugin is loaded through its ``pytest11`` entry point, as in a user's project."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import SPECS
+
+pytest_plugins = ["pytester"]
+
+# Clean: normalised input, padded 3x3 convs with batch norm, global pooling, a small head.
+CLEAN = """\
+name: tiny
+input: [3, 32, 32]
+normalize: {mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25]}
+lint: {thresholds: {object_size: 8}}
+layers:
+  - conv2d: {out: 16, kernel: 3, padding: 1, bias: false}
+  - batchnorm2d
+  - relu
+  - maxpool2d: {kernel: 2, stride: 2}
+  - conv2d: {out: 32, kernel: 3, padding: 1, bias: false}
+  - batchnorm2d
+  - relu
+  - global_avgpool
+  - flatten
+  - linear: {out: 10}
+"""
+
+# Almost every parameter in the fully-connected layer on line 10 (CNN101).
+FAT = """\
+name: fat
+input: [3, 32, 32]
+normalize: {mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25]}
+lint: {thresholds: {object_size: 3}}
+layers:
+  - conv2d: {out: 16, kernel: 3, padding: 1, bias: false}
+  - batchnorm2d
+  - relu
+  - flatten
+  - linear: {out: 512}
+  - relu
+  - linear: {out: 10}
+"""
+
+A_TEST = "def test_something():\n    assert True\n"
+
+
+@pytest.fixture
+def project(pytester):
+    """specs/clean.yaml, specs/fat.yaml and tests/test_a.py; tests are in testpaths."""
+    pytester.makefile(".yaml", **{"specs/clean": CLEAN, "specs/fat": FAT})
+    pytester.makepyfile(**{"tests/test_a": A_TEST})
+    return pytester
+
+
+def pyproject(pytester, cnnspec: str = 'paths = ["specs"]', pytest_ini: str = 'testpaths = ["tests"]'):
+    pytester.makepyprojecttoml(f"[tool.pytest.ini_options]\n{pytest_ini}\n\n[tool.cnnspec]\n{cnnspec}\n")
+
+
+def test_a_clean_spec_passes_and_a_failing_one_shows_its_findings(project):
+    pyproject(project)
+    result = project.runpytest("--cnnspec", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines([
+        "*cnnspec check specs/fat.yaml*",           # the failure's title: the spec
+        "specs/fat.yaml:10:5: CNN101 fully-connected layers hold *",
+        "  fix: global average pooling before it*",
+        "FAILED specs/fat.yaml::cnnspec - *",
+    ])
+    assert "clean.yaml:" not in result.stdout.str()
+
+
+def test_a_shipped_spec_with_warnings_fails_with_each_finding(pytester):
+    """specs/vgg16.yaml: every finding ``cnnspec check`` reports is in the failure text."""
+    from cnnspec.lint import check_file
+
+    pytester.makefile(".yaml", **{"specs/vgg16": (SPECS / "vgg16.yaml").read_text()})
+    pytester.makefile(".yaml", **{"specs/resnet18": (SPECS / "resnet18.yaml").read_text()})
+    result = pytester.runpytest("--cnnspec", "--cnnspec-path", "specs", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1)
+    expected = check_file(SPECS / "vgg16.yaml", use_project=False).diagnostics
+    assert "CNN101" in {d.code for d in expected}
+    out = result.stdout.str()
+    for d in expected:
+        assert f"specs/vgg16.yaml:{d.line}:{d.column}: {d.code}" in out
+
+
+def test_items_are_named_by_the_spec_and_point_at_it(project):
+    pyproject(project)
+    items, _ = project.inline_genitems("--cnnspec")
+    specs = {item.nodeid: item for item in items if item.nodeid.startswith("specs/")}
+    assert sorted(specs) == ["specs/clean.yaml::cnnspec", "specs/fat.yaml::cnnspec"]
+    path, line, domain = specs["specs/fat.yaml::cnnspec"].reportinfo()
+    assert path == project.path / "specs" / "fat.yaml"
+    assert line is None
+    assert domain == "cnnspec check specs/fat.yaml"
+
+
+def test_budget_options(project):
+    pyproject(project)
+    result = project.runpytest("--cnnspec", "--cnnspec-max-params", "1k", "--cnnspec-max-macs", "1M",
+                               "--cnnspec-max-memory", "1GiB", "-p", "no:cacheprovider", "-k", "clean")
+    result.assert_outcomes(failed=1, deselected=2)
+    result.stdout.fnmatch_lines(["specs/clean.yaml:*: CNN901 [[]error[]] the parameters * exceed the "
+                                 "budget of 1 k (1,000)*",
+                                 "specs/clean.yaml:*: CNN902 [[]error[]] the MACs *"])
+    assert "CNN903" not in result.stdout.str()  # 1 GiB is plenty
+
+
+def test_a_bad_budget_is_a_usage_error(project):
+    pyproject(project)
+    result = project.runpytest("--cnnspec", "--cnnspec-max-params", "lots")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--cnnspec-max-params: cannot read max_params 'lots'*"])
+
+
+def test_budgets_from_pyproject(project):
+    pyproject(project, 'paths = ["specs"]\nmax_params = "1k"')
+    result = project.runpytest("--cnnspec", "-p", "no:cacheprovider", "-k", "clean")
+    result.assert_outcomes(failed=1, deselected=2)
+    result.stdout.fnmatch_lines(["specs/clean.yaml:*: CNN901 *"])
+
+
+def test_fail_on_from_pyproject(project):
+    """fail_on = "error": warnings are reported with -rP but do not fail."""
+    pyproject(project, 'paths = ["specs"]\nfail_on = "error"')
+    result = project.runpytest("--cnnspec", "-p", "no:cacheprovider", "-rP")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["*Captured cnnspec call*", "specs/fat.yaml:10:5: CNN101 *"])
+
+
+def test_paths_from_the_ini_option(project):
+    project.makeini("[pytest]\ntestpaths = tests\ncnnspec_paths =\n    specs/clean.yaml\n")
+    result = project.runpytest("--cnnspec", "-p", "no:cacheprovider", "-v")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["specs/clean.yaml::cnnspec PASSED*"])
+
+
+def test_paths_from_the_ini_option_in_pyproject_beat_tool_cnnspec(project):
+    pyproject(project, 'paths = ["specs"]', 'testpaths = ["tests"]\ncnnspec_paths = ["specs/clean.yaml"]')
+    result = project.runpytest("--cnnspec", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+
+
+def test_the_command_line_beats_the_ini_option(project):
+    project.makeini("[pytest]\ntestpaths = tests\ncnnspec_paths = specs/clean.yaml\n")
+    result = project.runpytest("--cnnspec", "--cnnspec-path", "specs/fat.yaml", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["FAILED specs/fat.yaml::cnnspec*"])
+
+
+def test_paths_from_tool_cnnspec_in_pyproject(project):
+    pyproject(project)
+    result = project.runpytest("--cnnspec", "-p", "no:cacheprovider", "-v")
+    result.stdout.fnmatch_lines(["*cnnspec: checking specs under *specs (from [[]tool.cnnspec[]] paths in *",
+                                 "tests/test_a.py::test_something PASSED*"])
+    result.assert_outcomes(passed=2, failed=1)
+
+
+def test_no_paths_is_a_warning_and_nothing_is_checked(project):
+    project.makeini("[pytest]\ntestpaths = tests\n")
+    result = project.runpytest("--cnnspec", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*PytestConfigWarning: pytest --cnnspec: no spec paths configured*"])
+
+
+def test_collecting_the_spec_directory_directly(project):
+    pyproject(project)
+    result = project.runpytest("--cnnspec", "specs", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1)       # positional arguments select: no tests/
+    result = project.runpytest("--cnnspec", "specs/clean.yaml", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    result = project.runpytest("--cnnspec", "specs/fat.yaml::cnnspec", "-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result = project.runpytest("--cnnspec", "tests", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
+def test_from_inside_the_spec_directory(project):
+    pyproject(project)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(project.path / "specs")
+        result = project.runpytest("--cnnspec", "-p", "no:cacheprovider", "-v")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["fat.yaml:10:5: CNN101 *"])
+
+
+def test_no_spec_is_collected_twice(project):
+    """Spec paths nested in each other and inside the walked directory; only .yaml/.yml under
+    them are specs (other YAML is left alone)."""
+    project.makefile(".yml", **{"specs/sub/other": CLEAN})
+    project.makefile(".yaml", **{"config/settings": "a: 1\n"})
+    pyproject(project, 'paths = ["specs", "specs/sub", "specs/clean.yaml"]', "")
+    items, _ = project.inline_genitems("--cnnspec")
+    ids = [item.nodeid for item in items]
+    assert sorted(ids) == ["specs/clean.yaml::cnnspec", "specs/fat.yaml::cnnspec",
+                           "specs/sub/other.yml::cnnspec", "tests/test_a.py::test_something"]
+
+
+def test_a_yaml_file_that_is_not_a_spec_fails_with_the_error(project):
+    project.makefile(".yaml", **{"specs/workflow": "name: CI\njobs: {}\n"})
+    pyproject(project)
+    result = project.runpytest("--cnnspec", "specs/workflow.yaml", "-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["specs/workflow.yaml:2:1: error: unknown key 'jobs'", "  hint: *"])
+
+
+def test_without_the_flag_the_plugin_does_nothing(project):
+    """No spec items, no report header, and neither the lint package nor torch imported.
+    (Importing the plugin imports the cnnspec package, whose __init__ loads the spec loader.)"""
+    pyproject(project)
+    project.makepyfile(**{"tests/test_b": (
+        "import sys\n\n"
+        "def test_nothing_imported():\n"
+        "    assert 'cnnspec.lint' not in sys.modules\n"
+        "    assert 'torch' not in sys.modules\n")})
+    result = project.runpytest_subprocess("-p", "no:cacheprovider", "-v")
+    result.assert_outcomes(passed=2)
+    assert "specs/" not in result.stdout.str()
+    assert "cnnspec: checking" not in result.stdout.str()
+    result = project.runpytest_subprocess("-p", "no:cacheprovider", "specs")
+    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
