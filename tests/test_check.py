@@ -378,3 +378,24 @@ def test_merge_offset_lets_a_half_pixel_through():
     assert "CNN112" not in codes(check_file(spec, relaxed, use_project=False))
     strict = LintSettings(thresholds={"merge_offset": 0.49})
     assert "CNN112" in codes(check_file(spec, strict, use_project=False))
+
+
+@pytest.mark.parametrize("what, text, value", [
+    ("max_macs", "8GFLOPs", 4_000_000_000), ("max_macs", "4 GMACs", 4_000_000_000),
+    ("max_memory", "2GiB", 2 * 1024**3), ("max_params", "25M", 25_000_000),
+])
+def test_unit_words_fit_the_budget(what, text, value):
+    assert parse_quantity(text, what) == value
+
+
+@pytest.mark.parametrize("what, text", [("max_params", "5MB"), ("max_params", "1GMACs"),
+                                        ("max_memory", "4GFLOPs"), ("max_macs", "2GiB")])
+def test_unit_words_that_do_not_fit_are_refused(what, text):
+    with pytest.raises(ValueError, match="does not take"):
+        parse_quantity(text, what)
+
+
+def test_a_yaml_file_that_is_not_a_spec_says_so(tmp_path):
+    workflow = write(tmp_path / "ci.yml", "name: CI\non: [push]\njobs: {}\n")
+    result = run(workflow, "--isolated")
+    assert result.exit_code == 2 and "not a cnnspec spec" in result.output and "true" in result.output

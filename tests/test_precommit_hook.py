@@ -61,7 +61,7 @@ def test_a_yaml_file_that_is_not_a_spec_fails_the_check(tmp_path):
     workflow.write_text("name: CI\non: [push]\njobs: {}\n")
     result = CliRunner().invoke(check, [str(workflow), "--isolated"])
     assert result.exit_code == 2
-    assert "error: unknown key" in result.output
+    assert "error: this is not a cnnspec spec" in result.output
 
 
 def test_the_example_config_uses_the_hook_narrowed_to_specs(hook):

@@ -6,15 +6,39 @@
     >>> result.totals()["params"]
     42319432
 
-torch is imported only by :func:`to_torch`.
+torch is imported only by :func:`to_torch`. The names below are imported when first used, so
+``import cnnspec`` itself is cheap (the pytest plugin, registered by entry point, imports it in
+every pytest run).
 """
 
 __version__ = "0.1.0"
 
-from .analysis import analyze  # noqa: E402
-from .errors import CnnspecError, ShapeError, SpecError, UsageError  # noqa: E402
-from .graph import Graph, Node  # noqa: E402
-from .spec import load_spec, parse_spec  # noqa: E402
+_LAZY = {
+    "analyze": ("analysis", "analyze"),
+    "CnnspecError": ("errors", "CnnspecError"),
+    "ShapeError": ("errors", "ShapeError"),
+    "SpecError": ("errors", "SpecError"),
+    "UsageError": ("errors", "UsageError"),
+    "Graph": ("graph", "Graph"),
+    "Node": ("graph", "Node"),
+    "load_spec": ("spec", "load_spec"),
+    "parse_spec": ("spec", "parse_spec"),
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        from importlib import import_module
+
+        module, attr = _LAZY[name]
+        value = getattr(import_module(f"{__name__}.{module}"), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'cnnspec' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *_LAZY])
 
 
 def to_torch(graph, input_shape=None):

@@ -75,6 +75,13 @@ def build_graph(doc, file: str = "<spec>", overrides: dict | None = None, input_
             getattr(doc, "pos", Position(file)),
             hint="start the file with 'input: [3, 224, 224]' and a 'layers:' list",
         )
+    if "input" not in doc and "layers" not in doc:
+        keys = ", ".join(str(k).lower() if isinstance(k, bool) else str(k) for k in list(doc)[:6])
+        raise SpecStructureError(
+            f"this is not a cnnspec spec: it has neither 'input' nor 'layers' (its keys: {keys or 'none'})",
+            doc.pos, hint="a spec starts with 'input: [3, 224, 224]' and a 'layers:' list; point "
+                          "cnnspec at spec files only (e.g. pre-commit's files: ^specs/)",
+        )
     _check_top_keys(doc)
     for key in ("input", "layers"):
         if key not in doc:

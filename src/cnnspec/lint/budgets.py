@@ -8,7 +8,7 @@ from .context import Context, pct
 from .registry import Finding, rule
 
 
-def _over(ctx: Context, key: str, value, unit, what: str):
+def _over(ctx: Context, key: str, value, unit, what: str, verb: str = "exceed"):
     limit = ctx.budgets.get(key)
     value = to_int(value)
     if limit is None or value is None or value <= limit:
@@ -17,7 +17,7 @@ def _over(ctx: Context, key: str, value, unit, what: str):
           "max_memory": f" at batch {ctx.analysis.batch}, {ctx.analysis.dtype}"}[key]
     yield Finding(
         None,
-        f"{what} {unit(value)} ({value:,}){at} exceed the budget of {unit(limit)} ({limit:,}) by "
+        f"{what} {unit(value)} ({value:,}){at} {verb} the budget of {unit(limit)} ({limit:,}) by "
         f"{unit(value - limit)} ({pct(value - limit, limit)})",
         f"shrink the network, or raise {key.replace('_', '-')} if the budget is out of date",
         {"value": value, "budget": limit, "excess": value - limit})
@@ -39,4 +39,4 @@ def memory_budget(ctx: Context):
     totals = ctx.analysis.totals()
     memory = to_int(totals["param_bytes"] + totals["peak_activation_bytes"])
     yield from _over(ctx, "max_memory", memory, nbytes,
-                     "the inference memory (parameters + peak activations)")
+                     "the inference memory (parameters + peak activations)", "exceeds")

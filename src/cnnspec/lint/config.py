@@ -39,10 +39,16 @@ _QUANTITY = re.compile(
     r"^\s*([0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?)\s*([kKMGT]i?)?\s*(B|MACs?|FLOPs?)?\s*$")
 
 
+#: the unit words each budget accepts after the number, and what one of them is worth
+_UNIT_WORDS = {"max_params": {"": 1}, "max_macs": {"": 1, "MAC": 1, "MACs": 1, "FLOP": 0.5, "FLOPs": 0.5},
+               "max_memory": {"": 1, "B": 1}, "budget": {"": 1, "B": 1, "MAC": 1, "MACs": 1}}
+
+
 def parse_quantity(value, what: str = "budget") -> int:
     """``25M`` → 25,000,000; ``2GiB`` → 2,147,483,648; ``4G`` → 4·10⁹; plain numbers too.
-    Decimal prefixes (k, M, G, T) and binary ones (Ki, Mi, Gi, Ti); a trailing B, MACs or
-    FLOPs is allowed and ignored."""
+    Decimal prefixes (k, M, G, T) and binary ones (Ki, Mi, Gi, Ti). A unit word may follow
+    where it fits ``what``: B for max_memory, MACs or FLOPs for max_macs (8 GFLOPs is 4 GMACs:
+    a MAC is two FLOPs), none for max_params."""
     if isinstance(value, bool):
         raise ValueError(f"{what} must be a number with an optional unit, got {value!r}")
     if isinstance(value, (int, float)):
@@ -50,9 +56,18 @@ def parse_quantity(value, what: str = "budget") -> int:
     else:
         match = _QUANTITY.match(str(value))
         if not match:
-            raise ValueError(f"cannot read {what} {value!r}: write a number with an optional unit, "
+            raise ValueError(f"cannot read {what.replace('_', '-')} {value!r}: write a number with an "
+                             "optional unit, "
                              "e.g. 25M, 4G, 2GiB")
         number, factor = float(match.group(1)), _UNITS[match.group(2) or ""]
+        words = _UNIT_WORDS.get(what, _UNIT_WORDS["budget"])
+        word = match.group(3) or ""
+        if word not in words:
+            raise ValueError(f"{what.replace('_', '-')} does not take '{word}': write "
+                             + ("a count, e.g. 25M" if what == "max_params" else
+                                "MACs or FLOPs, e.g. 4G or 8GFLOPs" if what == "max_macs" else
+                                "bytes, e.g. 2GiB or 500MB"))
+        factor *= words[word]
     result = number * factor
     if result < 0 or result != result or result == float("inf"):
         raise ValueError(f"{what} must be a positive number, got {value!r}")

@@ -37,9 +37,10 @@ def fc_params(ctx: Context):
     saved = (weights.in_channels - channels) * weights.out_channels
     data.update({"flattened_node": node.name, "flattened_map": [channels, height, width],
                  "gap_saving": saved})
-    message += (f"; {node.name} reads a flattened {channels}x{height}x{width} map "
+    reader = "it" if node is biggest else node.label
+    message += (f"; {reader} reads a flattened {channels}x{height}x{width} map "
                 f"({weights.in_channels:,} inputs).")
-    fix = (f"global average pooling before it (global_avgpool, then flatten) gives {node.name} "
+    fix = (f"global average pooling before it (global_avgpool, then flatten) gives {node.label} "
            f"{channels:,} inputs instead of {weights.in_channels:,}: {count(saved)} fewer parameters "
            f"({pct(saved, total)} of the model)")
     yield Finding(node.name, message, fix, data)
