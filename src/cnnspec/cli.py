@@ -55,6 +55,10 @@ _input_opt = click.option("--input", "input_shape", metavar="CxHxW",
                           help="Input shape per sample, e.g. 3x224x224, or 3xHxW for formulas.")
 _set_opt = click.option("--set", "overrides", multiple=True, metavar="NAME=VALUE",
                         help="Override a spec variable (repeatable).")
+_batch_opt = click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
+                          help="Batch size for MACs, FLOPs and memory.")
+_dtype_opt = click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16"]), default="float32",
+                          show_default=True, help="Element type for memory figures.")
 _output_opt = click.option("-o", "--output", type=click.Path(dir_okay=False),
                            help="Write to this file instead of standard output.")
 
@@ -68,10 +72,8 @@ def main() -> None:
 @main.command()
 @_spec_arg
 @_input_opt
-@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Batch size for MACs, FLOPs and memory.")
-@click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16"]), default="float32",
-              show_default=True, help="Element type for memory figures.")
+@_batch_opt
+@_dtype_opt
 @_set_opt
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--depth", type=click.IntRange(min=0), default=None, metavar="N",
@@ -246,10 +248,8 @@ def import_command(target, input_shape, spec_name, output):
               help="Compare the one SPEC given at git revision REV with the file on disk, or at REV1 "
                    "with REV2.")
 @_input_opt
-@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Batch size for MACs, FLOPs and memory.")
-@click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16"]), default="float32",
-              show_default=True, help="Element type for memory figures.")
+@_batch_opt
+@_dtype_opt
 @_set_opt
 @click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json"]), default="table",
               show_default=True)
