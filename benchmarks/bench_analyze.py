@@ -11,7 +11,9 @@ shown beside it because it is far less disturbed by other load on the machine):
 
 a. whole process: ``python -m cnnspec.cli analyze SPEC`` versus a process that imports torch and
    torchinfo, builds the same network with ``cnnspec.to_torch`` and calls ``torchinfo.summary``
-   at 1x3x224x224; for VGG-16, torchvision's AlexNet and ResNet-152.
+   at 1x3x224x224; for VGG-16, torchvision's AlexNet and ResNet-152. With an interpreter that
+   has torchvision (this one, or --torchvision-python), also torchinfo on torchvision's own
+   ResNet-152 (torchvision imported, as its users run it): the ResNet-152 target.
 b. in process: ``analyze(load_spec(SPEC))`` versus ``torchinfo.summary(model, ...)`` on a model
    built beforehand.
 c. a generated chain of 10,000 layers (conv2d 3x3 + relu) on an 8x32x32 input: parse and analyze.
@@ -248,6 +250,50 @@ def bench_torchinfo_process(args, results: dict) -> None:
             row["ratio_cpu"] = row["torchinfo"]["cpu_s"] / row["cnnspec"]["cpu_s"]
 
 
+# torchinfo on torchvision's own ResNet-152, as a torchinfo user runs it (torchvision imported).
+TORCHVISION_SNIPPET = """
+import json, time
+t0 = time.perf_counter()
+import torch, torchvision, torchinfo
+t1 = time.perf_counter()
+model = torchvision.models.resnet152()
+t2 = time.perf_counter()
+stats = torchinfo.summary(model, input_size=(1, 3, 224, 224), verbose=0)
+t3 = time.perf_counter()
+print(json.dumps({"import_s": t1 - t0, "build_s": t2 - t1, "summary_s": t3 - t2,
+                  "params": stats.total_params, "torch": torch.__version__,
+                  "torchvision": torchvision.__version__}))
+"""
+
+
+def torchvision_python(args) -> str | None:
+    """An interpreter that has torch, torchvision and torchinfo: --torchvision-python, else this
+    one if it has them."""
+    candidates = [args.torchvision_python] if args.torchvision_python else [sys.executable]
+    for python in candidates:
+        probe = subprocess.run([python, "-c", "import torch, torchvision, torchinfo"],
+                               capture_output=True, check=False)
+        if probe.returncode == 0:
+            return python
+    return None
+
+
+def bench_torchvision_process(args, results: dict) -> None:
+    """(a) torchinfo.summary on torchvision.models.resnet152 in a fresh process (the issue's
+    comparison), beside cnnspec analyze specs/resnet152.yaml timed in the same stretch."""
+    python = torchvision_python(args) if args.torchinfo or args.torchvision_python else None
+    if python is None:
+        return
+    commands = {"torchvision": ([python, "-c", TORCHVISION_SNIPPET], None),
+                "cnnspec": ([sys.executable, "-m", "cnnspec.cli", "analyze", str(SPECS["resnet152"])], None)}
+    timings = time_processes(commands, args.torch_repeat, warmup=0)
+    phases = json.loads(timings["torchvision"].output.strip().splitlines()[-1])
+    results["torchvision_resnet152"] = {
+        "python": python, "torchinfo": timings["torchvision"].to_json(), "phases": phases,
+        "cnnspec": timings["cnnspec"].to_json(),
+        "ratio": timings["torchvision"].wall / timings["cnnspec"].wall}
+
+
 def bench_imports(args, results: dict) -> None:
     """(e) does ``cnnspec analyze`` import torch? and which imports cost the most?"""
     spec = str(SPECS["vgg16"])
@@ -473,15 +519,18 @@ def verdict(ok: bool | None) -> str:
 def checks(results: dict) -> list[list[str]]:
     vgg = results["whole_process"][0]
     resnet = next(r for r in results["whole_process"] if r["network"] == "resnet152")
+    tv = results.get("torchvision_resnet152")
     chain, res, scaling = results["chain"], results["resolution"], results["scaling"]
     lint = results["check"]
     speedup = vgg.get("ratio")
     return [
         ["cnnspec analyze resnet152, whole process", f"< {RESNET152_TARGET_S} s",
          ms(resnet["cnnspec"]["wall_s"]), verdict(resnet["cnnspec"]["wall_s"] < RESNET152_TARGET_S)],
-        ["torchinfo / cnnspec, whole process, resnet152", f">= {RESNET152_SPEEDUP:.0f}x",
-         ratio(resnet.get("ratio")),
-         verdict(None if resnet.get("ratio") is None else resnet["ratio"] >= RESNET152_SPEEDUP)],
+        ["torchinfo on torchvision's resnet152 / cnnspec, whole process", f">= {RESNET152_SPEEDUP:.0f}x",
+         ratio(tv["ratio"]) if tv else "-",
+         verdict(None if tv is None else tv["ratio"] >= RESNET152_SPEEDUP)],
+        ["torchinfo on the cnnspec-built resnet152 / cnnspec, whole process", "(information)",
+         ratio(resnet.get("ratio")), "-"],
         ["EfficientNet-B7 (--set) / B0, whole process", f"<= {SCALING_TOLERANCE:.0f}x",
          f"{scaling['ratio']:.2f}x", verdict(scaling["ratio"] <= SCALING_TOLERANCE)],
         ["cnnspec analyze vgg16, whole process", f"< {CLI_TARGET_S} s", ms(vgg["cnnspec"]["wall_s"]),
@@ -524,6 +573,16 @@ def report(results: dict) -> None:
                      ratio(r.get("ratio")), ratio(r.get("ratio_cpu"))])
     print(table(["network", "cnnspec", "torchinfo", "torchinfo: import/build/summary",
                  "ratio", "ratio (CPU)"], rows))
+    tv = results.get("torchvision_resnet152")
+    if tv:
+        ph = tv["phases"]
+        print(f"    torchinfo.summary on torchvision.models.resnet152 (torch {ph['torch']}, torchvision "
+              f"{ph['torchvision']}, {tv['python']}): {times(tv['torchinfo'])}, import/build/summary "
+              f"{ph['import_s']:.2f} / {ph['build_s']:.2f} / {ph['summary_s']:.2f} s; cnnspec analyze "
+              f"resnet152 in the same stretch {times(tv['cnnspec'])}: ratio {ratio(tv['ratio'])}")
+    else:
+        print("    torchinfo on torchvision's resnet152: skipped (no interpreter with torch, torchvision "
+              "and torchinfo; give --torchvision-python)")
     vgg = results["whole_process"][0]
     if "console_script" in vgg:
         print(f"    vgg16 through the `cnnspec` console script: {times(vgg['console_script'])}")
@@ -653,6 +712,9 @@ def main(argv=None) -> int:
                         help="runs of the 10,000-layer chain (default 3, quick 1)")
     parser.add_argument("--quick", action="store_true", help="fewer repeats (about 25 s)")
     parser.add_argument("--no-torch", action="store_true", help="skip the torchinfo comparisons")
+    parser.add_argument("--torchvision-python", metavar="PYTHON",
+                        help="an interpreter with torch, torchvision and torchinfo, for torchinfo on "
+                             "torchvision's own resnet152 (default: this one, if it has them)")
     parser.add_argument("--profile", action="store_true",
                         help="also print a cProfile of the 10,000-layer chain's parse and analyze")
     parser.add_argument("--json", metavar="PATH", help="also write all figures as JSON to PATH")
@@ -681,6 +743,7 @@ def main(argv=None) -> int:
     bench_scaling(args, results)
     bench_check(args, results)
     bench_torchinfo_process(args, results)
+    bench_torchvision_process(args, results)
     bench_in_process(args, results)
     results["loadavg_end"] = loadavg()
     results["checks"] = checks(results)
