@@ -8,6 +8,7 @@ import json
 from . import __version__, dims
 from .diff import SCHEMA_VERSION, TOTALS, RowDiff, Source, SpecDiff, delta, percent, rf_sizes, same
 from .report import units
+from .report.json_report import rf_json
 
 HEADERS = ("status", "name", "type", "output shape", "params", "MACs", "RF", "activations")
 ALIGN = ("left", "left", "left", "left", "right", "right", "right", "right")
@@ -224,21 +225,12 @@ def _num(value):
     return None if value is None else dims.to_json(value)
 
 
-def _rf_json(facts) -> dict | None:
-    if not facts.rf:
-        return None
-    axes = [rf.to_json() for rf in facts.rf]
-    result = {key: [axis[key] for axis in axes] for key in ("size", "jump", "start")}
-    result["exact"] = all(axis["exact"] for axis in axes)
-    return result
-
-
 def _facts_json(analysis, facts) -> dict | None:
     if facts is None:
         return None
     return {"type": facts.type, "output_shape": [analysis.batch, *map(_num, facts.output)],
             "params": _num(facts.params), "trainable": facts.trainable, "macs": _num(facts.macs),
-            "activation_bytes": _num(facts.activation_bytes), "receptive_field": _rf_json(facts)}
+            "activation_bytes": _num(facts.activation_bytes), "receptive_field": rf_json(facts)}
 
 
 def _row_json(diff: SpecDiff, row: RowDiff) -> dict:
@@ -266,8 +258,8 @@ def diff_to_dict(diff: SpecDiff, show_all: bool = False) -> dict:
             totals[key] = {"before": list(map(_num, before)), "after": list(map(_num, after)),
                            "same": same(before, after)}
         elif key == "receptive_field":  # of the output node
-            totals[key] = {"before": _rf_json(diff.before.facts[diff.before.graph.output]),
-                           "after": _rf_json(diff.after.facts[diff.after.graph.output]),
+            totals[key] = {"before": rf_json(diff.before.facts[diff.before.graph.output]),
+                           "after": rf_json(diff.after.facts[diff.after.graph.output]),
                            "same": same(before, after)}
         else:
             totals[key] = {"before": _num(before), "after": _num(after), "delta": _num(delta(before, after)),

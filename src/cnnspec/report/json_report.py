@@ -12,7 +12,8 @@ def _shape(analysis: Analysis, shape) -> list:
     return [analysis.batch, *(dims.to_json(d) for d in shape)]
 
 
-def _rf(facts) -> dict | None:
+def rf_json(facts) -> dict | None:
+    """A node's receptive field for JSON: size, jump and start as per-axis lists."""
     if not facts.rf:
         return None
     axes = [rf.to_json() for rf in facts.rf]
@@ -39,7 +40,7 @@ def analysis_to_dict(analysis: Analysis) -> dict:
             "flops": dims.to_json(f.flops),
             "elementwise_ops": dims.to_json(f.elementwise_ops),
             "activation_bytes": dims.to_json(f.activation_bytes),
-            "receptive_field": _rf(f),
+            "receptive_field": rf_json(f),
             "line": node.pos.line,
         })
     return {
