@@ -44,8 +44,11 @@ def _concrete(graph, command: str) -> None:
 
 def _emit(text: str, output: str | None) -> None:
     if output:
-        with open(output, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        try:
+            with open(output, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        except OSError as exc:
+            raise UsageError(f"-o {output}: cannot write it: {exc.strerror}") from None
     else:
         click.echo(text, nl=False)
 

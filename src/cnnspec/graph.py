@@ -53,8 +53,9 @@ class Graph:
     groups: dict = field(default_factory=dict)
     #: the input normalisation the spec declares: {"mean": (...), "std": (...)}, or None
     normalize: dict | None = None
-    #: the spec's own lint settings (its ``lint:`` section), a LintSettings, or None
-    lint: object = None
+    #: the spec's ``lint:`` section as written, with its position, or None; read (and
+    #: validated) only by ``cnnspec check``, so that other commands never depend on it
+    lint: tuple | None = None
 
     def __post_init__(self) -> None:
         self._by_name = {node.name: node for node in self.nodes}

@@ -106,11 +106,6 @@ def build_graph(doc, file: str = "<spec>", overrides: dict | None = None, input_
     expander.global_vars = values
     with dims.gc_paused():
         last = expander.expand_list(layers, Scope("", values), INPUT, "layers")
-    lint = None
-    if "lint" in doc:
-        from .lint.config import spec_settings
-
-        lint = spec_settings(doc["lint"], doc.value_position("lint"))
     return Graph(
         name=doc.get("name", default_name),
         input_shape=shape,
@@ -121,7 +116,7 @@ def build_graph(doc, file: str = "<spec>", overrides: dict | None = None, input_
         input_pos=doc.value_position("input").at("input"),
         groups=expander.groups,
         normalize=_normalize(doc, shape),
-        lint=lint,
+        lint=(doc["lint"], doc.value_position("lint")) if "lint" in doc else None,
     )
 
 

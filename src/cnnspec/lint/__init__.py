@@ -16,10 +16,10 @@ from pathlib import Path
 
 from ..errors import CnnspecError, UsageError
 from ..graph import Graph
-from .config import LintSettings, find_pyproject, project_settings
+from .config import LintSettings, find_pyproject, project_settings, spec_settings
 from .context import Context
 from .diagnostic import Diagnostic, severity_rank
-from .registry import Rule, all_rules, default_settings, matches
+from .registry import RULES, Rule, all_rules, default_settings, matches
 
 __all__ = ["CheckReport", "Diagnostic", "LintSettings", "check_file", "check_graph", "enabled_rules",
            "severity_of"]
@@ -61,8 +61,13 @@ def severity_of(rule: Rule, settings: LintSettings) -> str:
 
 
 def suppressions(text: str) -> dict[int, set | None]:
-    """Line number -> the codes or names suppressed there (None: every rule), from comments
-    ``# cnnspec: ignore[CNN101, fc-params]``, ``# cnnspec: ignore``, ``# noqa: CNN101``."""
+    """Line number -> the rule selectors suppressed there (None: every rule), from comments
+    ``# cnnspec: ignore[CNN101, fc-params]``, ``# cnnspec: ignore``, ``# noqa: CNN101``.
+    Selectors are read as ``select`` reads them (code, prefix, name, ALL); after ``noqa:`` the
+    list ends at the first word that is not one, so an explanation may follow it. A bare
+    comment suppresses every rule; a list with no selector in it suppresses none."""
+    from .registry import known_selector
+
     found: dict[int, set | None] = {}
     if "cnnspec" not in text and "noqa" not in text:
         return found
@@ -70,20 +75,29 @@ def suppressions(text: str) -> dict[int, set | None]:
         if "#" not in line:
             continue
         match = _SUPPRESS.search(line)
-        if match:
-            listed = match.group(1) or match.group(2)
-            codes = {c.strip() for c in re.split(r"[,\s]+", listed or "") if c.strip()}
-            found[number] = codes or None
+        if not match:
+            continue
+        listed = match.group(1) if match.group(1) is not None else match.group(2)
+        if listed is None:
+            found[number] = None
+            continue
+        selectors = set()
+        for token in (t for t in re.split(r"[,\s]+", listed) if t):
+            if not known_selector(token):
+                if match.group(2) is not None:
+                    break  # the codes after 'noqa:' end where the prose begins
+                continue
+            selectors.add(token)
+        found[number] = selectors
     return found
 
 
 def _suppressed(diag: Diagnostic, where: dict) -> bool:
     if diag.line not in where:
         return False
-    codes = where[diag.line]
-    if codes is None:
-        return True
-    return any(diag.code.startswith(c.upper()) or c.lower() == diag.name for c in codes)
+    selectors = where[diag.line]
+    rule = RULES[diag.code]
+    return selectors is None or any(matches(s, rule) for s in selectors)
 
 
 def check_graph(graph: Graph, settings: LintSettings | None = None, command_line: LintSettings | None = None,
@@ -93,7 +107,8 @@ def check_graph(graph: Graph, settings: LintSettings | None = None, command_line
     source, for suppression comments (read from ``graph.file`` when that is a file)."""
     from ..analysis import analyze
 
-    settings = (settings or LintSettings()).merged(graph.lint).merged(command_line)
+    own = spec_settings(*graph.lint) if graph.lint is not None else None
+    settings = (settings or LintSettings()).merged(own).merged(command_line)
     if not all(isinstance(d, int) for d in graph.input_shape):
         raise UsageError(f"check needs a concrete input size, not {'x'.join(map(str, graph.input_shape))}",
                          hint="give --input, e.g. 3x224x224")
@@ -107,7 +122,13 @@ def check_graph(graph: Graph, settings: LintSettings | None = None, command_line
     where = suppressions(text or "")
     report = CheckReport(graph.file, settings=settings)
     fallback = graph.input_pos
-    for rule in enabled_rules(settings):
+    rules = enabled_rules(settings)
+    if not rules:
+        raise UsageError("no rule is selected: " + f"select {settings.select or ['ALL']} minus ignore "
+                         f"{settings.ignore} leaves none",
+                         hint="a later select does not undo an earlier ignore; to check nothing, "
+                              "leave the spec out of the run")
+    for rule in rules:
         level = severity_of(rule, settings)
         for finding in rule.check(ctx):
             pos = graph.node(finding.node).pos if finding.node else fallback

@@ -70,7 +70,7 @@ def matches(selector: str, rule_: Rule) -> bool:
 
 
 def known_selector(selector: str) -> bool:
-    return any(matches(selector, r) for r in all_rules())
+    return bool(selector.strip()) and any(matches(selector, r) for r in all_rules())
 
 
 def default_settings() -> dict:

@@ -77,33 +77,38 @@ def _local_fields(ctx: Context) -> dict:
 @rule("CNN112", "misaligned-merge", "warning",
       "A merge of inputs whose receptive fields have different centres or jumps", merge_offset=0.0)
 def misaligned_merge(ctx: Context):
+    """Offsets are judged in units of the merged map (input pixels / jump): half a unit is the
+    same half-position whatever the stage's stride."""
     by_node: dict = {}
     tolerance = ctx.settings["merge_offset"]
     for item in ctx.analysis.merge_alignment:
-        offset = item["offset"]
-        if len(set(item["jumps"])) > 1 or offset is None or offset > tolerance:
-            by_node.setdefault(item["node"], []).append(item)
+        jumps, offset = item["jumps"], item["offset"]
+        units = offset / jumps[0] if offset is not None and jumps[0] else None
+        if len(set(jumps)) > 1 or units is None or units > tolerance:
+            by_node.setdefault(item["node"], []).append({**item, "units": units})
     for name, items in by_node.items():
+        node = ctx.graph.node(name)
         axes = "".join(i["axis"] for i in items)
-        jumps = items[0]["jumps"]
-        starts = items[0]["starts"]
-        offset = items[0]["offset"]
-        inputs = ", ".join(ctx.graph.node(name).inputs)
+        first = items[0]
+        jumps, offset, units = first["jumps"], first["offset"], first["units"]
         detail = []
         if len(set(jumps)) > 1:
             detail.append(f"jumps {' vs '.join(map(str, jumps))}")
-        if offset:
-            detail.append(f"centres {offset:g} input pixels apart")
-        exact = all(axis.exact for src in ctx.graph.node(name).inputs
+        elif offset:
+            pixels = "pixel" if offset == 1 else "pixels"
+            detail.append(f"centres {offset:g} input {pixels} apart ({units:g} of a unit at jump {jumps[0]})")
+        exact = all(axis.exact for src in node.inputs
                     for axis in (ctx.analysis.facts[src].rf or ()) if src in ctx.analysis.facts)
         yield Finding(
             name,
-            f"{ctx.label(name)} merges inputs ({inputs}) whose receptive fields are misaligned on "
-            f"{' and '.join(axes)}: {', '.join(detail) or 'different positions'}"
+            f"{node.label} merges inputs ({', '.join(node.inputs)}) whose receptive fields are "
+            f"misaligned on {' and '.join(axes)}: {', '.join(detail) or 'different positions'}"
             + ("" if exact else " (an upsampling path makes the positions approximate)"),
-            "give every path the same total stride and centred windows (odd kernels with padding "
-            "(k - 1) / 2; a 1x1 stride-s projection on a shortcut)",
-            {"axes": list(axes), "jumps": jumps, "starts": starts, "offset": offset})
+            "give every path the same total stride and windows centred alike (odd kernels with "
+            "padding (k - 1) / 2 on every path); where a small offset is accepted (ResNet-D's "
+            "average-pooled shortcut is a quarter unit off), set thresholds: {merge_offset: 0.25}",
+            {"axes": list(axes), "jumps": jumps, "starts": first["starts"], "offset": offset,
+             "offset_units": units})
 
 
 @rule("CNN114", "no-input-normalization", "warning", "No input normalisation declared")
@@ -111,7 +116,7 @@ def no_input_normalization(ctx: Context):
     if ctx.graph.normalize is not None:
         return
     channels = ctx.analysis.input_shape[0]
-    first = [n for n in ctx.graph.nodes if "input" in n.inputs]
+    first = [n for n in ctx.graph.nodes if INPUT in n.inputs]
     if first and all(n.layer.family == "norm" for n in first):
         return  # the network normalises its input itself
     example = ("{mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225]}  # ImageNet"
