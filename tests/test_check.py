@@ -410,3 +410,38 @@ def test_a_yaml_file_that_is_not_a_spec_says_so(tmp_path):
     workflow = write(tmp_path / "ci.yml", "name: CI\non: [push]\njobs: {}\n")
     result = run(workflow, "--isolated")
     assert result.exit_code == 2 and "not a cnnspec spec" in result.output and "true" in result.output
+
+
+DILATED = """\
+input: [8, 32, 32]
+normalize: {{mean: [0.5], std: [0.5]}}
+lint: {{ignore: [CNN108]}}
+layers:
+  - conv2d: {{out: 16, kernel: {k}, stride: {s}, dilation: {d}, padding: {p}, bias: false}}
+  - batchnorm2d
+"""
+
+
+@pytest.mark.parametrize("k, s, d, unread", [
+    (3, 2, 2, 0.75),        # taps on even pixels only: 1 - (1/2)^2
+    (2, 2, 2, 0.75),
+    (3, 2, 3, None),        # taps at 0, 3, 6: residues 0, 1 mod 2, every pixel read
+    (3, 3, 2, None),        # residues 0, 2, 1 mod 3
+    (2, 4, 2, 0.75),        # residues 0, 2 of 4 per axis: 1 - (2/4)^2
+])
+def test_skipped_pixels_counts_the_taps_of_dilated_windows(k, s, d, unread):
+    graph = parse_spec(DILATED.format(k=k, s=s, d=d, p=d * (k - 1) // 2))
+    found = [x for x in check_graph(graph).diagnostics if x.code == "CNN105"]
+    if unread is None:
+        assert found == []
+    else:
+        (diag,) = found
+        assert diag.data["unread_share"] == pytest.approx(unread) and diag.data["dilation"] == [d, d]
+
+
+def test_spatial_collapse_counts_real_taps_of_a_dilated_window():
+    text = ("input: [64, 14, 14]\nnormalize: {mean: [0.5], std: [0.5]}\nlint: {ignore: [CNN108]}\n"
+            "layers: [conv2d: {out: 64, kernel: 3, padding: 12, dilation: 12, bias: false}, batchnorm2d]\n")
+    (diag,) = check_graph(parse_spec(text)).diagnostics
+    # taps at offsets 0, 12, 24: at most two of them fit in 14 pixels per axis
+    assert diag.code == "CNN107" and "at most 4 of its 9 taps" in diag.message

@@ -212,6 +212,13 @@ class Window(NamedTuple):
     padding: object = 0
     outputs: object = None
     ceil: bool = False  # ceil_mode: the last window may overhang instead of dropping pixels
+    #: the spacing of the taps inside the window: ``kernel`` spans (taps - 1)·dilation + 1
+    dilation: int = 1
+
+    @property
+    def taps(self) -> int:
+        """How many input positions the window reads along the axis."""
+        return (self.kernel - 1) // self.dilation + 1
 
 
 #: The layer mixes every position of its input (flatten, global pooling).

@@ -122,7 +122,7 @@ class Conv2d(Layer):
 
     def receptive_field(self, inputs):
         return [
-            Window(d * (k - 1) + 1, s, p)
+            Window(d * (k - 1) + 1, s, p, dilation=d)
             for k, s, p, d in zip(self.kernel, self.stride, self.pads(), self.dilation)
         ]
 

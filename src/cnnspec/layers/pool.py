@@ -81,7 +81,7 @@ class _Pool(Layer):
 
     def receptive_field(self, inputs):
         return [
-            Window(d * (k - 1) + 1, s, p, ceil=self.ceil_mode)
+            Window(d * (k - 1) + 1, s, p, ceil=self.ceil_mode, dilation=d)
             for k, s, p, d in zip(self.kernel, self._stride(), self.padding, self._dilation())
         ]
 

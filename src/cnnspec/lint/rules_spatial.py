@@ -40,8 +40,15 @@ def unpadded_shrink(ctx: Context):
             {"convs": run, "before": list(before[1:]), "after": list(after[1:]), "lost_share": lost / area})
 
 
+def _read_share(w) -> float:
+    """The share of positions along an axis that some tap reads: tap j of every window reads
+    positions ≡ j·dilation (mod stride), so it is the number of distinct residues over the
+    stride (min(kernel, stride) / stride without dilation)."""
+    return len({j * w.dilation % w.stride for j in range(w.taps)}) / w.stride
+
+
 def _skipping(windows) -> bool:
-    return any(w.stride > w.kernel for w in windows)
+    return any(_read_share(w) < 1 for w in windows)
 
 
 def _covered_by_sibling(ctx: Context, node, axis_check) -> bool:
@@ -69,18 +76,22 @@ def skipped_pixels(ctx: Context):
             continue
         read = 1.0
         for w in windows:
-            read *= min(w.kernel, w.stride) / w.stride
-        kernel = "x".join(str(w.kernel) for w in windows)
+            read *= _read_share(w)
+        kernel = "x".join(str(w.taps) for w in windows)
+        if any(w.dilation > 1 for w in windows):
+            kernel += " (dilation " + "x".join(str(w.dilation) for w in windows) + ")"
         stride = "x".join(str(w.stride) for w in windows)
         shape = ctx.inputs(node)[0]
         yield Finding(
             node.name,
             f"{node.label}: a {kernel} window with stride {stride} never reads "
             f"{pct(1 - read, 1)} of its {hw(shape)} input",
-            "make the kernel at least as large as the stride (for stride 2, a 3x3 window with "
-            "padding 1 also keeps its centres on those of other stride-2 paths)",
-            {"kernel": [w.kernel for w in windows], "stride": [w.stride for w in windows],
-             "unread_share": 1 - read})
+            ("use a dilation that shares no factor with the stride (1 or 3 for stride 2), or put the "
+             "stride on a layer without dilation") if any(w.dilation > 1 for w in windows) else
+            ("make the kernel at least as large as the stride (for stride 2, a 3x3 window with "
+             "padding 1 also keeps its centres on those of other stride-2 paths)"),
+            {"kernel": [w.taps for w in windows], "stride": [w.stride for w in windows],
+             "dilation": [w.dilation for w in windows], "unread_share": 1 - read})
 
 
 @rule("CNN106", "aggressive-downsampling", "info",
@@ -123,10 +134,17 @@ def spatial_collapse(ctx: Context):
     shape = ctx.inputs(node)[0]
     windows = ctx.windows(node)
     kernel = "x".join(str(w.kernel) for w in windows)
+    if any(w.dilation > 1 for w in windows):
+        kernel += f" (taps {'x'.join(str(w.taps) for w in windows)} with dilation " \
+                  f"{'x'.join(str(w.dilation) for w in windows)})"
     origin = _where_shrunk(ctx, node.inputs[0], shape[1:])
-    taps = windows[0].kernel * windows[1].kernel
-    real = min(shape[1], windows[0].kernel) * min(shape[2], windows[1].kernel)
-    more = f"; {len(offenders) - 1} more layers after it too" if len(offenders) > 1 else ""
+    taps = windows[0].taps * windows[1].taps
+    # along an axis of n positions at most (n - 1) // dilation + 1 taps land on the map at once
+    real = 1
+    for size, w in zip(shape[1:], windows):
+        real *= min(w.taps, (size - 1) // w.dilation + 1)
+    others = len(offenders) - 1
+    more = f"; {others} more layer{'s' if others != 1 else ''} after it too" if others else ""
     where = "" if origin is None else f" (the map became {hw(shape)} at {origin})"
     yield Finding(
         node.name,
@@ -160,7 +178,7 @@ def dropped_border(ctx: Context):
         shape = ctx.inputs(node)[0]
         # an axis whose stride exceeds its kernel leaves gaps everywhere, not just at the end:
         # CNN105 reports it, so the rows it cannot reach at the end are not counted twice here
-        dropped = [0 if w.stride > w.kernel else max(0, (n + 2 * w.padding - w.kernel) % w.stride - w.padding)
+        dropped = [0 if _read_share(w) < 1 else max(0, (n + 2 * w.padding - w.kernel) % w.stride - w.padding)
                    for n, w in zip(shape[1:], windows)]
         if not any(dropped):
             continue
@@ -177,5 +195,5 @@ def dropped_border(ctx: Context):
 
 
 def _reads_to_edge(windows, shape) -> bool:
-    return all((n + 2 * w.padding - w.kernel) % w.stride <= w.padding and w.stride <= w.kernel
+    return all((n + 2 * w.padding - w.kernel) % w.stride <= w.padding and _read_share(w) == 1
                for n, w in zip(shape[1:], windows))
