@@ -445,3 +445,16 @@ def test_spatial_collapse_counts_real_taps_of_a_dilated_window():
     (diag,) = check_graph(parse_spec(text)).diagnostics
     # taps at offsets 0, 12, 24: at most two of them fit in 14 pixels per axis
     assert diag.code == "CNN107" and "at most 4 of its 9 taps" in diag.message
+
+
+def test_fc_params_spares_a_lone_classifier_over_pooled_features():
+    from cnnspec.spec import load_spec
+
+    narrow = load_spec(SPECS / "mobilenet_v2.yaml", {"width": "0.35"})  # the classifier is 76% of it
+    assert "CNN101" not in codes(check_graph(narrow))
+    hidden = ("input: [3, 32, 32]\nnormalize: {mean: 0.5, std: 0.25}\nlayers:\n"
+              "  - conv2d: {out: 64, kernel: 3, padding: 1}\n  - global_avgpool\n  - flatten\n"
+              "  - linear: {out: 4096, name: fc1}\n  - relu\n  - linear: {out: 10, name: fc2}\n")
+    (diag,) = [d for d in check_graph(parse_spec(hidden)).diagnostics if d.code == "CNN101"]
+    assert diag.node == "fc1" and "fewer or narrower" in diag.fix
+    assert diag.data["fc_params"] == 64 * 4096 + 4096 + 4096 * 10 + 10

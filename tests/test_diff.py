@@ -132,7 +132,9 @@ def test_kernel_change_row_by_hand(pair):
     rows = rows_by_name(data)
     conv = rows["conv"]
     assert conv["status"] == "changed"
-    assert conv["changes"] == ["output_shape", "params", "macs", "receptive_field", "activation_bytes"]
+    assert conv["changes"] == ["output_shape", "params", "macs", "receptive_field", "activation_bytes",
+                               "settings"]
+    assert conv["settings"] == {"kernel": {"before": [3, 3], "after": [5, 5]}}
     assert conv["before"]["output_shape"] == [1, 4, 6, 6] and conv["after"]["output_shape"] == [1, 4, 4, 4]
     assert (conv["before"]["params"], conv["after"]["params"]) == (40, 104)
     assert (conv["before"]["macs"], conv["after"]["macs"]) == (1296, 1600)
@@ -450,3 +452,29 @@ def test_receptive_field_per_axis(pair):
     assert next(ln for ln in text.splitlines() if ln.startswith("receptive field")).split() == [
         "receptive", "field", "3", "5x3", "+2", "x", "±0"]
     assert "1x2x6x6 -> 1x2x4x6" in text
+
+
+def test_settings_and_normalisation_changes_are_differences(tmp_path):
+    """A change that moves no number (dropout p, batch-norm eps, the input normalisation) is
+    still a change: --exit-code must see it."""
+    before = ("input: [3, 32, 32]\nnormalize: {mean: 0.5, std: 0.25}\nlayers:\n"
+              "  - conv2d: {out: 8, kernel: 3, padding: 1, name: conv}\n  - batchnorm2d: {name: bn}\n"
+              "  - relu\n  - global_avgpool\n  - flatten\n  - dropout: {p: 0.5, name: drop}\n"
+              "  - linear: {out: 10, name: fc}\n")
+    after = (before.replace("p: 0.5", "p: 0.1").replace("{name: bn}", "{name: bn, eps: 0.001}")
+             .replace("std: 0.25", "std: 0.3"))
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text(before)
+    b.write_text(after)
+    result = CliRunner().invoke(main, ["diff", str(a), str(b), "--exit-code"])
+    assert result.exit_code == 1, result.output
+    assert "dropout (p 0.5 -> 0.1)" in result.output and "batchnorm2d (eps 1e-05 -> 0.001)" in result.output
+    assert "changed: input normalisation: mean [0.5], std [0.25] -> mean [0.5], std [0.3]" in result.output
+    doc = json.loads(CliRunner().invoke(main, ["diff", str(a), str(b), "--format", "json"]).output)
+    rows = {r["name"]: r for r in doc["rows"]}
+    assert rows["drop"]["changes"] == ["settings"]
+    assert rows["drop"]["settings"] == {"p": {"before": 0.5, "after": 0.1}}
+    assert rows["bn"]["settings"] == {"eps": {"before": 1e-05, "after": 0.001}}
+    assert doc["spec_changes"] and "input normalisation" in doc["spec_changes"][0]
+    b.write_text(before)
+    assert CliRunner().invoke(main, ["diff", str(a), str(b), "--exit-code"]).exit_code == 0

@@ -23,7 +23,8 @@ from .spec import build_graph
 SCHEMA_VERSION = "1.0"
 
 #: What is compared per node, in the order the ``changes`` of a row name them.
-FIELDS = ("type", "output_shape", "params", "trainable", "macs", "receptive_field", "activation_bytes")
+FIELDS = ("type", "output_shape", "params", "trainable", "macs", "receptive_field", "activation_bytes",
+          "settings")
 
 #: The totals compared, in order: key of Analysis.totals() (or a derived one) and label.
 TOTALS = (
@@ -58,6 +59,8 @@ class RowDiff:
     before: NodeFacts | None
     after: NodeFacts | None
     changes: tuple[str, ...] = ()
+    #: the layer settings that differ (dropout p, batch-norm eps, ...): {name: (before, after)}
+    settings: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -70,6 +73,8 @@ class SpecDiff:
     before_source: Source
     after_source: Source
     notes: list[str] = field(default_factory=list)
+    #: what differs in the spec outside its layers (the input normalisation)
+    spec_changes: list[str] = field(default_factory=list)
     _totals: dict | None = field(default=None, init=False, repr=False, compare=False)
 
     def count(self, status: str) -> int:
@@ -85,7 +90,7 @@ class SpecDiff:
     @property
     def differs(self) -> bool:
         """True when any node or total differs (what ``--exit-code`` reports)."""
-        if any(row.status != "unchanged" for row in self.rows):
+        if self.spec_changes or any(row.status != "unchanged" for row in self.rows):
             return True
         return any(not same(a, b) for a, b in self.totals().values())
 
@@ -135,6 +140,15 @@ def _values(facts: NodeFacts) -> dict:
             "activation_bytes": facts.activation_bytes}
 
 
+def _settings(before: Analysis, after: Analysis, name: str) -> dict:
+    """The layer settings that differ between the two sides (same layer type only)."""
+    old, new = before.graph.node(name).layer, after.graph.node(name).layer
+    if type(old) is not type(new):
+        return {}
+    a, b = old.config(), new.config()
+    return {key: (a[key], b[key]) for key in a if a[key] != b[key]}
+
+
 def _order(before: list[str], after: list[str]) -> list[str]:
     """Both sides' names in one order, aligned like a text diff: where the sequences differ,
     the removed names come first, then the after side's (added, or moved from elsewhere)."""
@@ -160,10 +174,22 @@ def diff_analyses(before: Analysis, after: Analysis, before_source: Source | Non
             rows.append(RowDiff(name, "added" if old is None else "removed", old, new))
             continue
         a, b = _values(old), _values(new)
-        changes = tuple(key for key in FIELDS if not same(a[key], b[key]))
-        rows.append(RowDiff(name, "changed" if changes else "unchanged", old, new, changes))
+        settings = _settings(before, after, name)
+        changes = tuple(key for key in FIELDS[:-1] if not same(a[key], b[key])) + (
+            ("settings",) if settings else ())
+        rows.append(RowDiff(name, "changed" if changes else "unchanged", old, new, changes, settings))
+    spec_changes = []
+    if before.graph.normalize != after.graph.normalize:
+        spec_changes.append(f"input normalisation: {_normalize_text(before.graph.normalize)} -> "
+                            f"{_normalize_text(after.graph.normalize)}")
     return SpecDiff(before, after, rows, before_source or Source(before.graph.file),
-                    after_source or Source(after.graph.file), list(notes))
+                    after_source or Source(after.graph.file), list(notes), spec_changes)
+
+
+def _normalize_text(normalize) -> str:
+    if normalize is None:
+        return "none"
+    return ", ".join(f"{key} {list(values)}" for key, values in normalize.items())
 
 
 # --- loading both sides --------------------------------------------------------------------

@@ -84,13 +84,23 @@ def _cells(diff: SpecDiff, row: RowDiff) -> list[str]:
     elif not new.trainable:
         params += " (frozen)"
     shapes = (_shape(diff.before, old.output), _shape(diff.after, new.output))
+    kind = _change(old.type, new.type, str, False)
+    if row.settings:
+        kind += " (" + ", ".join(f"{key} {_setting(a)} -> {_setting(b)}"
+                                 for key, (a, b) in row.settings.items()) + ")"
     return [
-        row.status, row.name, _change(old.type, new.type, str, False),
+        row.status, row.name, kind,
         shapes[0] if shapes[0] == shapes[1] else f"{shapes[0]} -> {shapes[1]}",
         params, _change(old.macs, new.macs, units.count, True),
         _change(rf_sizes(old), rf_sizes(new), _rf, False),
         _change(old.activation_bytes, new.activation_bytes, units.nbytes, False),
     ]
+
+
+def _setting(value) -> str:
+    if isinstance(value, tuple) and len(set(value)) == 1:
+        value = value[0]
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _rows(diff: SpecDiff, show_all: bool) -> list[list[str]]:
@@ -188,7 +198,8 @@ def render_table(diff: SpecDiff, show_all: bool = False) -> str:
         parts += ["", tabulate(_totals(diff), headers=("total", "before", "after", "delta"),
                                tablefmt="simple", colalign=("left", "right", "right", "right"),
                                disable_numparse=True)]
-    parts += ["", summary(diff), *(f"note: {n}" for n in diff.notes)]
+    parts += ["", summary(diff), *(f"changed: {c}" for c in diff.spec_changes),
+              *(f"note: {n}" for n in diff.notes)]
     return "\n".join(parts) + "\n"
 
 
@@ -216,6 +227,7 @@ def render_markdown(diff: SpecDiff, show_all: bool = False) -> str:
         if len(rows) > FOLD_ROWS:
             table = f"<details><summary>{len(rows)} layers</summary>\n\n{table}\n\n</details>"
         parts += ["", table]
+    parts += [f"\n- changed: {c}" for c in diff.spec_changes]
     parts += [f"\n> note: {n}" for n in diff.notes]
     return "\n".join(parts) + "\n"
 
@@ -240,8 +252,15 @@ def _row_json(diff: SpecDiff, row: RowDiff) -> dict:
         new = getattr(row.after, key) if row.after else None
         changes[key] = {"delta": _num(delta(old, new)), "delta_pct": _round(percent(old, new))}
     return {"name": row.name, "status": row.status, "changes": list(row.changes),
+            "settings": {key: {"before": _plain(a), "after": _plain(b)}
+                         for key, (a, b) in row.settings.items()},
             "before": _facts_json(diff.before, row.before), "after": _facts_json(diff.after, row.after),
             "delta": changes}
+
+
+def _plain(value):
+    """A layer setting for JSON: tuples as lists, the rest as they are."""
+    return list(value) if isinstance(value, tuple) else value
 
 
 def _round(value: float | None) -> float | None:
@@ -281,6 +300,7 @@ def diff_to_dict(diff: SpecDiff, show_all: bool = False) -> dict:
         "rows": [_row_json(diff, r) for r in diff.rows if show_all or r.status != "unchanged"],
         "totals": totals,
         "notes": list(diff.notes),
+        "spec_changes": list(diff.spec_changes),
     }
 
 

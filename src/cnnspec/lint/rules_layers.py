@@ -27,6 +27,9 @@ def fc_params(ctx: Context):
                f"{count(facts[biggest.name].params)}")
     data = {"fc_params": held, "params": total, "share": held / total, "largest": biggest.name}
     flat = next(((n, m) for n in linears if (m := _flattened_map(ctx, n)) is not None), None)
+    outputs = _graph_ends(ctx)["to_output"]
+    if flat is None and all(n.name in outputs for n in linears):
+        return  # one classifier over pooled features: its size is the task's, nothing to trade
     if flat is None:
         yield Finding(biggest.name, message + ".",
                       "use fewer or narrower fully-connected layers, or end with a 1x1 conv and "
