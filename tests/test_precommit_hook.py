@@ -32,7 +32,7 @@ def hook() -> dict:
 def test_the_manifest_has_the_keys_pre_commit_expects(hook):
     assert REQUIRED <= set(hook) <= KNOWN
     assert hook["id"] == "cnnspec-check"
-    assert hook["entry"] == "cnnspec check"
+    assert hook["entry"] == "cnnspec check --skip-non-specs"
     assert hook["language"] == "python"
     assert hook["files"] == r"\.(yaml|yml)$"
     assert hook["pass_filenames"] is True
@@ -55,13 +55,23 @@ def test_the_files_pattern(hook, path, matched):
     assert bool(re.search(hook["files"], path)) is matched
 
 
-def test_a_yaml_file_that_is_not_a_spec_fails_the_check(tmp_path):
-    """Why the example narrows `files`: pre-commit would pass a workflow file to the hook too."""
+def test_a_yaml_file_that_is_not_a_spec_fails_the_check_unless_skipped(tmp_path):
+    """pre-commit passes every staged YAML file (its own config, workflows) to the hook, whose
+    entry therefore passes over documents that are not specs; a plain check reports them."""
     workflow = tmp_path / "ci.yml"
     workflow.write_text("name: CI\non: [push]\njobs: {}\n")
+    spec = tmp_path / "net.yaml"
+    spec.write_text("input: [3, 8, 8]\nnormalize: {mean: 0.5, std: 0.5}\nlint: {ignore: [CNN108]}\nlayers:\n"
+                    "  - conv2d: {out: 8, kernel: 3, padding: 1, bias: false}\n  - batchnorm2d\n")
     result = CliRunner().invoke(check, [str(workflow), "--isolated"])
     assert result.exit_code == 2
     assert "error: this is not a cnnspec spec" in result.output
+    result = CliRunner().invoke(check, ["--skip-non-specs", str(workflow), str(spec), "--isolated"])
+    assert result.exit_code == 0, result.output
+    assert "1 YAML file skipped: not a spec." in result.output
+    broken = tmp_path / "broken.yaml"  # a spec with an error is still an error
+    broken.write_text("input: [3, 8, 8]\nlayers: []\n")
+    assert CliRunner().invoke(check, ["--skip-non-specs", str(broken), "--isolated"]).exit_code == 2
 
 
 def test_the_example_config_uses_the_hook_narrowed_to_specs(hook):

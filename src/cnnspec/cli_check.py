@@ -59,10 +59,13 @@ def _spec_files(paths) -> list[Path]:
               help="A pyproject.toml to read [tool.cnnspec] from (default: the nearest one above each spec).")
 @click.option("--isolated", is_flag=True, help="Ignore every pyproject.toml.")
 @click.option("--no-fix", is_flag=True, help="Text: leave out the fix lines.")
+@click.option("--skip-non-specs", is_flag=True,
+              help="Pass over YAML files that are not specs (no 'input' and no 'layers'), as the "
+                   "pre-commit hook does.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Write to this file instead of standard output.")
 def check(specs, select, ignore, max_params, max_macs, max_memory, batch, dtype, input_shape, overrides,
-          fail_on, fmt, config, isolated, no_fix, output):
+          fail_on, fmt, config, isolated, no_fix, skip_non_specs, output):
     """Lint SPECS (files or directories) for CNN design pitfalls and check budgets.
 
     Exit status: 0 when no finding reaches --fail-on, 1 when one does, 2 when a spec or the
@@ -95,12 +98,12 @@ def check(specs, select, ignore, max_params, max_macs, max_memory, batch, dtype,
                 raise UsageError("no specs given", hint="name spec files or directories, or set paths in "
                                  "[tool.cnnspec] of pyproject.toml")
         settings = parse_overrides(overrides)
-        reports = [check_file(path, command_line, settings or None, input_shape, config_path, not isolated)
-                   for path in _spec_files(paths)]
+        reports = [check_file(path, command_line, settings or None, input_shape, config_path,
+                              not isolated, skip_non_specs)
+                   for path in dict.fromkeys(_spec_files(paths))]  # each file once
         if not reports:
             raise UsageError("no spec files found", hint="spec files end in .yaml or .yml")
-        level = command_line.fail_on or next(
-            (r.settings.fail_on for r in reports if r.settings and r.settings.fail_on), "warning")
+        level = command_line.fail_on or "warning"  # the run's default; each spec may set its own
         renderers = {"text": lambda: render_text(reports, level, not no_fix),
                      "json": lambda: render_json(reports, level),
                      "sarif": lambda: render_sarif(reports, level),

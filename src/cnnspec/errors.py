@@ -72,6 +72,11 @@ class SpecStructureError(SpecError):
     """Valid YAML, but not a valid spec: wrong type, missing or duplicate key, bad value."""
 
 
+class NotASpecError(SpecStructureError):
+    """A YAML document that is not a spec at all (neither ``input`` nor ``layers``), such as a
+    CI workflow; ``cnnspec check --skip-non-specs`` passes over such files."""
+
+
 class UnknownNameError(SpecError):
     """An unknown layer type, attribute, variable or node name."""
 

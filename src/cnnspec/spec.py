@@ -10,7 +10,15 @@ import re
 from pathlib import Path
 
 from . import dims
-from .errors import BudgetError, Position, SpecStructureError, UnknownNameError, UsageError, did_you_mean
+from .errors import (
+    BudgetError,
+    NotASpecError,
+    Position,
+    SpecStructureError,
+    UnknownNameError,
+    UsageError,
+    did_you_mean,
+)
 from .expand import MAX_DEPTH, MAX_NODES, Expander, Scope, evaluate, evaluate_mapping
 from .expand import NAME as _NAME
 from .graph import INPUT, Graph
@@ -77,7 +85,7 @@ def build_graph(doc, file: str = "<spec>", overrides: dict | None = None, input_
         )
     if "input" not in doc and "layers" not in doc:
         keys = ", ".join(str(k).lower() if isinstance(k, bool) else str(k) for k in list(doc)[:6])
-        raise SpecStructureError(
+        raise NotASpecError(
             f"this is not a cnnspec spec: it has neither 'input' nor 'layers' (its keys: {keys or 'none'})",
             doc.pos, hint="a spec starts with 'input: [3, 224, 224]' and a 'layers:' list; point "
                           "cnnspec at spec files only (e.g. pre-commit's files: ^specs/)",

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import CnnspecError, UsageError
+from ..errors import CnnspecError, NotASpecError, UsageError
 from ..graph import Graph
 from .config import LintSettings, find_pyproject, project_settings, spec_settings
 from .context import Context
@@ -37,6 +37,8 @@ class CheckReport:
     error: CnnspecError | None = None
     suppressed: int = 0
     settings: LintSettings | None = None
+    #: the file is YAML but not a spec, and the run was told to pass over such files
+    skipped: bool = False
 
     def failed(self, fail_on: str = "warning") -> bool:
         return any(severity_rank(d.severity) >= severity_rank(fail_on) for d in self.diagnostics)
@@ -153,9 +155,11 @@ def project_for(path: Path, config: Path | None = None) -> LintSettings:
 
 
 def check_file(path, command_line: LintSettings | None = None, overrides: dict | None = None,
-               input_shape=None, config: Path | None = None, use_project: bool = True) -> CheckReport:
+               input_shape=None, config: Path | None = None, use_project: bool = True,
+               skip_non_specs: bool = False) -> CheckReport:
     """Load a spec file and check it with the project's settings, the spec's and
-    ``command_line``'s; a spec error is kept in the report, not raised."""
+    ``command_line``'s; a spec error is kept in the report, not raised. With
+    ``skip_non_specs`` a YAML file that is no spec at all is reported as skipped."""
     from ..spec import load_spec
 
     path = Path(path)
@@ -163,6 +167,10 @@ def check_file(path, command_line: LintSettings | None = None, overrides: dict |
     try:
         graph = load_spec(path, overrides, input_shape)
         report = check_graph(graph, project, command_line)
+    except NotASpecError as exc:
+        if skip_non_specs:
+            return CheckReport(str(path), settings=project, skipped=True)
+        return CheckReport(str(path), error=exc, settings=project.merged(command_line))
     except CnnspecError as exc:
         return CheckReport(str(path), error=exc, settings=project.merged(command_line))
     return report

@@ -15,7 +15,9 @@ SCHEMA_VERSION = "1.0"
 def _summary(reports, fail_on: str) -> dict:
     diags = [d for r in reports for d in r.diagnostics]
     by_severity = Counter(d.severity for d in diags)
-    return {"specs": len(reports), "specs_with_findings": sum(1 for r in reports if r.diagnostics),
+    return {"specs": sum(1 for r in reports if not r.skipped),
+            "skipped": sum(1 for r in reports if r.skipped),
+            "specs_with_findings": sum(1 for r in reports if r.diagnostics),
             "errors": sum(1 for r in reports if r.error is not None),
             "findings": len(diags), "by_severity": {s: by_severity.get(s, 0) for s in SEVERITIES},
             "suppressed": sum(r.suppressed for r in reports), "fail_on": fail_on}
@@ -49,6 +51,8 @@ def render_text(reports, fail_on: str = "warning", show_fixes: bool = True) -> s
         lines.append(f"{s['suppressed']} finding{plural} suppressed by comments.")
     if s["errors"]:
         lines.append(f"{s['errors']} spec{'s' if s['errors'] != 1 else ''} could not be checked.")
+    if s["skipped"]:
+        lines.append(f"{s['skipped']} YAML file{'s' if s['skipped'] != 1 else ''} skipped: not a spec.")
     return "\n".join(lines) + "\n"
 
 
@@ -65,8 +69,12 @@ def render_json(reports, fail_on: str = "warning") -> str:
         "tool": {"name": "cnnspec", "version": __version__},
         "summary": _summary(reports, fail_on),
         "specs": [{"file": r.file, "error": _error_json(r) if r.error is not None else None,
+                   "fail_on": (r.settings and r.settings.fail_on) or fail_on,
+                   "failed": r.error is not None
+                   or r.failed((r.settings and r.settings.fail_on) or fail_on),
                    "suppressed": r.suppressed, "diagnostics": [d.to_json() for d in r.diagnostics]}
-                  for r in reports],
+                  for r in reports if not r.skipped],
+        "skipped": [r.file for r in reports if r.skipped],
     }
     return json.dumps(doc, indent=2) + "\n"
 
