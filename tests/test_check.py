@@ -458,3 +458,20 @@ def test_fc_params_spares_a_lone_classifier_over_pooled_features():
     (diag,) = [d for d in check_graph(parse_spec(hidden)).diagnostics if d.code == "CNN101"]
     assert diag.node == "fc1" and "fewer or narrower" in diag.fix
     assert diag.data["fc_params"] == 64 * 4096 + 4096 + 4096 * 10 + 10
+
+
+def test_thresholds_must_be_finite_and_paths_belong_to_the_project():
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(ConfigError, match="non-negative number"):
+            settings_from_mapping({"thresholds": {"fc_share": bad}})
+    with pytest.raises(ConfigError, match="paths is a project setting") as info:
+        settings_from_mapping({"paths": ["specs"]})
+    assert "pyproject.toml" in info.value.hint
+
+
+def test_an_upsample_to_nothing_is_a_spec_error_not_a_crash(tmp_path):
+    spec = write(tmp_path / "up.yaml", "input: [3, 1, 7]\nnormalize: {mean: 0.5, std: 0.5}\n"
+                                       "layers:\n  - upsample: {scale: 0.5}\n")
+    result = run(spec, "--isolated")
+    assert result.exit_code == 2 and "leaves no output from a size of 1" in result.output
+    assert "Traceback" not in result.output

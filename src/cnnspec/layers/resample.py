@@ -11,6 +11,7 @@ from .base import (
     Attr,
     AttrValueError,
     Layer,
+    LayerInputError,
     TorchCall,
     Window,
     choice_kind,
@@ -64,7 +65,11 @@ class Upsample(Layer):
 
     def _scaled(self, n):
         if isinstance(n, int):
-            return math.floor(n * self.scale)
+            out = math.floor(n * self.scale)
+            if out < 1:
+                raise LayerInputError(f"scale {self.scale:g} leaves no output from a size of {n} "
+                                      f"(floor({n} x {self.scale:g}) = {out})")
+            return out
         import sympy
 
         return sympy.floor(n * sympy.nsimplify(self.scale))

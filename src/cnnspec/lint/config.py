@@ -126,6 +126,9 @@ def settings_from_mapping(raw: dict, allowed=KEYS) -> LintSettings:
     out = LintSettings()
     for key, value in raw.items():
         name = str(key).replace("-", "_")
+        if name == "paths" and name not in allowed:
+            raise ConfigError(str(key), "paths is a project setting",
+                              "set it in [tool.cnnspec] of pyproject.toml, not in a spec")
         if name not in allowed:
             raise ConfigError(str(key), f"unknown lint setting '{key}'",
                               did_you_mean(name, allowed) or "settings: " + ", ".join(allowed))
@@ -191,7 +194,8 @@ def _threshold(key: str, name: str, value, default):
             raise ConfigError(key, "object_size must be a positive integer or [height, width], "
                               f"got {value!r}")
         return tuple(sizes)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or value != value
+            or value in (float("inf"), float("-inf")) or value < 0):
         raise ConfigError(key, f"{name} must be a non-negative number, got {value!r}")
     if isinstance(default, int) and not isinstance(default, bool):
         if not float(value).is_integer():
