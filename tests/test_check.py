@@ -475,3 +475,24 @@ def test_an_upsample_to_nothing_is_a_spec_error_not_a_crash(tmp_path):
     result = run(spec, "--isolated")
     assert result.exit_code == 2 and "leaves no output from a size of 1" in result.output
     assert "Traceback" not in result.output
+
+
+def test_findings_repeated_by_block_instances_are_folded_into_one(tmp_path):
+    text = """\
+input: [3, 64, 64]
+normalize: {mean: 0.5, std: 0.25}
+lint: {select: [CNN110]}
+blocks:
+  unit:
+    args: {out: 8}
+    layers:
+      - conv2d: {out: out, kernel: 3, padding: 1}
+      - batchnorm2d
+layers:
+  - repeat: {times: 4, block: unit, args: {out: 16}}
+"""
+    report = check_file(write(tmp_path / "net.yaml", text), use_project=False)
+    (diag,) = report.diagnostics
+    assert diag.line == 8 and diag.node == "0.0.0"
+    assert diag.data["instances"] == ["0.0.0", "0.1.0", "0.2.0", "0.3.0"]
+    assert diag.message.endswith("(and 3 more instances of this line: 0.1.0, 0.2.0, 0.3.0)")

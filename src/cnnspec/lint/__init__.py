@@ -141,8 +141,31 @@ def check_graph(graph: Graph, settings: LintSettings | None = None, command_line
                 report.suppressed += 1
             else:
                 report.diagnostics.append(diag)
-    report.diagnostics.sort(key=Diagnostic.sort_key)
+    report.diagnostics = _fold_instances(sorted(report.diagnostics, key=Diagnostic.sort_key))
     return report
+
+
+def _fold_instances(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """One finding per rule and spec line: a layer inside a block or repeat is one line of the
+    spec but many nodes, and the others are named in the first one's message (their names in
+    ``data["instances"]``)."""
+    folded: list[Diagnostic] = []
+    by_place: dict = {}
+    for diag in diagnostics:
+        key = (diag.code, diag.line, diag.column)
+        first = by_place.get(key)
+        if first is None or diag.node is None:
+            by_place[key] = diag
+            folded.append(diag)
+            continue
+        first.data.setdefault("instances", [first.node]).append(diag.node)
+    for diag in folded:
+        others = diag.data.get("instances", [])[1:]
+        if others:
+            names = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+            diag.message += f" (and {len(others)} more instance{'s' if len(others) > 1 else ''} " \
+                            f"of this line: {names})"
+    return folded
 
 
 def project_for(path: Path, config: Path | None = None) -> LintSettings:

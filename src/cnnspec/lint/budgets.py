@@ -8,6 +8,13 @@ from .context import Context, pct
 from .registry import Finding, rule
 
 
+def _both(unit, value: int) -> str:
+    """``25.6 M (25,557,032)``; just ``808`` when the two would read the same."""
+    human = unit(value)
+    same = human.replace(" ", "") in (str(value), f"{value}B", f"{value}MACs")
+    return human if same else f"{human} ({value:,})"
+
+
 def _over(ctx: Context, key: str, value, unit, what: str, verb: str = "exceed"):
     limit = ctx.budgets.get(key)
     value = to_int(value)
@@ -17,7 +24,7 @@ def _over(ctx: Context, key: str, value, unit, what: str, verb: str = "exceed"):
           "max_memory": f" at batch {ctx.analysis.batch}, {ctx.analysis.dtype}"}[key]
     yield Finding(
         None,
-        f"{what} {unit(value)} ({value:,}){at} {verb} the budget of {unit(limit)} ({limit:,}) by "
+        f"{what} {_both(unit, value)}{at} {verb} the budget of {_both(unit, limit)} by "
         f"{unit(value - limit)} ({pct(value - limit, limit)})",
         f"shrink the network, or raise {key.replace('_', '-')} if the budget is out of date",
         {"value": value, "budget": limit, "excess": value - limit})

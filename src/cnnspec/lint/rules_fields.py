@@ -126,6 +126,8 @@ def no_input_normalization(ctx: Context):
     yield Finding(
         None,
         f"the spec declares no input normalisation for its {to_number(channels)}-{what} input: "
-        "raw pixel values (0-255, or 0-1) slow training and make the first layer's scale arbitrary",
+        + ("raw pixel values (0-255, or 0-1) slow training and make the first layer's scale arbitrary"
+           if what == "channel" else
+           "unscaled inputs slow training and make the first layer's scale arbitrary"),
         f"declare the per-channel mean and standard deviation the inputs are normalised with: "
         f"normalize: {example}", {"channels": to_number(channels)})

@@ -182,19 +182,20 @@ def channel_alignment(ctx: Context):
         macs = to_int(ctx.analysis.facts[node.name].macs) or 0
         if not total or macs / total < ctx.settings["min_macs_share"]:
             continue
+        unit = "features" if node.layer.family == "linear" else "channels"
         odd = []
         if node.inputs[0] not in ends["from_input"] and weights.in_channels % multiple:
             odd.append(f"{weights.in_channels} input")
         if node.name not in ends["to_output"] and weights.out_channels % multiple:
             odd.append(f"{weights.out_channels} output")
+        counts = f"{' and '.join(odd)} {unit}" if odd else ""
         per_group = weights.in_channels // weights.groups
         if 1 < weights.groups < weights.in_channels and per_group % multiple:
-            odd.append(f"{per_group} per group")
-        if odd:
-            channels = " and ".join(odd)
+            counts += (" and " if counts else "") + f"{per_group} {unit} per group"
+        if counts:
             yield Finding(
                 node.name,
-                f"{node.label} has {channels} channels, not multiples of {multiple} "
+                f"{node.label} has {counts}, not multiples of {multiple} "
                 f"({pct(macs, total)} of the MACs); tensor cores (fp16, bf16) pad such matrices",
                 f"round them to multiples of {multiple}",
                 {"in": weights.in_channels, "out": weights.out_channels, "groups": weights.groups,
