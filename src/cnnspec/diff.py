@@ -8,6 +8,7 @@ differ) or *unchanged*. Renderings live in :mod:`cnnspec.diff_report`; see docs/
 from __future__ import annotations
 
 import re
+import shlex
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -310,7 +311,8 @@ def _read_revision(spec: str, rev: str) -> _Side:
     done = _git(["show", f"{commit}:{relative}"], folder)
     if done.returncode != 0:
         raise UsageError(f"{relative} does not exist at revision {rev}",
-                         hint=f"git log --oneline -- {relative} lists the commits that have it")
+                         hint=f"git log --oneline --follow -- {shlex.quote(str(relative))} lists the "
+                              "commits that have it (and finds it under an earlier name)")
     file = f"{spec}@{rev}"
     try:
         text = done.stdout.decode("utf-8")

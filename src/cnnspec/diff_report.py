@@ -221,7 +221,8 @@ def render_markdown(diff: SpecDiff, show_all: bool = False) -> str:
         parts += ["", tabulate(_totals(diff), headers=("total", "before", "after", "delta"),
                                tablefmt="github", colalign=("left", "right", "right", "right"),
                                disable_numparse=True)]
-    rows = _rows(diff, show_all)
+    # formulas hold '*', which GitHub would read as emphasis: set them as code
+    rows = [[f"`{cell}`" if "*" in cell else cell for cell in row] for row in _rows(diff, show_all)]
     if rows:
         table = tabulate(rows, headers=HEADERS, tablefmt="github", colalign=ALIGN, disable_numparse=True)
         if len(rows) > FOLD_ROWS:
