@@ -3,8 +3,9 @@ input's normalisation."""
 
 from __future__ import annotations
 
-from ..facts import RF, to_number
+from ..facts import to_number
 from ..graph import INPUT
+from ..passes.receptive_field import local_fields
 from .context import Context
 from .registry import Finding, rule
 
@@ -18,7 +19,7 @@ def rf_coverage(ctx: Context):
     declared = tuple(ctx.settings["object_size"])
     target = declared if any(declared) else tuple(ctx.analysis.input_shape[1:])
     best = None  # the node whose units see the most, before positions are mixed
-    for name, rf in _local_fields(ctx).items():
+    for name, rf in local_fields(ctx.graph, ctx.analysis).items():
         if not all(isinstance(a.size, int) and a.jump != 0 for a in rf):
             continue
         if best is None or rf[0].size * rf[1].size > best[1][0].size * best[1][1].size:
@@ -39,39 +40,6 @@ def rf_coverage(ctx: Context):
         "add layers or downsampling before the head (a 3x3 conv adds 2 x the jump to the field, a "
         "stride multiplies the jump), or declare the objects' size: lint: {thresholds: {object_size: N}}",
         {"rf": list(sizes), "target": list(target), "node": node.name, "declared": any(declared)})
-
-
-def _local_fields(ctx: Context) -> dict:
-    """Receptive fields along the paths that keep positions: like the analysis' own, except
-    that a merge ignores inputs that mix all positions (a squeeze-and-excitation gate makes
-    every unit depend on the whole image, but the features it scales are still local)."""
-    from ..layers.base import GLOBAL
-    from ..passes.receptive_field import _apply
-
-    facts = ctx.analysis.facts
-    gated = any(len(n.inputs) > 1 and any(any(a.jump == 0 for a in facts[s].rf or ())
-                                          for s in n.inputs if s != INPUT)
-                for n in ctx.graph.nodes)
-    if not gated:  # no merge reads a global input: the analysis' own fields are the local ones
-        return {n.name: facts[n.name].rf for n in ctx.graph.nodes if facts[n.name].rf}
-    fields = {INPUT: tuple(RF(1, 1, 0, n, True) for n in ctx.analysis.input_shape[1:])}
-    for node in ctx.graph.nodes:
-        incoming = [fields[s] for s in node.inputs]
-        located = [f for f in incoming if all(a.jump != 0 for a in f)] or incoming
-        current = tuple(max(axes, key=lambda a: a.size if isinstance(a.size, int) else 0)
-                        for axes in zip(*located))
-        inputs = ctx.inputs(node)
-        transform = node.layer.receptive_field(inputs) if len(inputs[0]) == 3 or len(current) else None
-        if transform == GLOBAL:
-            transform = [GLOBAL] * len(current)
-        if transform is not None:
-            current = tuple(_apply(rf, step) for rf, step in zip(current, transform))
-        out = ctx.output(node.name)
-        if len(out) == 3:
-            current = tuple(rf._replace(count=n) for rf, n in zip(current, out[1:]))
-        fields[node.name] = current
-    del fields[INPUT]
-    return fields
 
 
 @rule("CNN112", "misaligned-merge", "warning",

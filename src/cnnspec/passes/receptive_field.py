@@ -25,10 +25,39 @@ from ..layers.base import GLOBAL, Window
 def receptive_fields(graph: Graph, result: Analysis) -> None:
     if len(result.input_shape) != 3:
         return  # no spatial axes: nothing to say
+    for name, field in _propagate(graph, result, lambda node, incoming: _merge(node, incoming, result)):
+        result.facts[name].rf = field
+
+
+def local_fields(graph: Graph, result: Analysis) -> dict:
+    """Receptive fields along the paths that keep positions: like the pass's own, except that
+    a merge ignores inputs that mix all positions (a squeeze-and-excitation gate makes every
+    unit depend on the whole image, but the features it scales are still local). Reads an
+    analysis the pass has run on; returns {node: fields per axis}."""
+    if len(result.input_shape) != 3:
+        return {}
+    facts = result.facts
+    gated = any(len(n.inputs) > 1 and any(any(a.jump == 0 for a in facts[s].rf or ())
+                                          for s in n.inputs if s != INPUT)
+                for n in graph.nodes)
+    if not gated:  # no merge reads a global input: the pass's fields are the local ones
+        return {n.name: facts[n.name].rf for n in graph.nodes if facts[n.name].rf}
+    return dict(_propagate(graph, result, _merge_located))
+
+
+def _merge_located(node: str, incoming: list):
+    located = [f for f in incoming if all(a.jump != 0 for a in f)] or incoming
+    if len(located) == 1:
+        return located[0]
+    return tuple(max(axes, key=lambda rf: dims.probe(rf.size)) for axes in zip(*located))
+
+
+def _propagate(graph: Graph, result: Analysis, merge):
+    """(node name, fields per axis) in graph order, merging several inputs with ``merge``."""
     fields = {INPUT: tuple(RF(1, 1, 0, n, True) for n in result.input_shape[1:])}
     for node in graph.nodes:
         incoming = [fields[src] for src in node.inputs]
-        current = _merge(node.name, incoming, result)
+        current = merge(node.name, incoming)
         transform = node.layer.receptive_field(result.facts[node.name].inputs)
         if transform == GLOBAL:
             transform = [GLOBAL] * len(current)
@@ -38,7 +67,7 @@ def receptive_fields(graph: Graph, result: Analysis) -> None:
         if len(out) == 3:  # the true unit count (ceil_mode, transposed conv, upsampling)
             current = tuple(rf._replace(count=n) for rf, n in zip(current, out[1:]))
         fields[node.name] = current
-        result.facts[node.name].rf = current
+        yield node.name, current
 
 
 def _apply(rf: RF, step) -> RF:
