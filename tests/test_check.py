@@ -496,3 +496,13 @@ layers:
     assert diag.line == 8 and diag.node == "0.0.0"
     assert diag.data["instances"] == ["0.0.0", "0.1.0", "0.2.0", "0.3.0"]
     assert diag.message.endswith("(and 3 more instances of this line: 0.1.0, 0.2.0, 0.3.0)")
+
+
+def test_rf_coverage_setting_accepts_a_partial_field():
+    vgg = SPECS / "vgg16.yaml"
+    (diag,) = [d for d in check_file(vgg, use_project=False).diagnostics if d.code == "CNN108"]
+    assert diag.data["covered"] == pytest.approx((212 / 224) ** 2)  # 89.6% of the area
+    relaxed = LintSettings(thresholds={"rf_coverage": 0.85})
+    assert "CNN108" not in codes(check_file(vgg, relaxed, use_project=False))
+    strict = LintSettings(thresholds={"rf_coverage": 0.9})
+    assert "CNN108" in codes(check_file(vgg, strict, use_project=False))

@@ -280,6 +280,10 @@ class Layer:
     pointwise: ClassVar[bool] = False
     #: a per-channel constant added to its input is cancelled (batch norm subtracts the mean)
     absorbs_bias: ClassVar[bool] = False
+    #: it normalises its input (batch norm): what deep stacks need between their convs
+    normalizes: ClassVar[bool] = False
+    #: every output reads every input feature (a fully-connected layer)
+    fully_connected: ClassVar[bool] = False
 
     #: the spec's own text for attributes written as expressions or names ({attr: text})
     spec_text: dict = {}

@@ -16,6 +16,7 @@ class Linear(Layer):
     type_name = "linear"
     aliases = ("fc", "dense")
     family = "linear"
+    fully_connected = True
     shorthand = "out"
     declared_what = "inputs"
     attrs = (

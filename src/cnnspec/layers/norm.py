@@ -16,6 +16,7 @@ class BatchNorm2d(Layer):
     aliases = ("bn", "batchnorm")
     family = "norm"
     pointwise = True
+    normalizes = True
     absorbs_bias = True  # in training it subtracts the batch mean; at inference the running mean
     attrs = (
         Attr("eps", float_kind(minimum=0.0), default=1e-5),

@@ -53,6 +53,11 @@ class Context:
     def weights(self, node: Node):
         return node.layer.weights(self.inputs(node))
 
+    def is_conv(self, node: Node) -> bool:
+        """A convolution: a layer with weights sliding over a (C, H, W) input."""
+        return self.weights(node) is not None and not node.layer.fully_connected \
+            and len(self.inputs(node)[0]) == 3
+
     def passes_through(self, node: Node) -> bool:
         """A node that keeps positions and channels: activations, batch norm, dropout, identity."""
         return len(node.inputs) == 1 and (node.layer.pointwise or node.layer.view_of_input) and \

@@ -12,7 +12,7 @@ from .registry import Finding, rule
 
 @rule("CNN108", "rf-coverage", "warning",
       "The final receptive field does not cover the input (or a declared object size)",
-      object_size=(0, 0))
+      object_size=(0, 0), rf_coverage=1.0)
 def rf_coverage(ctx: Context):
     if len(ctx.analysis.input_shape) != 3:
         return
@@ -28,18 +28,19 @@ def rf_coverage(ctx: Context):
         return
     node, rf = best
     sizes = (rf[0].size, rf[1].size)
-    if all(s >= t for s, t in zip(sizes, target)):
+    covered = min(1.0, sizes[0] / target[0]) * min(1.0, sizes[1] / target[1])
+    if covered >= ctx.settings["rf_coverage"]:
         return
     what = (f"the declared object size {target[0]}x{target[1]}" if any(declared)
             else f"the {target[0]}x{target[1]} input")
-    covered = min(1.0, sizes[0] / target[0]) * min(1.0, sizes[1] / target[1])
     yield Finding(
         node.name,
         f"the largest receptive field, at {node.label}, is {sizes[0]}x{sizes[1]}: no unit sees all of "
         f"{what} (it covers {100 * covered:.0f}% of its area)",
         "add layers or downsampling before the head (a 3x3 conv adds 2 x the jump to the field, a "
         "stride multiplies the jump), or declare the objects' size: lint: {thresholds: {object_size: N}}",
-        {"rf": list(sizes), "target": list(target), "node": node.name, "declared": any(declared)})
+        {"rf": list(sizes), "target": list(target), "node": node.name, "declared": any(declared),
+         "covered": covered})
 
 
 @rule("CNN112", "misaligned-merge", "warning",
@@ -85,7 +86,7 @@ def no_input_normalization(ctx: Context):
         return
     channels = ctx.analysis.input_shape[0]
     first = [n for n in ctx.graph.nodes if INPUT in n.inputs]
-    if first and all(n.layer.family == "norm" for n in first):
+    if first and all(n.layer.normalizes for n in first):
         return  # the network normalises its input itself
     example = ("{mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225]}  # ImageNet"
                if channels == 3 else "{mean: [0.1307], std: [0.3081]}  # MNIST"

@@ -14,10 +14,10 @@ from .registry import Finding, rule
       "Fully-connected layers hold most of the parameters", fc_share=0.5)
 def fc_params(ctx: Context):
     facts = ctx.analysis.facts
-    if not any(n.layer.family == "conv" for n in ctx.graph.nodes):
+    if not any(ctx.is_conv(n) for n in ctx.graph.nodes):
         return  # a multi-layer perceptron: its parameters are all fully-connected by definition
     total = to_int(ctx.analysis.totals()["params"]) or 0
-    linears = [n for n in ctx.graph.nodes if n.layer.family == "linear"]
+    linears = [n for n in ctx.graph.nodes if n.layer.fully_connected]
     held = sum(to_int(facts[n.name].params) or 0 for n in linears)
     if not total or held / total < ctx.settings["fc_share"] or not linears:
         return
@@ -73,7 +73,7 @@ def large_kernel(ctx: Context):
     for node in ctx.graph.nodes:
         weights = ctx.weights(node)
         windows = ctx.windows(node)
-        if (weights is None or windows is None or weights.transposed or node.layer.family != "conv"
+        if (weights is None or windows is None or weights.transposed or not ctx.is_conv(node)
                 or weights.dilation != (1, 1) or any(w.stride != 1 for w in windows)):
             continue
         k = weights.kernel[0]
@@ -115,9 +115,9 @@ def no_normalization(ctx: Context):
     longest = (0, None, None)
     for node in ctx.graph.nodes:
         run = max((runs[s] for s in node.inputs), key=lambda r: r[0])
-        if node.layer.family == "norm":
+        if node.layer.normalizes:
             run = (0, None, None)
-        elif node.layer.family == "conv":
+        elif ctx.is_conv(node):
             run = (run[0] + 1, run[1] or node.name, node.name)
         runs[node.name] = run
         if run[0] > longest[0]:
@@ -182,7 +182,7 @@ def channel_alignment(ctx: Context):
         macs = to_int(ctx.analysis.facts[node.name].macs) or 0
         if not total or macs / total < ctx.settings["min_macs_share"]:
             continue
-        unit = "features" if node.layer.family == "linear" else "channels"
+        unit = "features" if node.layer.fully_connected else "channels"
         odd = []
         if node.inputs[0] not in ends["from_input"] and weights.in_channels % multiple:
             odd.append(f"{weights.in_channels} input")
@@ -212,6 +212,6 @@ def _graph_ends(ctx: Context) -> dict:
     to_output = {ctx.graph.output}
     for node in reversed(ctx.graph.nodes):
         if node.name in to_output and len(node.inputs) == 1 and (
-                ctx.passes_through(node) or node.layer.view_of_input or node.layer.family == "structural"):
+                ctx.passes_through(node) or node.layer.view_of_input):
             to_output.add(node.inputs[0])
     return {"from_input": from_input, "to_output": to_output}
