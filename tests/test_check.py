@@ -506,3 +506,17 @@ def test_rf_coverage_setting_accepts_a_partial_field():
     assert "CNN108" not in codes(check_file(vgg, relaxed, use_project=False))
     strict = LintSettings(thresholds={"rf_coverage": 0.9})
     assert "CNN108" in codes(check_file(vgg, strict, use_project=False))
+
+
+def test_set_over_many_specs_applies_where_the_variable_exists(tmp_path):
+    with_var = biased().replace("name: biased\n", "name: biased\nvars: {classes: 10}\n").replace(
+        "linear: 10", "linear: classes")
+    write(tmp_path / "a.yaml", with_var)
+    write(tmp_path / "b.yaml", biased())  # no vars at all
+    result = run(tmp_path, "--isolated", "--set", "classes=100", "--format", "json")
+    assert result.exit_code == 1, result.output  # both checked: CNN110 in each, no spec error
+    doc = json.loads(result.output)
+    assert [s["error"] for s in doc["specs"]] == [None, None]
+    assert run(tmp_path, "--isolated", "--set", "clases=100").exit_code == 2  # used by no spec
+    single = run(tmp_path / "b.yaml", "--isolated", "--set", "classes=100")  # one spec: strict
+    assert single.exit_code == 2 and "no variable 'classes'" in single.output

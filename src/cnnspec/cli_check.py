@@ -98,11 +98,16 @@ def check(specs, select, ignore, max_params, max_macs, max_memory, batch, dtype,
                 raise UsageError("no specs given", hint="name spec files or directories, or set paths in "
                                  "[tool.cnnspec] of pyproject.toml")
         settings = parse_overrides(overrides)
+        files = list(dict.fromkeys(_spec_files(paths)))  # each file once
+        many = len(files) > 1  # --set applies to the specs that have the variable
         reports = [check_file(path, command_line, settings or None, input_shape, config_path,
-                              not isolated, skip_non_specs)
-                   for path in dict.fromkeys(_spec_files(paths))]  # each file once
+                              not isolated, skip_non_specs, lenient_overrides=many)
+                   for path in files]
         if not reports:
             raise UsageError("no spec files found", hint="spec files end in .yaml or .yml")
+        unused = set(settings) - set().union(*(r.overrides_used for r in reports))
+        if many and unused and not all(r.error for r in reports):
+            raise UsageError(f"--set {', '.join(sorted(unused))}: no spec checked has such a variable")
         level = command_line.fail_on or "warning"  # the run's default; each spec may set its own
         renderers = {"text": lambda: render_text(reports, level, not no_fix),
                      "json": lambda: render_json(reports, level),

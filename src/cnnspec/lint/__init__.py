@@ -39,6 +39,8 @@ class CheckReport:
     settings: LintSettings | None = None
     #: the file is YAML but not a spec, and the run was told to pass over such files
     skipped: bool = False
+    #: the --set variables this spec has (with ``lenient_overrides``, only those are applied)
+    overrides_used: set = field(default_factory=set)
 
     def failed(self, fail_on: str = "warning") -> bool:
         return any(severity_rank(d.severity) >= severity_rank(fail_on) for d in self.diagnostics)
@@ -179,17 +181,26 @@ def project_for(path: Path, config: Path | None = None) -> LintSettings:
 
 def check_file(path, command_line: LintSettings | None = None, overrides: dict | None = None,
                input_shape=None, config: Path | None = None, use_project: bool = True,
-               skip_non_specs: bool = False) -> CheckReport:
+               skip_non_specs: bool = False, lenient_overrides: bool = False) -> CheckReport:
     """Load a spec file and check it with the project's settings, the spec's and
     ``command_line``'s; a spec error is kept in the report, not raised. With
-    ``skip_non_specs`` a YAML file that is no spec at all is reported as skipped."""
-    from ..spec import load_spec
+    ``skip_non_specs`` a YAML file that is no spec at all is reported as skipped; with
+    ``lenient_overrides`` only the ``overrides`` the spec has a variable for are applied
+    (a run over many specs; the caller checks that each is used somewhere)."""
+    from ..source import LDict, read_spec_file
+    from ..spec import build_graph
 
     path = Path(path)
     project = project_for(path, config) if use_project else LintSettings()
+    used = dict(overrides or {})
     try:
-        graph = load_spec(path, overrides, input_shape)
+        doc = read_spec_file(path)
+        if lenient_overrides and used:
+            names = set(doc.get("vars") or {}) if isinstance(doc, LDict) else set()
+            used = {name: value for name, value in used.items() if name in names}
+        graph = build_graph(doc, str(path), used or None, input_shape, default_name=path.stem)
         report = check_graph(graph, project, command_line)
+        report.overrides_used = set(used)
     except NotASpecError as exc:
         if skip_non_specs:
             return CheckReport(str(path), settings=project, skipped=True)
