@@ -35,17 +35,6 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SLOT = re.compile("\x00(\\d+)\x00")
 _CHILD = re.compile("\x01(\\d+)\x01")
 
-#: names of positional constructor arguments, to name the ones that vary
-POSITIONAL = {
-    "Conv2d": ("in_channels", "out_channels"),
-    "ConvTranspose2d": ("in_channels", "out_channels"),
-    "Linear": ("in_features", "out_features"),
-    "BatchNorm2d": ("num_features",),
-    "AdaptiveAvgPool2d": ("output_size",),
-    "AdaptiveMaxPool2d": ("output_size",),
-    "ChannelShuffle": ("groups",),
-    "StochasticDepth": ("p",),
-}
 #: the spec attribute a constructor argument comes from, where the names differ
 SPEC_ATTR = {"out_channels": "out", "out_features": "out", "in_channels": "in",
              "in_features": "in", "num_features": "in", "kernel_size": "kernel"}
@@ -55,14 +44,6 @@ SHAPELESS = ("p", "eps", "momentum", "negative_slope", "alpha")
 RESERVED = {"self", "nn", "torch", "OrderedDict", "StochasticDepth", "super", "int", "float",
             "x", "out", "annotations"}
 
-#: keyword defaults written into class templates (so instances differing only in, say, a
-#: stride share a class) and dropped again when every instance uses the default
-DEFAULTS = {
-    "Conv2d": {"stride": 1, "padding": 0, "dilation": 1, "groups": 1},
-    "ConvTranspose2d": {"stride": 1, "padding": 0, "output_padding": 0, "dilation": 1, "groups": 1},
-    "MaxPool2d": {"padding": 0},
-    "AvgPool2d": {"padding": 0},
-}
 _DEFAULTED = re.compile("\x02(\\w+)=\x00(\\d+)\x00\\|([^\x02]*)\x02")
 #: group kinds that are composites, not user blocks
 COMPOSITE_KINDS = ("", "sequential", "repeat", "residual", "branches", "squeeze_excitation")
@@ -271,10 +252,10 @@ class Emitter:
     def ctor(self, node: Node, slots: list, top: bool) -> str:
         call = node.layer.torch_call(self.facts[node.name].inputs)
         texts = node.layer.spec_text if top else {}
-        names = POSITIONAL.get(call.cls, ())
+        names = call.arg_names
         parts = [self.value(v, slots, node, names[i] if i < len(names) else f"arg{i}", texts)
                  for i, v in enumerate(call.args)]
-        defaults = {} if top else DEFAULTS.get(call.cls, {})
+        defaults = {} if top else call.defaults
         order = ["kernel_size", *defaults, *call.kwargs]
         for key in dict.fromkeys(order):
             if key in defaults:  # always spelt out, so that instances differing here share a class

@@ -254,6 +254,11 @@ class TorchCall:
     args: tuple = ()
     kwargs: dict = field(default_factory=dict)
     module: str = "torch.nn"
+    #: the constructor's names for ``args`` (the emitter names the ones that vary)
+    arg_names: tuple = ()
+    #: keyword arguments the emitted class templates always spell out, with the constructor's
+    #: defaults (so instances that differ only there share one class)
+    defaults: dict = field(default_factory=dict)
 
 
 class Layer:

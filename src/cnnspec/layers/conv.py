@@ -149,7 +149,9 @@ class Conv2d(Layer):
             kwargs["groups"] = self.groups
         if not self.bias:
             kwargs["bias"] = False
-        return TorchCall("Conv2d", (self._in_channels(inputs), self.out), kwargs)
+        return TorchCall("Conv2d", (self._in_channels(inputs), self.out), kwargs,
+                         arg_names=("in_channels", "out_channels"),
+                         defaults={"stride": 1, "padding": 0, "dilation": 1, "groups": 1})
 
 
 @register
@@ -247,4 +249,7 @@ class ConvTranspose2d(Layer):
             kwargs["groups"] = self.groups
         if not self.bias:
             kwargs["bias"] = False
-        return TorchCall("ConvTranspose2d", (self._in_channels(inputs), self.out), kwargs)
+        return TorchCall("ConvTranspose2d", (self._in_channels(inputs), self.out), kwargs,
+                         arg_names=("in_channels", "out_channels"),
+                         defaults={"stride": 1, "padding": 0, "output_padding": 0, "dilation": 1,
+                                   "groups": 1})

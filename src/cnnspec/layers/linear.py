@@ -59,4 +59,5 @@ class Linear(Layer):
 
     def torch_call(self, inputs):
         kwargs = {} if self.bias else {"bias": False}
-        return TorchCall("Linear", (self._in_features(inputs), self.out), kwargs)
+        return TorchCall("Linear", (self._in_features(inputs), self.out), kwargs,
+                         arg_names=("in_features", "out_features"))

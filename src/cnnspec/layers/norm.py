@@ -61,4 +61,4 @@ class BatchNorm2d(Layer):
             kwargs["affine"] = False
         if not self.track_running_stats:
             kwargs["track_running_stats"] = False
-        return TorchCall("BatchNorm2d", (inputs[0][0],), kwargs)
+        return TorchCall("BatchNorm2d", (inputs[0][0],), kwargs, arg_names=("num_features",))

@@ -122,7 +122,7 @@ class MaxPool2d(_Pool):
             kwargs["dilation"] = compact(self.dilation)
         if self.ceil_mode:
             kwargs["ceil_mode"] = True
-        return TorchCall("MaxPool2d", (), kwargs)
+        return TorchCall("MaxPool2d", (), kwargs, defaults={"padding": 0})
 
 
 @register
@@ -146,7 +146,7 @@ class AvgPool2d(_Pool):
             kwargs["count_include_pad"] = False
         if self.divisor_override is not None:
             kwargs["divisor_override"] = self.divisor_override
-        return TorchCall("AvgPool2d", (), kwargs)
+        return TorchCall("AvgPool2d", (), kwargs, defaults={"padding": 0})
 
 
 def adaptive_bins(size, out: int) -> list[tuple]:
@@ -210,7 +210,7 @@ class _Adaptive(Layer):
     def torch_call(self, inputs):
         size = self.output_size
         arg = size[0] if size[0] == size[1] and size[0] is not None else tuple(size)
-        return TorchCall(self.torch_class, (arg,), {})
+        return TorchCall(self.torch_class, (arg,), {}, arg_names=("output_size",))
 
 
 @register

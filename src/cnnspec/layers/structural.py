@@ -107,7 +107,7 @@ class DropPath(Dropout):
     attrs = (Attr("p", float_kind(0.0, 1.0), default=0.0),)
 
     def torch_call(self, inputs):
-        return TorchCall("StochasticDepth", (self.p,), module="cnnspec")
+        return TorchCall("StochasticDepth", (self.p,), module="cnnspec", arg_names=("p",))
 
 
 @register
@@ -130,4 +130,4 @@ class ChannelShuffle(Layer):
         return shape
 
     def torch_call(self, inputs):
-        return TorchCall("ChannelShuffle", (self.groups,))
+        return TorchCall("ChannelShuffle", (self.groups,), arg_names=("groups",))
