@@ -88,3 +88,31 @@ def test_import_a_hand_written_model(tmp_path, monkeypatch):
     assert "cnnspec has no layer for LayerNorm" in result.output
     result = CliRunner().invoke(main, ["import", "nowhere:thing", "--input", "3x4x4"])
     assert result.exit_code == 2 and "cannot import 'nowhere'" in result.output
+
+
+class SingleCat(nn.Module):
+    """DenseNet's first dense layer concatenates a list of one tensor."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1, bias=False)
+
+    def forward(self, x):
+        return self.conv(torch.cat([x], 1))
+
+
+def test_a_concat_of_one_tensor_is_an_identity():
+    text = to_spec(SingleCat(), (3, 8, 8), "single_cat")
+    graph = cnnspec.parse_spec(text)
+    assert [n.type_name for n in graph.nodes] == ["identity", "conv2d"]
+    assert cnnspec.analyze(graph).totals()["params"] == 8 * 3 * 9
+
+
+def test_every_layer_read_back_from_torch_is_registered_once():
+    from cnnspec.importer import READERS
+
+    assert READERS["Conv2d"].type_name == "conv2d" and READERS["StochasticDepth"].type_name == "drop_path"
+    assert READERS["AdaptiveAvgPool2d"].type_name == "adaptive_avgpool2d"  # not global_avgpool
+    for name, cls in READERS.items():
+        assert hasattr(nn, name) or name in ("Add", "Mul", "Concat", "StochasticDepth"), name
+        assert name in cls.imported_from

@@ -21,134 +21,23 @@ import torch.nn.functional as F
 from torch import fx, nn
 
 from .errors import UsageError
+from .layers import LAYERS
+from .layers.base import NotImportable
 
 
-def _pair(value):
-    return list(value) if isinstance(value, (tuple, list)) and value[0] != value[1] else (
-        value[0] if isinstance(value, (tuple, list)) else value)
+def _readers() -> dict:
+    """Torch module class name -> the layer type that reads it (from the registry: each
+    layer class names what it is imported from and reads its settings itself)."""
+    table = {}
+    for cls in LAYERS.values():
+        for name in cls.imported_from:
+            if name in table:
+                raise AssertionError(f"{name} is read by both {table[name].type_name} and {cls.type_name}")
+            table[name] = cls
+    return table
 
 
-def _conv(m: nn.Conv2d) -> tuple[str, dict]:
-    if m.padding_mode != "zeros":
-        raise UsageError(f"Conv2d with padding_mode={m.padding_mode!r} is not supported")
-    attrs = {"out": m.out_channels, "kernel": _pair(m.kernel_size), "in": m.in_channels}
-    if _pair(m.stride) != 1:
-        attrs["stride"] = _pair(m.stride)
-    padding = m.padding if isinstance(m.padding, str) else _pair(m.padding)
-    if padding != 0:
-        attrs["padding"] = padding
-    if _pair(m.dilation) != 1:
-        attrs["dilation"] = _pair(m.dilation)
-    if m.groups != 1:
-        attrs["groups"] = m.groups
-    if m.bias is None:
-        attrs["bias"] = False
-    if isinstance(m, nn.ConvTranspose2d):
-        if _pair(m.output_padding) != 0:
-            attrs["output_padding"] = _pair(m.output_padding)
-        return "conv_transpose2d", attrs
-    return "conv2d", attrs
-
-
-def _pool(m) -> tuple[str, dict]:
-    attrs = {"kernel": _pair(m.kernel_size)}
-    if m.stride is not None and _pair(m.stride) != _pair(m.kernel_size):
-        attrs["stride"] = _pair(m.stride)
-    if _pair(m.padding) != 0:
-        attrs["padding"] = _pair(m.padding)
-    if m.ceil_mode:
-        attrs["ceil_mode"] = True
-    if isinstance(m, nn.MaxPool2d):
-        if m.return_indices:
-            raise UsageError("MaxPool2d(return_indices=True) is not supported")
-        if _pair(m.dilation) != 1:
-            attrs["dilation"] = _pair(m.dilation)
-        return "maxpool2d", attrs
-    if not m.count_include_pad:
-        attrs["count_include_pad"] = False
-    if m.divisor_override is not None:
-        attrs["divisor_override"] = m.divisor_override
-    return "avgpool2d", attrs
-
-
-def _batchnorm(m: nn.BatchNorm2d) -> tuple[str, dict]:
-    if m.momentum is None:
-        raise UsageError("BatchNorm2d(momentum=None) is not supported")
-    attrs = {"in": m.num_features}
-    if m.eps != 1e-5:
-        attrs["eps"] = m.eps
-    if m.momentum != 0.1:
-        attrs["momentum"] = m.momentum
-    if not m.affine:
-        attrs["affine"] = False
-    if not m.track_running_stats:
-        attrs["track_running_stats"] = False
-    return "batchnorm2d", attrs
-
-
-def _adaptive(kind: str):
-    def convert(m) -> tuple[str, dict]:
-        size = m.output_size
-        if isinstance(size, (tuple, list)):
-            size = list(size) if size[0] != size[1] or size[0] is None else size[0]
-        return kind, {"output_size": size}
-    return convert
-
-
-def _upsample(m: nn.Upsample) -> tuple[str, dict]:
-    attrs: dict = {}
-    if m.size is not None:
-        attrs["size"] = _pair(m.size) if isinstance(m.size, (tuple, list)) else m.size
-    else:
-        factor = m.scale_factor
-        if isinstance(factor, (tuple, list)):
-            if factor[0] != factor[1]:
-                raise UsageError("Upsample with different scales per axis is not supported")
-            factor = factor[0]
-        attrs["scale"] = int(factor) if float(factor).is_integer() else float(factor)
-    if m.mode != "nearest":
-        attrs["mode"] = m.mode
-    if m.align_corners is not None:
-        attrs["align_corners"] = m.align_corners
-    return "upsample", attrs
-
-
-def _simple(kind: str, **fields):
-    def convert(m) -> tuple[str, dict]:
-        attrs = {}
-        for attr, (source, default) in fields.items():
-            value = getattr(m, source)
-            if value != default:
-                attrs[attr] = value
-        return kind, attrs
-    return convert
-
-
-MODULES = {
-    nn.Conv2d: _conv, nn.ConvTranspose2d: _conv,
-    nn.MaxPool2d: _pool, nn.AvgPool2d: _pool, nn.BatchNorm2d: _batchnorm,
-    nn.AdaptiveAvgPool2d: _adaptive("adaptive_avgpool2d"),
-    nn.AdaptiveMaxPool2d: _adaptive("adaptive_maxpool2d"),
-    nn.Linear: lambda m: ("linear", {"out": m.out_features, "in": m.in_features,
-                                     **({} if m.bias is not None else {"bias": False})}),
-    nn.ReLU: _simple("relu"), nn.ReLU6: _simple("relu6"), nn.SiLU: _simple("silu"),
-    nn.Sigmoid: _simple("sigmoid"), nn.Tanh: _simple("tanh"), nn.Hardswish: _simple("hardswish"),
-    nn.Hardsigmoid: _simple("hardsigmoid"),
-    nn.LeakyReLU: _simple("leaky_relu", negative_slope=("negative_slope", 0.01)),
-    nn.ELU: _simple("elu", alpha=("alpha", 1.0)),
-    nn.GELU: _simple("gelu", approximate=("approximate", "none")),
-    nn.Softmax: _simple("softmax", dim=("dim", 1)),
-    nn.Dropout: _simple("dropout", p=("p", 0.5)), nn.Dropout2d: _simple("dropout2d", p=("p", 0.5)),
-    nn.Flatten: _simple("flatten", start_dim=("start_dim", 1), end_dim=("end_dim", -1)),
-    nn.Identity: _simple("identity"), nn.Upsample: _upsample,
-    nn.ChannelShuffle: _simple("channel_shuffle", groups=("groups", None)),
-}
-#: modules known by class name (cnnspec's own merges, torchvision's StochasticDepth)
-BY_NAME = {
-    "Add": lambda m: ("add", {}), "Mul": lambda m: ("mul", {}),
-    "Concat": lambda m: ("concat", {} if m.dim == 1 else {"dim": m.dim}),
-    "StochasticDepth": lambda m: ("drop_path", {"p": m.p}),
-}
+READERS = _readers()
 FUNCTIONS = {
     operator.add: "add", torch.add: "add", operator.mul: "mul", torch.mul: "mul",
     F.relu: "relu", torch.relu: "relu", F.silu: "silu", torch.sigmoid: "sigmoid", F.sigmoid: "sigmoid",
@@ -163,7 +52,7 @@ class _Tracer(fx.Tracer):
     """Also keeps cnnspec's merge modules and stochastic depth as single calls."""
 
     def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
-        return super().is_leaf_module(m, qualname) or type(m).__name__ in BY_NAME
+        return super().is_leaf_module(m, qualname) or type(m).__name__ in READERS
 
 
 def load_factory(target: str):
@@ -235,11 +124,14 @@ def to_spec(model: nn.Module, input_shape: tuple, name: str = "imported") -> str
 def _convert(node: fx.Node, modules: dict):
     if node.op == "call_module":
         module = modules[node.target]
-        convert = MODULES.get(type(module)) or BY_NAME.get(type(module).__name__)
-        if convert is None:
+        reader = READERS.get(type(module).__name__)
+        if reader is None:
             raise UsageError(f"{node.target}: cnnspec has no layer for {type(module).__name__}",
                              hint="see docs/spec.md for the layer types")
-        kind, attrs = convert(module)
+        try:
+            kind, attrs = reader.type_name, reader.from_torch(module)
+        except NotImportable as exc:
+            raise UsageError(f"{node.target}: {type(module).__name__}: {exc}") from None
         weights = list(module.parameters())
         if weights and not any(p.requires_grad for p in weights):
             attrs["trainable"] = False
@@ -261,6 +153,8 @@ def _functional(kind: str, node: fx.Node):
     if kind == "concat":
         tensors = list(args[0])
         dim = node.kwargs.get("dim", args[1] if len(args) > 1 else 0)
+        if len(tensors) == 1:  # torch.cat of one tensor (DenseNet's first layer): a copy
+            return "identity", {}, tensors, node.name
         if dim != 1:
             attrs["dim"] = dim
         return kind, attrs, tensors, node.name

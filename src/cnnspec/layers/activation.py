@@ -29,6 +29,7 @@ class ReLU(_Activation):
 
     type_name = "relu"
     torch_class = "ReLU"
+    imported_from = ("ReLU",)
 
 
 @register
@@ -38,6 +39,7 @@ class SiLU(_Activation):
     type_name = "silu"
     aliases = ("swish",)
     torch_class = "SiLU"
+    imported_from = ("SiLU",)
 
 
 @register
@@ -46,6 +48,7 @@ class Sigmoid(_Activation):
 
     type_name = "sigmoid"
     torch_class = "Sigmoid"
+    imported_from = ("Sigmoid",)
 
 
 @register
@@ -54,6 +57,7 @@ class Tanh(_Activation):
 
     type_name = "tanh"
     torch_class = "Tanh"
+    imported_from = ("Tanh",)
 
 
 @register
@@ -62,6 +66,7 @@ class Hardswish(_Activation):
 
     type_name = "hardswish"
     torch_class = "Hardswish"
+    imported_from = ("Hardswish",)
 
 
 @register
@@ -72,6 +77,7 @@ class LeakyReLU(_Activation):
     aliases = ("leakyrelu",)
     shorthand = "negative_slope"
     torch_class = "LeakyReLU"
+    imported_from = ("LeakyReLU",)
     attrs = (Attr("negative_slope", float_kind(), default=0.01),)
 
 
@@ -82,6 +88,7 @@ class ELU(_Activation):
     type_name = "elu"
     shorthand = "alpha"
     torch_class = "ELU"
+    imported_from = ("ELU",)
     attrs = (Attr("alpha", float_kind(), default=1.0),)
 
 
@@ -92,6 +99,7 @@ class GELU(_Activation):
     type_name = "gelu"
     shorthand = "approximate"
     torch_class = "GELU"
+    imported_from = ("GELU",)
     attrs = (Attr("approximate", choice_kind("none", "tanh"), default="none"),)
 
 
@@ -104,6 +112,7 @@ class Softmax(_Activation):
     shorthand = "dim"
     ops_per_element = 3
     torch_class = "Softmax"
+    imported_from = ("Softmax",)
     attrs = (Attr("dim", int_kind(None), default=1),)
 
     def output_shape(self, inputs):
@@ -135,6 +144,7 @@ class ReLU6(_Activation):
 
     type_name = "relu6"
     torch_class = "ReLU6"
+    imported_from = ("ReLU6",)
 
 
 @register
@@ -143,3 +153,4 @@ class Hardsigmoid(_Activation):
 
     type_name = "hardsigmoid"
     torch_class = "Hardsigmoid"
+    imported_from = ("Hardsigmoid",)

@@ -27,6 +27,10 @@ class LayerInputError(Exception):
         self.hint = hint
 
 
+class NotImportable(Exception):
+    """A torch module whose configuration the layer type cannot express (cnnspec import)."""
+
+
 class AttrValueError(Exception):
     """An attribute value of the wrong type or out of range (the caller adds the position).
     ``attr`` names the attribute when a cross-attribute check in ``validate`` fails."""
@@ -289,6 +293,8 @@ class Layer:
     normalizes: ClassVar[bool] = False
     #: every output reads every input feature (a fully-connected layer)
     fully_connected: ClassVar[bool] = False
+    #: the class names of the torch modules ``cnnspec import`` reads as this layer type
+    imported_from: ClassVar[tuple[str, ...]] = ()
 
     #: the spec's own text for attributes written as expressions or names ({attr: text})
     spec_text: dict = {}
@@ -363,8 +369,29 @@ class Layer:
         (1 for PyTorch's ``padding='same'`` with an even kernel); () when symmetric."""
         return ()
 
+    @classmethod
+    def from_torch(cls, module) -> dict:
+        """The spec settings of a torch module named in ``imported_from`` (``cnnspec import``;
+        the module is only read, torch is not imported here). By default each attribute is
+        read from the module's attribute of the same name and kept when it is required or
+        differs from its default. Raises NotImportable for what the spec cannot express."""
+        settings = {}
+        for attr in cls.attrs:
+            if hasattr(module, attr.name):
+                value = getattr(module, attr.name)
+                if attr.required or value != attr.default:
+                    settings[attr.name] = value
+        return settings
+
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         raise NotImplementedError(f"{self.type_name} has no torch mapping")
+
+
+def torch_pair(value):
+    """A torch (h, w) setting as a spec writes it: one number when both are equal."""
+    if isinstance(value, (tuple, list)):
+        return value[0] if value[0] == value[1] else list(value)
+    return value
 
 
 def spatial(shape: Shape, what: str) -> tuple:

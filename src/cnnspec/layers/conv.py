@@ -11,6 +11,7 @@ from .base import (
     AttrValueError,
     Layer,
     LayerInputError,
+    NotImportable,
     TorchCall,
     Weights,
     Window,
@@ -18,6 +19,7 @@ from .base import (
     padding_kind,
     pair_kind,
     spatial,
+    torch_pair,
 )
 from .registry import register
 
@@ -34,6 +36,25 @@ def conv_output_size(size, kernel: int, stride: int, padding: int, dilation: int
     return dims.floordiv(room, stride) + 1
 
 
+def _conv_settings(m) -> dict:
+    """A torch Conv2d / ConvTranspose2d's settings."""
+    if m.padding_mode != "zeros":
+        raise NotImportable(f"padding_mode={m.padding_mode!r} is not supported")
+    settings = {"out": m.out_channels, "kernel": torch_pair(m.kernel_size), "in": m.in_channels}
+    if torch_pair(m.stride) != 1:
+        settings["stride"] = torch_pair(m.stride)
+    padding = m.padding if isinstance(m.padding, str) else torch_pair(m.padding)
+    if padding != 0:
+        settings["padding"] = padding
+    if torch_pair(m.dilation) != 1:
+        settings["dilation"] = torch_pair(m.dilation)
+    if m.groups != 1:
+        settings["groups"] = m.groups
+    if m.bias is None:
+        settings["bias"] = False
+    return settings
+
+
 def compact(pair):
     """A (h, w) pair as torch would print it: one int when both are equal."""
     return pair[0] if pair[0] == pair[1] else tuple(pair)
@@ -47,6 +68,7 @@ class Conv2d(Layer):
     type_name = "conv2d"
     aliases = ("conv",)
     family = "conv"
+    imported_from = ("Conv2d",)
     attrs = (
         Attr("out", int_kind(1), required=True, aliases=("out_channels",),
              doc="output channels"),
@@ -130,6 +152,10 @@ class Conv2d(Layer):
         return Weights(self._in_channels(inputs), self.out, self.groups, self.kernel, self.dilation,
                        self.bias)
 
+    @classmethod
+    def from_torch(cls, module) -> dict:
+        return _conv_settings(module)
+
     def padding_skew(self):
         if self.padding != "same":
             return ()
@@ -165,6 +191,7 @@ class ConvTranspose2d(Layer):
     type_name = "conv_transpose2d"
     aliases = ("deconv", "conv_transpose")
     family = "conv"
+    imported_from = ("ConvTranspose2d",)
     attrs = (
         Attr("out", int_kind(1), required=True, aliases=("out_channels",)),
         Attr("kernel", pair_kind(1), required=True, aliases=("kernel_size",)),
@@ -237,6 +264,13 @@ class ConvTranspose2d(Layer):
     def weights(self, inputs):
         return Weights(self._in_channels(inputs), self.out, self.groups, self.kernel, self.dilation,
                        self.bias, transposed=True)
+
+    @classmethod
+    def from_torch(cls, module) -> dict:
+        settings = _conv_settings(module)
+        if torch_pair(module.output_padding) != 0:
+            settings["output_padding"] = torch_pair(module.output_padding)
+        return settings
 
     def torch_call(self, inputs):
         kwargs = {"kernel_size": compact(self.kernel)}

@@ -17,6 +17,7 @@ class Linear(Layer):
     aliases = ("fc", "dense")
     family = "linear"
     fully_connected = True
+    imported_from = ("Linear",)
     shorthand = "out"
     declared_what = "inputs"
     attrs = (
@@ -53,6 +54,13 @@ class Linear(Layer):
         if len(inputs[0]) == 3:
             return [None, GLOBAL]
         return GLOBAL
+
+    @classmethod
+    def from_torch(cls, module) -> dict:
+        settings = {"out": module.out_features, "in": module.in_features}
+        if module.bias is None:
+            settings["bias"] = False
+        return settings
 
     def weights(self, inputs):
         return Weights(self._in_features(inputs), self.out, bias=self.bias)

@@ -76,6 +76,7 @@ class Add(_Broadcasting):
 
     type_name = "add"
     torch_class = "Add"
+    imported_from = ("Add",)
 
 
 @register
@@ -85,6 +86,7 @@ class Mul(_Broadcasting):
 
     type_name = "mul"
     torch_class = "Mul"
+    imported_from = ("Mul",)
 
 
 @register
@@ -93,6 +95,7 @@ class Concat(_Merge):
     Every other dimension must agree. It copies, and computes nothing."""
 
     type_name = "concat"
+    imported_from = ("Concat",)
     aliases = ("cat",)
     attrs = (Attr("dim", int_kind(None), default=1),)
 

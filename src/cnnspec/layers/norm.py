@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import dims
-from .base import BOOL, Attr, Layer, LayerInputError, TorchCall, float_kind, int_kind
+from .base import BOOL, Attr, Layer, LayerInputError, NotImportable, TorchCall, float_kind, int_kind
 from .registry import register
 
 
@@ -17,6 +17,7 @@ class BatchNorm2d(Layer):
     family = "norm"
     pointwise = True
     normalizes = True
+    imported_from = ("BatchNorm2d",)
     absorbs_bias = True  # in training it subtracts the batch mean; at inference the running mean
     attrs = (
         Attr("eps", float_kind(minimum=0.0), default=1e-5),
@@ -34,6 +35,17 @@ class BatchNorm2d(Layer):
                 f"batchnorm2d needs a (channels, height, width) input, got {len(shape)}-D",
             )
         return shape
+
+    @classmethod
+    def from_torch(cls, module) -> dict:
+        if module.momentum is None:
+            raise NotImportable("BatchNorm2d(momentum=None) is not supported")
+        settings = {"in": module.num_features}
+        for name in ("eps", "momentum", "affine", "track_running_stats"):
+            default = next(a.default for a in cls.attrs if a.name == name)
+            if getattr(module, name) != default:
+                settings[name] = getattr(module, name)
+        return settings
 
     def declared_mismatch(self, inputs):
         if self.in_ is not None and self.in_ != inputs[0][0]:

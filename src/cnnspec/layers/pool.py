@@ -12,12 +12,14 @@ from .base import (
     AttrValueError,
     Layer,
     LayerInputError,
+    NotImportable,
     TorchCall,
     Window,
     int_kind,
     output_size_kind,
     pair_kind,
     spatial,
+    torch_pair,
 )
 from .conv import compact
 from .registry import register
@@ -107,6 +109,7 @@ class MaxPool2d(_Pool):
 
     type_name = "maxpool2d"
     aliases = ("maxpool",)
+    imported_from = ("MaxPool2d",)
     attrs = (
         *_POOL_ATTRS,
         Attr("dilation", pair_kind(1), default=(1, 1)),
@@ -115,6 +118,15 @@ class MaxPool2d(_Pool):
 
     def _dilation(self):
         return self.dilation
+
+    @classmethod
+    def from_torch(cls, module) -> dict:
+        if module.return_indices:
+            raise NotImportable("MaxPool2d(return_indices=True) is not supported")
+        settings = _pool_settings(module)
+        if torch_pair(module.dilation) != 1:
+            settings["dilation"] = torch_pair(module.dilation)
+        return settings
 
     def torch_call(self, inputs):
         kwargs = self._common_kwargs()
@@ -131,12 +143,22 @@ class AvgPool2d(_Pool):
 
     type_name = "avgpool2d"
     aliases = ("avgpool",)
+    imported_from = ("AvgPool2d",)
     attrs = (
         *_POOL_ATTRS,
         Attr("ceil_mode", BOOL, default=False),
         Attr("count_include_pad", BOOL, default=True),
         Attr("divisor_override", int_kind(1), default=None),
     )
+
+    @classmethod
+    def from_torch(cls, module) -> dict:
+        settings = _pool_settings(module)
+        if not module.count_include_pad:
+            settings["count_include_pad"] = False
+        if module.divisor_override is not None:
+            settings["divisor_override"] = module.divisor_override
+        return settings
 
     def torch_call(self, inputs):
         kwargs = self._common_kwargs()
@@ -147,6 +169,18 @@ class AvgPool2d(_Pool):
         if self.divisor_override is not None:
             kwargs["divisor_override"] = self.divisor_override
         return TorchCall("AvgPool2d", (), kwargs, defaults={"padding": 0})
+
+
+def _pool_settings(m) -> dict:
+    """A torch MaxPool2d / AvgPool2d's window settings."""
+    settings = {"kernel": torch_pair(m.kernel_size)}
+    if m.stride is not None and torch_pair(m.stride) != torch_pair(m.kernel_size):
+        settings["stride"] = torch_pair(m.stride)
+    if torch_pair(m.padding) != 0:
+        settings["padding"] = torch_pair(m.padding)
+    if m.ceil_mode:
+        settings["ceil_mode"] = True
+    return settings
 
 
 def adaptive_bins(size, out: int) -> list[tuple]:
@@ -207,6 +241,13 @@ class _Adaptive(Layer):
                                   outputs=o))
         return windows
 
+    @classmethod
+    def from_torch(cls, module) -> dict:
+        size = module.output_size
+        if isinstance(size, (tuple, list)):
+            size = list(size) if size[0] != size[1] or size[0] is None else size[0]
+        return {"output_size": size}
+
     def torch_call(self, inputs):
         size = self.output_size
         arg = size[0] if size[0] == size[1] and size[0] is not None else tuple(size)
@@ -218,6 +259,7 @@ class AdaptiveAvgPool2d(_Adaptive):
     """Adaptive average pooling to a fixed output size (``torch.nn.AdaptiveAvgPool2d``)."""
 
     type_name = "adaptive_avgpool2d"
+    imported_from = ("AdaptiveAvgPool2d",)
     aliases = ("adaptive_avgpool",)
     torch_class = "AdaptiveAvgPool2d"
     attrs = (Attr("output_size", output_size_kind(), required=True),)
@@ -228,6 +270,7 @@ class AdaptiveMaxPool2d(_Adaptive):
     """Adaptive max pooling to a fixed output size (``torch.nn.AdaptiveMaxPool2d``)."""
 
     type_name = "adaptive_maxpool2d"
+    imported_from = ("AdaptiveMaxPool2d",)
     aliases = ("adaptive_maxpool",)
     torch_class = "AdaptiveMaxPool2d"
     attrs = (Attr("output_size", output_size_kind(), required=True),)

@@ -12,12 +12,14 @@ from .base import (
     AttrValueError,
     Layer,
     LayerInputError,
+    NotImportable,
     TorchCall,
     Window,
     choice_kind,
     float_kind,
     pair_kind,
     spatial,
+    torch_pair,
 )
 from .conv import compact
 from .registry import register
@@ -32,6 +34,7 @@ class Upsample(Layer):
 
     type_name = "upsample"
     family = "resample"
+    imported_from = ("Upsample",)
     shorthand = "scale"
     attrs = (
         Attr("scale", float_kind(minimum=0.0), aliases=("scale_factor",),
@@ -49,6 +52,24 @@ class Upsample(Layer):
         if self.align_corners is not None and self.mode == "nearest":
             raise AttrValueError("align_corners applies to bilinear only (PyTorch refuses it)",
                                  "align_corners")
+
+    @classmethod
+    def from_torch(cls, module) -> dict:
+        settings: dict = {}
+        if module.size is not None:
+            settings["size"] = torch_pair(module.size)
+        else:
+            factor = module.scale_factor
+            if isinstance(factor, (tuple, list)):
+                if factor[0] != factor[1]:
+                    raise NotImportable("Upsample with different scales per axis is not supported")
+                factor = factor[0]
+            settings["scale"] = int(factor) if float(factor).is_integer() else float(factor)
+        if module.mode != "nearest":
+            settings["mode"] = module.mode
+        if module.align_corners is not None:
+            settings["align_corners"] = module.align_corners
+        return settings
 
     def _scale_int(self):
         return int(self.scale) if self.scale is not None and float(self.scale).is_integer() else None

@@ -13,6 +13,7 @@ class Flatten(Layer):
     batch is dim 0, so the default 1…−1 flattens each sample). Returns a view: no new memory."""
 
     type_name = "flatten"
+    imported_from = ("Flatten",)
     family = "structural"
     view_of_input = True
     attrs = (
@@ -54,6 +55,7 @@ class Identity(Layer):
     """Passes its input through unchanged (``torch.nn.Identity``)."""
 
     type_name = "identity"
+    imported_from = ("Identity",)
     family = "structural"
     view_of_input = True
 
@@ -67,6 +69,7 @@ class Dropout(Layer):
     inference it returns its input: no work, no memory."""
 
     type_name = "dropout"
+    imported_from = ("Dropout",)
     family = "dropout"
     shorthand = "p"
     view_of_input = True
@@ -82,6 +85,7 @@ class Dropout2d(Dropout):
     """Zeroes whole channels with probability ``p`` while training (``torch.nn.Dropout2d``)."""
 
     type_name = "dropout2d"
+    imported_from = ("Dropout2d",)
 
     def output_shape(self, inputs):
         (shape,) = inputs
@@ -103,6 +107,7 @@ class DropPath(Dropout):
     its input: no parameters, no work, no memory."""
 
     type_name = "drop_path"
+    imported_from = ("StochasticDepth",)  # torchvision.ops and cnnspec's own
     aliases = ("stochastic_depth",)
     attrs = (Attr("p", float_kind(0.0, 1.0), default=0.0),)
 
@@ -116,6 +121,7 @@ class ChannelShuffle(Layer):
     A permutation: no parameters and no arithmetic."""
 
     type_name = "channel_shuffle"
+    imported_from = ("ChannelShuffle",)
     family = "structural"
     shorthand = "groups"
     attrs = (Attr("groups", int_kind(1), required=True),)
