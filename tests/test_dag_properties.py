@@ -1125,3 +1125,26 @@ layers:
         model(torch.randn(1, 4, 16, 16))
     assert alive_before["b"] == ["a"]  # "dead" is dropped as soon as it is made
     assert alive_before["c"] == ["b"], alive_before  # 'dead' has no reader
+
+
+@settings(deadline=None, derandomize=True, max_examples=150, suppress_health_check=SLOW_OK)
+@given(dag_cases())
+def test_check_runs_every_rule_on_random_dags(case):
+    """Every rule and output format copes with any graph cnnspec accepts: findings are
+    well-formed, never an exception."""
+    import json as _json
+
+    from cnnspec.lint import check_graph
+    from cnnspec.lint.output import render_github, render_json, render_text
+    from cnnspec.lint.registry import RULES
+    from cnnspec.lint.sarif import render_sarif
+
+    graph, _ = accepted(case)
+    report = check_graph(graph)
+    for diag in report.diagnostics:
+        event(f"finding: {diag.code}")
+        assert diag.code in RULES and diag.message and diag.line >= 1
+        assert diag.node is None or diag.node in graph
+        _json.dumps(diag.data)
+    for render in (render_text, render_json, render_sarif, render_github):
+        render([report])
