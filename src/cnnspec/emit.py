@@ -22,9 +22,11 @@ torch is not imported here.
 
 from __future__ import annotations
 
+import ast
 import keyword
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from . import __version__
 from .analysis import shapes_only
@@ -49,21 +51,12 @@ _DEFAULTED = re.compile("\x02(\\w+)=\x00(\\d+)\x00\\|([^\x02]*)\x02")
 COMPOSITE_KINDS = ("", "sequential", "repeat", "residual", "branches", "squeeze_excitation")
 MERGES = ("Add", "Mul", "Concat")
 
-STOCHASTIC_DEPTH = '''class StochasticDepth(nn.Module):
-    """Drops a sample's whole residual branch with probability p while training (scaling the
-    kept ones by 1 / (1 - p)); the identity at inference. As torchvision.ops.StochasticDepth."""
-
-    def __init__(self, p: float) -> None:
-        super().__init__()
-        self.p = p
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training or self.p == 0.0:
-            return x
-        keep = 1.0 - self.p
-        mask = torch.empty((x.shape[0],) + (1,) * (x.dim() - 1), dtype=x.dtype, device=x.device)
-        return x * mask.bernoulli_(keep).div_(keep) if keep > 0 else x * 0
-'''
+def module_source(name: str) -> str:
+    """The source of one of cnnspec's own modules (``torch_modules.py``), read as text so that
+    ``build`` never imports torch: the emitted class is the very one the builder runs."""
+    text = Path(__file__).with_name("torch_modules.py").read_text(encoding="utf-8")
+    node = next(n for n in ast.parse(text).body if isinstance(n, ast.ClassDef) and n.name == name)
+    return ast.get_source_segment(text, node) + "\n"
 
 
 def camel(name: str) -> str:
@@ -543,7 +536,7 @@ class Emitter:
         head.append("from torch import nn")
         parts = ["\n".join(head)]
         if "StochasticDepth" in self.uses:
-            parts.append(STOCHASTIC_DEPTH)
+            parts.append(module_source("StochasticDepth"))
         parts += texts
         return "\n\n\n".join(p.rstrip("\n") for p in parts) + "\n"
 
