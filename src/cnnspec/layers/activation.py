@@ -14,6 +14,10 @@ class _Activation(Layer):
     pointwise = True
     torch_class = ""
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.imported_from = (cls.torch_class,) if cls.torch_class else ()  # its own module
+
     def torch_call(self, inputs):
         kwargs = {}
         for attr in self.attrs:
@@ -29,7 +33,6 @@ class ReLU(_Activation):
 
     type_name = "relu"
     torch_class = "ReLU"
-    imported_from = ("ReLU",)
 
 
 @register
@@ -39,7 +42,6 @@ class SiLU(_Activation):
     type_name = "silu"
     aliases = ("swish",)
     torch_class = "SiLU"
-    imported_from = ("SiLU",)
 
 
 @register
@@ -48,7 +50,6 @@ class Sigmoid(_Activation):
 
     type_name = "sigmoid"
     torch_class = "Sigmoid"
-    imported_from = ("Sigmoid",)
 
 
 @register
@@ -57,7 +58,6 @@ class Tanh(_Activation):
 
     type_name = "tanh"
     torch_class = "Tanh"
-    imported_from = ("Tanh",)
 
 
 @register
@@ -66,7 +66,6 @@ class Hardswish(_Activation):
 
     type_name = "hardswish"
     torch_class = "Hardswish"
-    imported_from = ("Hardswish",)
 
 
 @register
@@ -77,7 +76,6 @@ class LeakyReLU(_Activation):
     aliases = ("leakyrelu",)
     shorthand = "negative_slope"
     torch_class = "LeakyReLU"
-    imported_from = ("LeakyReLU",)
     attrs = (Attr("negative_slope", float_kind(), default=0.01),)
 
 
@@ -88,7 +86,6 @@ class ELU(_Activation):
     type_name = "elu"
     shorthand = "alpha"
     torch_class = "ELU"
-    imported_from = ("ELU",)
     attrs = (Attr("alpha", float_kind(), default=1.0),)
 
 
@@ -99,7 +96,6 @@ class GELU(_Activation):
     type_name = "gelu"
     shorthand = "approximate"
     torch_class = "GELU"
-    imported_from = ("GELU",)
     attrs = (Attr("approximate", choice_kind("none", "tanh"), default="none"),)
 
 
@@ -112,7 +108,6 @@ class Softmax(_Activation):
     shorthand = "dim"
     ops_per_element = 3
     torch_class = "Softmax"
-    imported_from = ("Softmax",)
     attrs = (Attr("dim", int_kind(None), default=1),)
 
     def output_shape(self, inputs):
@@ -137,14 +132,12 @@ class Softmax(_Activation):
         return TorchCall("Softmax", (), {"dim": self.dim})
 
 
-
 @register
 class ReLU6(_Activation):
     """min(max(0, x), 6) (``torch.nn.ReLU6``), as in MobileNetV2."""
 
     type_name = "relu6"
     torch_class = "ReLU6"
-    imported_from = ("ReLU6",)
 
 
 @register
@@ -153,4 +146,3 @@ class Hardsigmoid(_Activation):
 
     type_name = "hardsigmoid"
     torch_class = "Hardsigmoid"
-    imported_from = ("Hardsigmoid",)

@@ -59,6 +59,10 @@ class _Broadcasting(_Merge):
 
     torch_class = ""
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.imported_from = (cls.torch_class,) if cls.torch_class else ()  # cnnspec's Add / Mul
+
     def output_shape(self, inputs):
         return broadcast(inputs, self.type_name)
 
@@ -76,7 +80,6 @@ class Add(_Broadcasting):
 
     type_name = "add"
     torch_class = "Add"
-    imported_from = ("Add",)
 
 
 @register
@@ -86,7 +89,6 @@ class Mul(_Broadcasting):
 
     type_name = "mul"
     torch_class = "Mul"
-    imported_from = ("Mul",)
 
 
 @register
