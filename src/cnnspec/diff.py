@@ -18,8 +18,8 @@ from . import dims
 from .analysis import analyze
 from .errors import Position, SpecSyntaxError, UsageError, did_you_mean
 from .facts import Analysis, NodeFacts
-from .source import LDict, load_yaml, read_spec_file
-from .spec import build_graph
+from .source import load_yaml, read_spec_file
+from .spec import build_graph, defined_overrides, spec_vars
 
 SCHEMA_VERSION = "1.0"
 
@@ -226,24 +226,18 @@ def _read_file(path: str) -> _Side:
     return _Side(read_spec_file(path), Source(str(path)), str(path), Path(path).stem)
 
 
-def _var_names(doc) -> set:
-    raw = doc.get("vars") if isinstance(doc, LDict) else None
-    return set(raw) if isinstance(raw, dict) else set()
-
-
 def _diff_sides(sides: list[_Side], overrides, input_shape, batch, dtype) -> SpecDiff:
     overrides = dict(overrides or {})
     graphs, where = [], {name: [] for name in overrides}
     for label, side in zip(("before", "after"), sides):
-        defined = _var_names(side.doc)
-        mine = {k: v for k, v in overrides.items() if k in defined}
+        mine = defined_overrides(side.doc, overrides)
         for name in mine:
             where[name].append(label)
         graphs.append(build_graph(side.doc, side.file, mine, input_shape, side.default_name))
     notes = []
     for name, labels in where.items():
         if not labels:
-            known = _var_names(sides[0].doc) | _var_names(sides[1].doc)
+            known = spec_vars(sides[0].doc) | spec_vars(sides[1].doc)
             raise UsageError(f"--set {name}: neither spec has a variable '{name}'",
                              hint=did_you_mean(name, known) or (
                                  "variables: " + ", ".join(sorted(map(str, known))) if known

@@ -28,13 +28,29 @@ TOP_KEYS = ("name", "description", "input", "normalize", "vars", "blocks", "laye
 BLOCK_KEYS = ("args", "layers")
 
 
-def load_spec(path, overrides: dict | None = None, input_shape=None) -> Graph:
+def load_spec(path, overrides: dict | None = None, input_shape=None, only_defined: bool = False) -> Graph:
     """Read a spec file and expand it into a :class:`Graph`.
 
     ``overrides`` replaces vars (like ``--set``); ``input_shape`` replaces the declared input
-    (a tuple of ints and/or names, or text such as ``"3x224x224"`` or ``"3xHxW"``)."""
+    (a tuple of ints and/or names, or text such as ``"3x224x224"`` or ``"3xHxW"``). With
+    ``only_defined`` the overrides the spec has no variable for are passed over (one ``--set``
+    over several specs) instead of being an error."""
     doc = read_spec_file(path)
+    if only_defined and overrides:
+        overrides = defined_overrides(doc, overrides)
     return build_graph(doc, str(path), overrides, input_shape, default_name=Path(path).stem)
+
+
+def spec_vars(doc) -> set:
+    """The variable names a parsed spec document defines."""
+    raw = doc.get("vars") if isinstance(doc, LDict) else None
+    return set(raw) if isinstance(raw, dict) else set()
+
+
+def defined_overrides(doc, overrides: dict) -> dict:
+    """The overrides whose variable the parsed spec document defines."""
+    names = spec_vars(doc)
+    return {name: value for name, value in overrides.items() if name in names}
 
 
 def parse_spec(text: str, file: str = "<string>", overrides: dict | None = None,

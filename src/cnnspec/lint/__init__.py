@@ -187,20 +187,14 @@ def check_file(path, command_line: LintSettings | None = None, overrides: dict |
     ``skip_non_specs`` a YAML file that is no spec at all is reported as skipped; with
     ``lenient_overrides`` only the ``overrides`` the spec has a variable for are applied
     (a run over many specs; the caller checks that each is used somewhere)."""
-    from ..source import LDict, read_spec_file
-    from ..spec import build_graph
+    from ..spec import load_spec
 
     path = Path(path)
     project = project_for(path, config) if use_project else LintSettings()
-    used = dict(overrides or {})
     try:
-        doc = read_spec_file(path)
-        if lenient_overrides and used:
-            names = set(doc.get("vars") or {}) if isinstance(doc, LDict) else set()
-            used = {name: value for name, value in used.items() if name in names}
-        graph = build_graph(doc, str(path), used or None, input_shape, default_name=path.stem)
+        graph = load_spec(path, overrides, input_shape, only_defined=lenient_overrides)
         report = check_graph(graph, project, command_line)
-        report.overrides_used = set(used)
+        report.overrides_used = set(overrides or {}) & set(graph.vars)
     except NotASpecError as exc:
         if skip_non_specs:
             return CheckReport(str(path), settings=project, skipped=True)
