@@ -32,18 +32,18 @@ def _over(ctx: Context, key: str, value, unit, what: str, verb: str = "exceed"):
 
 @rule("CNN901", "params-budget", "error", "More parameters than the budget (--max-params)")
 def params_budget(ctx: Context):
-    yield from _over(ctx, "max_params", ctx.analysis.totals()["params"], count, "the parameters")
+    yield from _over(ctx, "max_params", ctx.totals["params"], count, "the parameters")
 
 
 @rule("CNN902", "macs-budget", "error", "More MACs than the budget (--max-macs)")
 def macs_budget(ctx: Context):
-    yield from _over(ctx, "max_macs", ctx.analysis.totals()["macs"], ops, "the MACs")
+    yield from _over(ctx, "max_macs", ctx.totals["macs"], ops, "the MACs")
 
 
 @rule("CNN903", "memory-budget", "error",
       "More inference memory (parameters + peak activations) than the budget (--max-memory)")
 def memory_budget(ctx: Context):
-    totals = ctx.analysis.totals()
+    totals = ctx.totals
     memory = to_int(totals["param_bytes"] + totals["peak_activation_bytes"])
     yield from _over(ctx, "max_memory", memory, nbytes,
                      "the inference memory (parameters + peak activations)", "exceeds")

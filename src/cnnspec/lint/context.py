@@ -4,6 +4,7 @@ the layers generic questions (their windows, weights, whether they only map valu
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from ..facts import Analysis
 from ..graph import INPUT, Graph, Node
@@ -22,6 +23,30 @@ class Context:
     def __post_init__(self) -> None:
         self.consumers = self.graph.consumers()
         self._windows: dict = {}
+
+    @cached_property
+    def totals(self) -> dict:
+        return self.analysis.totals()
+
+    @cached_property
+    def from_input(self) -> set:
+        """The input and the nodes that are the input seen through pass-through layers."""
+        names = {INPUT}
+        for node in self.graph.nodes:
+            if self.passes_through(node) and node.inputs[0] in names:
+                names.add(node.name)
+        return names
+
+    @cached_property
+    def to_output(self) -> set:
+        """The output and the nodes that reach it through pass-through layers or views (the
+        classes: their number is fixed by the task)."""
+        names = {self.graph.output}
+        for node in reversed(self.graph.nodes):
+            if node.name in names and len(node.inputs) == 1 and (
+                    self.passes_through(node) or node.layer.view_of_input):
+                names.add(node.inputs[0])
+        return names
 
     def inputs(self, node: Node) -> list:
         return self.analysis.facts[node.name].inputs

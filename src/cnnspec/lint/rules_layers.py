@@ -16,7 +16,7 @@ def fc_params(ctx: Context):
     facts = ctx.analysis.facts
     if not any(ctx.is_conv(n) for n in ctx.graph.nodes):
         return  # a multi-layer perceptron: its parameters are all fully-connected by definition
-    total = to_int(ctx.analysis.totals()["params"]) or 0
+    total = to_int(ctx.totals["params"]) or 0
     linears = [n for n in ctx.graph.nodes if n.layer.fully_connected]
     held = sum(to_int(facts[n.name].params) or 0 for n in linears)
     if not total or held / total < ctx.settings["fc_share"] or not linears:
@@ -27,7 +27,7 @@ def fc_params(ctx: Context):
                f"{count(facts[biggest.name].params)}")
     data = {"fc_params": held, "params": total, "share": held / total, "largest": biggest.name}
     flat = next(((n, m) for n in linears if (m := _flattened_map(ctx, n)) is not None), None)
-    outputs = _graph_ends(ctx)["to_output"]
+    outputs = ctx.to_output
     if flat is None and all(n.name in outputs for n in linears):
         return  # one classifier over pooled features: its size is the task's, nothing to trade
     if flat is None:
@@ -173,8 +173,7 @@ def even_kernel_same(ctx: Context):
       channel_multiple=8, min_macs_share=0.01)
 def channel_alignment(ctx: Context):
     multiple = ctx.settings["channel_multiple"]
-    total = to_int(ctx.analysis.totals()["macs"]) or 0
-    ends = _graph_ends(ctx)
+    total = to_int(ctx.totals["macs"]) or 0
     for node in ctx.graph.nodes:
         weights = ctx.weights(node)
         if weights is None or multiple <= 1:
@@ -184,9 +183,9 @@ def channel_alignment(ctx: Context):
             continue
         unit = "features" if node.layer.fully_connected else "channels"
         odd = []
-        if node.inputs[0] not in ends["from_input"] and weights.in_channels % multiple:
+        if node.inputs[0] not in ctx.from_input and weights.in_channels % multiple:
             odd.append(f"{weights.in_channels} input")
-        if node.name not in ends["to_output"] and weights.out_channels % multiple:
+        if node.name not in ctx.to_output and weights.out_channels % multiple:
             odd.append(f"{weights.out_channels} output")
         counts = f"{' and '.join(odd)} {unit}" if odd else ""
         per_group = weights.in_channels // weights.groups
@@ -200,18 +199,3 @@ def channel_alignment(ctx: Context):
                 f"round them to multiples of {multiple}",
                 {"in": weights.in_channels, "out": weights.out_channels, "groups": weights.groups,
                  "macs_share": macs / total})
-
-
-def _graph_ends(ctx: Context) -> dict:
-    """Nodes whose output is the network's input seen through pass-through layers, and those
-    whose output reaches the network's output through them (the classes, fixed by the task)."""
-    from_input = {INPUT}
-    for node in ctx.graph.nodes:
-        if ctx.passes_through(node) and node.inputs[0] in from_input:
-            from_input.add(node.name)
-    to_output = {ctx.graph.output}
-    for node in reversed(ctx.graph.nodes):
-        if node.name in to_output and len(node.inputs) == 1 and (
-                ctx.passes_through(node) or node.layer.view_of_input):
-            to_output.add(node.inputs[0])
-    return {"from_input": from_input, "to_output": to_output}
