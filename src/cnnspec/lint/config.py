@@ -89,8 +89,6 @@ class LintSettings:
     batch: int | None = None
     dtype: str | None = None
     paths: list = field(default_factory=list)
-    #: where the settings came from (pyproject file), for messages
-    source: str | None = None
 
     def merged(self, other: LintSettings | None) -> LintSettings:
         """These settings overridden by ``other``'s: a later select replaces, ignores add up,
@@ -106,7 +104,6 @@ class LintSettings:
             if getattr(other, key) is not None:
                 setattr(out, key, getattr(other, key))
         out.paths = other.paths or self.paths
-        out.source = other.source or self.source
         return out
 
 
@@ -282,6 +279,5 @@ def _project_settings(path: Path) -> LintSettings:
         settings = settings_from_mapping(table, PROJECT_KEYS)
     except ConfigError as exc:
         raise UsageError(f"{path}: [tool.cnnspec] {exc.key}: {exc.message}", hint=exc.hint) from None
-    settings.source = str(path)
     settings.paths = [str(path.parent / p) for p in settings.paths]
     return settings
