@@ -282,9 +282,9 @@ def test_exit_codes():
     assert "fix: global average pooling" in result.output
     assert run(SPECS / "vgg16.yaml", "--fail-on", "error").exit_code == 0
     assert run(SPECS / "vgg16.yaml", "--ignore", "CNN101,CNN104", "--ignore", "CNN108").exit_code == 0
-    tiny = run(SPECS / "tinyvgg.yaml", "--select", "CNN113")
+    tiny = run(SPECS / "tinyvgg_cnn_explainer.yaml", "--select", "CNN113")
     assert tiny.exit_code == 0 and "CNN113 [info]" in tiny.output
-    assert run(SPECS / "tinyvgg.yaml", "--select", "CNN113", "--fail-on", "info").exit_code == 1
+    assert run(SPECS / "tinyvgg_cnn_explainer.yaml", "--select", "CNN113", "--fail-on", "info").exit_code == 1
     result = run(SPECS / "resnet50.yaml", "--max-params", "25M")
     assert result.exit_code == 1 and "CNN901 [error]" in result.output and "25,557,032" in result.output
     assert run(SPECS / "resnet50.yaml", "--max-params", "26M", "--max-macs", "4.1G").exit_code == 0
@@ -354,7 +354,7 @@ def test_sarif_output_is_sarif_2_1_0(tmp_path):
 
 
 def test_github_annotations(tmp_path):
-    result = run(SPECS / "vgg16.yaml", SPECS / "tinyvgg.yaml", "--format", "github")
+    result = run(SPECS / "vgg16.yaml", SPECS / "tinyvgg_cnn_explainer.yaml", "--format", "github")
     lines = result.output.splitlines()
     assert result.exit_code == 1 and lines
     pattern = re.compile(r"^::(warning|notice|error) file=[^,]+,line=\d+,col=\d+,title=CNN\d{3} [a-z-]+::.+$")

@@ -16,7 +16,7 @@ from cnnspec.cli import main
 from .conftest import SPECS
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
-GOLDEN_SPECS = ["alexnet", "vgg16", "mnist_cnn_bn", "lenet5"]
+GOLDEN_SPECS = ["alexnet", "vgg16", "convnet", "lenet5"]
 
 
 def run(*args) -> str:
@@ -62,24 +62,24 @@ def test_json_has_the_documented_fields():
         assert key in data["totals"]
     assert data["totals"]["params"] == 42_319_432
     assert data["totals"]["macs"] == 1_115_202_080
-    conv5 = next(la for la in data["layers"] if la["name"] == "conv5")
+    conv5 = next(la for la in data["layers"] if la["name"] == "feature_extraction.10")
     assert conv5["receptive_field"] == {"size": [163, 163], "jump": [16, 16], "start": [17, 17],
                                         "exact": True}
 
 
 def test_batch_dtype_and_set():
-    data = json.loads(run("analyze", "specs/mnist_cnn.yaml", "--format", "json", "--batch", "8",
-                          "--dtype", "float16", "--set", "classes=7"))
+    data = json.loads(run("analyze", "specs/simple_cnn.yaml", "--format", "json", "--batch", "8",
+                          "--dtype", "float16", "--set", "num_classes=7"))
     assert data["batch"] == 8 and data["dtype"] == "float16"
     assert data["layers"][-1]["output_shape"] == [8, 7]
     assert data["totals"]["param_bytes"] == 2 * data["totals"]["params"]
-    assert data["vars"] == {"classes": 7}
+    assert data["vars"] == {"num_classes": 7}
 
 
 def test_set_accepts_expressions_of_other_vars():
     data = json.loads(run("analyze", "specs/deep_cnn.yaml", "--format", "json",
-                          "--set", "width=classes * 3"))
-    assert data["vars"]["width"] == 30
+                          "--set", "hidden_channels=output_size * 3"))
+    assert data["vars"]["hidden_channels"] == 30
     assert data["layers"][0]["output_shape"][1] == 30
 
 

@@ -61,11 +61,11 @@ def test_every_node_matches_pytorch(path):
 @pytest.mark.parametrize(
     "spec, params, macs",
     [
-        ("alexnet", 42_319_432, 1_115_202_080),               # the tutorial variant
+        ("alexnet", 42_319_432, 1_115_202_080),               # the tutorial's AlexNet
         ("alexnet_torchvision", 61_100_840, 714_188_480),     # torchvision: 0.714 GFLOPS
         ("vgg16", 138_357_544, 15_470_264_320),               # torchvision: 15.47 GFLOPS
         ("lenet5", 61_706, 416_520),                          # LeNet-5, 61,706 params
-        ("simple_mnist", 34_826, 2_440_960),                  # Keras example: 34,826 params
+        ("keras_mnist", 34_826, 2_440_960),                   # Keras example: 34,826 params
     ],
 )
 def test_published_figures(spec, params, macs):
@@ -100,7 +100,7 @@ layers:
 @pytest.mark.parametrize("batch", [1, 3])
 @pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
 def test_memory_figures_scale_with_batch_and_dtype(batch, dtype):
-    graph = cnnspec.load_spec(SPECS / "mnist_cnn.yaml")
+    graph = cnnspec.load_spec(SPECS / "simple_cnn.yaml")
     result = cnnspec.analyze(graph, batch=batch, dtype=dtype)
     model = cnnspec.to_torch(graph).to(getattr(torch, dtype))
     sizes = {}

@@ -123,5 +123,5 @@ layers:
 
 
 def test_build_needs_a_concrete_input():
-    result = CliRunner().invoke(main, ["build", str(SPECS / "simple_mnist.yaml"), "--input", "1xHxW"])
+    result = CliRunner().invoke(main, ["build", str(SPECS / "keras_mnist.yaml"), "--input", "1xHxW"])
     assert result.exit_code == 2 and "needs a concrete input" in result.output

@@ -31,12 +31,12 @@ def modules_after(args: list[str]) -> tuple[bool, bool]:
 
 @pytest.mark.parametrize("args", [
     ["analyze", "specs/vgg16.yaml"],
-    ["analyze", "specs/mnist_cnn_bn.yaml", "--format", "json"],
+    ["analyze", "specs/convnet.yaml", "--format", "json"],
     ["analyze", "specs/alexnet.yaml", "--input", "3x224x224"],  # the error path too
     ["sizes", "specs/alexnet.yaml", "--near", "224"],
     ["schema"],
     ["diff", "specs/resnet18.yaml", "specs/resnet34.yaml"],
-    ["diff", "specs/mnist_cnn.yaml", "specs/mnist_cnn_bn.yaml", "--format", "json"],
+    ["diff", "specs/simple_cnn.yaml", "specs/convnet.yaml", "--format", "json"],
     ["diff", "specs/alexnet.yaml", "specs/alexnet_torchvision.yaml", "--format", "markdown"],
 ])
 def test_no_torch_no_sympy_for_concrete_inputs(args):

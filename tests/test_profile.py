@@ -33,6 +33,6 @@ def test_profile_json_with_given_peaks():
 
 
 def test_profile_table_measures_peaks_without_flags():
-    result = CliRunner().invoke(main, ["profile", str(SPECS / "mnist_cnn.yaml"), "--iters", "1"])
+    result = CliRunner().invoke(main, ["profile", str(SPECS / "simple_cnn.yaml"), "--iters", "1"])
     assert result.exit_code == 0, result.output
     assert "(measured)" in result.output and "of roofline" in result.output

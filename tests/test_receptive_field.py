@@ -19,7 +19,7 @@ from .conftest import SPECS
 
 def test_hand_derived_values():
     alexnet = cnnspec.analyze(cnnspec.load_spec(SPECS / "alexnet.yaml"))
-    rf = alexnet.facts["conv5"].rf
+    rf = alexnet.facts["feature_extraction.10"].rf  # conv5
     assert [(r.size, r.jump, r.start) for r in rf] == [(163, 16, 17)] * 2
     vgg = cnnspec.analyze(cnnspec.load_spec(SPECS / "vgg16.yaml"))
     assert [r.size for r in vgg.facts["features.28"].rf] == [196, 196]  # last conv

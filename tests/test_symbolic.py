@@ -41,8 +41,8 @@ def test_formulas_equal_concrete_values(path):
 def test_formulas_are_readable():
     graph = cnnspec.load_spec(SPEC_FILES[SPEC_IDS.index("alexnet")])
     result = cnnspec.analyze(graph, "3xHxW")
-    assert dims.fmt(result.facts["conv1"].output[1]) == "floor((H - 11)/4) + 1"
+    assert dims.fmt(result.facts["feature_extraction.0"].output[1]) == "floor((H - 11)/4) + 1"
     # nested floors collapse: conv (k11 s4) then pool (k3 s2) is one floor
-    assert dims.fmt(result.facts["2"].output[1]) == "floor((H - 19)/8) + 1"
+    assert dims.fmt(result.facts["feature_extraction.2"].output[1]) == "floor((H - 19)/8) + 1"
     assert result.totals()["params"] == 42_319_432  # declared fc1 keeps params concrete
     assert any("fc1" in note for note in result.assumptions)
