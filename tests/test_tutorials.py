@@ -190,3 +190,29 @@ def test_numpy_simple_cnn_computes_what_the_built_model_computes(tmp_path):
         with torch.no_grad():
             out = model(torch.from_numpy(input_image)).numpy()
         np.testing.assert_allclose(out, expected, rtol=0, atol=1e-5)
+
+
+TUTORIALS = {  # spec: (the tutorial's title, the class or model its header comment names)
+    "alexnet": ("A comprehensive guide to CNNs: architecture, forward pass, backpropagation, "
+                "and practical implementations", "class AlexNet"),
+    "convnet": ("Convolutional Neural Networks: Architecture and Components", "class ConvNet"),
+    "simple_cnn_numpy": ("Convolutional Neural Networks: Architecture and Components",
+                         "SimpleCNN"),
+    "simple_cnn": ("Convolutional Neural Networks (CNNs)", "class SimpleCNN"),
+    "resnet18_transfer": ("Convolutional Neural Networks (CNNs)", "models.resnet18"),
+    "mnist_sequential": ("Convolutional Neural Networks", "nn.Sequential"),
+    "tinyvgg": ("Convolutional Neural Networks", "class TinyVGG"),
+    "deep_cnn": ("Convolutional Neural Networks", "DeepCNN("),
+}
+
+
+@pytest.mark.parametrize("spec", TUTORIALS)
+def test_each_tutorial_spec_names_its_tutorial_and_class(spec):
+    """The header comment says where the spec comes from: the tutorial's title, quoted, and
+    its class (CASES and the test above cover every one of these specs)."""
+    lines = (SPECS / f"{spec}.yaml").read_text().splitlines()
+    header = " ".join(line.lstrip("# ") for line in lines[: next(
+        i for i, line in enumerate(lines) if not line.startswith("#"))])
+    title, cls = TUTORIALS[spec]
+    assert f'"{title}"' in header and cls in header, header
+    assert spec in {c.spec for c in CASES} | {"simple_cnn_numpy"}
