@@ -22,6 +22,10 @@ rendered page, say what the runner needs beyond what the page shows:
     before a fenced block: the block's text is written to NAME (relative to the scratch
     copy) at that point of the page, for the commands that read it.
 
+``<!-- docs: file NAME from PAGE -->``
+    on its own: the file that PAGE (a path relative to this page) writes with ``docs: file
+    NAME`` is written here too, for an example that reads a file another page shows.
+
 ``<!-- docs: setup`` ... ``-->``
     a shell script (the lines up to ``-->``) run at that point of the page; it must exit 0
     and its output is not shown. For state a page describes in words (a git history, a
@@ -170,13 +174,16 @@ def collect(path: Path, root: Path) -> list[Command | WriteFile | Setup]:
                 steps.append(Setup(page, line_no, "\n".join(script)))
             elif not directive.group("end"):
                 raise DocsSyntaxError(f"{page}:{line_no}: '<!-- docs: {word}' must end on its line")
+            elif word == "file" and " from " in argument:
+                name, _, other = (part.strip() for part in argument.partition(" from "))
+                steps.append(_file_from(path, root, name, other, f"{page}:{line_no}"))
             elif word == "file" and argument.strip():
                 pending = ("file", line_no, argument.strip())
             elif word == "numbers" and argument.strip() == "vary":
                 pending = ("numbers vary", line_no, "")
             else:
                 raise DocsSyntaxError(f"{page}:{line_no}: unknown docs directive {body!r} "
-                                      "(file NAME, setup, numbers vary)")
+                                      "(file NAME, file NAME from PAGE, setup, numbers vary)")
             i += 1
             continue
         fence = FENCE.match(line)
@@ -213,6 +220,17 @@ def collect(path: Path, root: Path) -> list[Command | WriteFile | Setup]:
         raise DocsSyntaxError(f"{page}:{pending[1]}: '<!-- docs: {pending[0]} -->' is not followed "
                               "by a fenced block")
     return steps
+
+
+def _file_from(path: Path, root: Path, name: str, other: str, where: str) -> WriteFile:
+    """The ``docs: file NAME`` block of another page, as a step of this one."""
+    source = (path.parent / other).resolve()
+    if not source.is_file():
+        raise DocsSyntaxError(f"{where}: no page {other}")
+    for step in collect(source, root):
+        if isinstance(step, WriteFile) and step.name == name:
+            return WriteFile(where.rpartition(":")[0], int(where.rpartition(":")[2]), name, step.text)
+    raise DocsSyntaxError(f"{where}: {other} has no '<!-- docs: file {name} -->' block")
 
 
 # --- comparing -----------------------------------------------------------------------------

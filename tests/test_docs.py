@@ -110,6 +110,17 @@ def test_commands_span_quotes_heredocs_and_continuations(tmp_path):
     assert not (root / "made.txt").exists() and not (root / "net.yaml").exists()
 
 
+def test_a_file_from_another_page(tmp_path):
+    (tmp_path / "a.md").write_text("<!-- docs: file net.yaml -->\n```yaml\ninput: [1, 2, 2]\n```\n")
+    (tmp_path / "b.md").write_text("text\n<!-- docs: file net.yaml from a.md -->\n```\n$ cat net.yaml\n```\n")
+    steps = collect(tmp_path / "b.md", tmp_path)
+    assert [(s.page, s.line, s.name, s.text) for s in steps if not isinstance(s, Command)] == [
+        ("b.md", 2, "net.yaml", "input: [1, 2, 2]\n")]
+    (tmp_path / "c.md").write_text("<!-- docs: file other.yaml from a.md -->\n")
+    with pytest.raises(DocsSyntaxError, match="a.md has no '<!-- docs: file other.yaml -->' block"):
+        collect(tmp_path / "c.md", tmp_path)
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ("<!-- docs: frobnicate -->\n```\n$ true\n```\n", "unknown docs directive"),
     ("<!-- docs: file a.yaml -->\ntext\n```\nx\n```\n", "is not followed by a fenced block"),
