@@ -254,30 +254,60 @@ def _line_pattern(line: str) -> re.Pattern | None:
     return re.compile(".*?".join(re.escape(part) for part in line.split(ELLIPSIS)))
 
 
-def matches(expected: list[str], actual: list[str], numbers_vary: bool = False) -> bool:
-    """Whether ``actual`` (the lines printed) is what ``expected`` (the lines shown) shows."""
-    shown = _normalise(expected, numbers_vary)
-    got = _normalise(actual, numbers_vary)
-    reached = {0}  # the numbers of printed lines that the shown lines so far can stand for
+def _reached(shown: list[str], got: list[str]):
+    """After each shown line, the set of numbers of printed lines it and the lines before it can
+    stand for (an elision for any run of lines, possibly none)."""
+    reached = {0}
     for line in shown:
         if _is_elision(line):
             reached = set(range(min(reached), len(got) + 1)) if reached else set()
-            continue
-        pattern = _line_pattern(line)
-        reached = {j + 1 for j in reached
-                   if j < len(got) and (pattern.fullmatch(got[j]) if pattern else line == got[j])}
-    return len(got) in reached
+        else:
+            pattern = _line_pattern(line)
+            reached = {j + 1 for j in reached
+                       if j < len(got) and (pattern.fullmatch(got[j]) if pattern else line == got[j])}
+        yield reached
+
+
+def matches(expected: list[str], actual: list[str], numbers_vary: bool = False) -> bool:
+    """Whether ``actual`` (the lines printed) is what ``expected`` (the lines shown) shows."""
+    got = _normalise(actual, numbers_vary)
+    last = {0}
+    for last in _reached(_normalise(expected, numbers_vary), got):  # noqa: B007
+        pass
+    return len(got) in last
+
+
+def first_mismatch(expected: list[str], actual: list[str], numbers_vary: bool = False) -> int | None:
+    """The index of the first shown line that no reading of the elisions before it lets match
+    the printed lines (len(shown) when the printed output goes on after the last one), or None
+    when the output matches."""
+    shown = _normalise(expected, numbers_vary)
+    got = _normalise(actual, numbers_vary)
+    reached = {0}
+    for index, reached in enumerate(_reached(shown, got)):
+        if not reached:
+            return index
+    return None if len(got) in reached else len(shown)
 
 
 def explain(command: Command, actual: list[str], status: int) -> str:
-    """The failure message: the command, its exit status and a diff of shown vs printed."""
+    """The failure message: the command, its exit status, the first shown line that does not
+    match (with its line on the page) and a diff of shown vs printed."""
     shown = _normalise(command.expected, command.numbers_vary)
     got = _normalise(actual, command.numbers_vary)
     diff = "\n".join(difflib.unified_diff(shown, got, "shown on the page", "printed", lineterm="", n=3))
     note = " (numbers masked)" if command.numbers_vary else ""
+    index = first_mismatch(command.expected, actual, command.numbers_vary)
+    first = command.line + command.text.count("\n") + 1   # the page line of the first output line
+    if index is None:
+        where = ""
+    elif index >= len(shown):
+        where = "the command prints more after the last line shown\n"
+    else:
+        where = f"first line that does not match: {command.page}:{first + index}: {shown[index]!r}\n"
     return (f"{command.id}: the output of this command differs from the page{note}"
             f" ('…' lines stand for any lines, '…' in a line for any text)\n"
-            f"$ {command.text}\n(exit status {status})\n{diff}")
+            f"$ {command.text}\n(exit status {status})\n{where}{diff}")
 
 
 # --- running -------------------------------------------------------------------------------

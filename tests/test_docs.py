@@ -10,7 +10,7 @@ import re
 import pytest
 
 from .conftest import ROOT
-from .docs_examples import FENCE, Command, DocsSyntaxError, PageRun, collect, explain, matches
+from .docs_examples import FENCE, Command, DocsSyntaxError, PageRun, collect, explain, first_mismatch, matches
 
 if os.environ.get("CNNSPEC_DOCS_EXAMPLE"):  # a page's `pytest` example must not run the pages again
     pytest.skip("inside a docs example", allow_module_level=True)
@@ -73,6 +73,13 @@ def test_elisions():
     assert not matches(["took … s"], ["took 1.25 s", "more"])
     assert not matches(["a ... b"], ["a x b"])                    # '...' in a line is literal
     assert not matches(["took … s"], ["tooks"])
+
+
+def test_first_mismatch():
+    assert first_mismatch(["a", "…", "d"], ["a", "b", "d"]) is None
+    assert first_mismatch(["a", "…", "d", "e"], ["a", "b", "d", "x"]) == 3
+    assert first_mismatch(["a", "b"], ["a", "b", "c"]) == 2      # printed goes on
+    assert first_mismatch(["x"], []) == 0
 
 
 def test_numbers_vary():
