@@ -15,7 +15,7 @@ The commands of one page run in order with bash, in the page's own scratch copy 
 repository (so ``-o x.py`` writes nothing into the checkout and ``specs/...`` works), with
 the ``cnnspec`` of this checkout and this interpreter as ``python3`` and ``pytest``. ``$?`` in
 a command is the status of the previous command of the same block. Files and commands from
-earlier on the page are there for later examples. Three HTML comments, invisible on the
+earlier on the page are there for later examples. These HTML comments, invisible on the
 rendered page, say what the runner needs beyond what the page shows:
 
 ``<!-- docs: file NAME -->``
@@ -371,7 +371,8 @@ class PageRun:
     results: dict[int, Result] = field(default_factory=dict)
     done: int = 0
     env: dict | None = None
-    last_status: dict[int, int] = field(default_factory=dict)
+    work: Path | None = None
+    last_status: dict[int, int] = field(default_factory=dict)   # block -> status of its last command
 
     def _prepare(self) -> None:
         work = self.scratch / "repo"
