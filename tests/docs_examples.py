@@ -33,8 +33,9 @@ rendered page, say what the runner needs beyond what the page shows:
 
 ``<!-- docs: numbers vary -->``
     before a block: its commands print measurements that change from run to run (timings),
-    so every number in the shown and the real output is masked and runs of spaces are
-    collapsed before comparing; the words and the layout must still match.
+    so every number in the shown and the real output is masked (not the digits of a name or a
+    shape such as ``conv1`` or ``1x64x56x56``) and runs of spaces and of dashes (table rules)
+    are collapsed before comparing; the words and the layout must still match.
 
 An unknown ``docs:`` comment, or a marker that is not followed by what it applies to, is an
 error at collection.
@@ -65,7 +66,7 @@ ELLIPSIS = "…"
 FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^`\n]*)$")
 DIRECTIVE = re.compile(r"^<!--\s*docs:\s*(?P<body>.*?)\s*(?P<end>-->)?\s*$")
 HEREDOC = re.compile(r"<<-?\s*(['\"]?)(?P<word>[A-Za-z_][A-Za-z0-9_]*)\1")
-NUMBER = re.compile(r"\d+(?:[.,]\d+)*(?:[eE][-+]?\d+)?")
+NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?:[eE][-+]?\d+)?(?!\w)")   # not inside a name
 TIMEOUT = 600  # seconds, for one command
 
 
@@ -238,7 +239,9 @@ def _file_from(path: Path, root: Path, name: str, other: str, where: str) -> Wri
 def _normalise(lines: list[str], numbers_vary: bool) -> list[str]:
     out = [line.rstrip() for line in lines]
     if numbers_vary:
-        out = [re.sub(r"\s+", " ", NUMBER.sub("0", line)) for line in out]
+        # numbers masked; column widths follow the numbers, so runs of spaces and of dashes
+        # (table rules) are collapsed
+        out = [re.sub(r"-{2,}", "--", re.sub(r"\s+", " ", NUMBER.sub("0", line))) for line in out]
     while out and not out[-1]:
         out.pop()
     return out

@@ -83,8 +83,12 @@ def test_first_mismatch():
 
 
 def test_numbers_vary():
-    assert matches(["conv1  conv2d   5.975 ms  72%"], ["conv1  conv2d  12.5 ms    101%"], numbers_vary=True)
+    assert matches(["conv1  conv2d   5.975 ms  72%", "-----  ------  -----"],
+                   ["conv1  conv2d  12.5 ms    101%", "-----  ------  ------"], numbers_vary=True)
+    assert matches(['"seconds": 0.00030948099999999996,'], ['"seconds": 1.1768e-06,'], numbers_vary=True)
     assert not matches(["conv1  conv2d   5.975 ms"], ["conv1  conv2d  5.975 s"], numbers_vary=True)
+    assert not matches(["conv1  1x64x56x56  5 ms"], ["conv2  1x64x56x56  5 ms"], numbers_vary=True)
+    assert not matches(["conv1  1x64x56x56  5 ms"], ["conv1  1x64x28x28  5 ms"], numbers_vary=True)
     assert not matches(["5.975 ms"], ["6 ms"])
 
 
