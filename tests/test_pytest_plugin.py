@@ -6,6 +6,11 @@ from __future__ import annotations
 
 import pytest
 
+# PyYAML is imported before pytester's first in-process run, which would otherwise drop it from
+# sys.modules afterwards: re-imported, its Python classes no longer match those its C extension
+# (loaded once per process) builds, and every later run of this module reads no spec.
+import yaml  # noqa: F401
+
 from .conftest import SPECS
 
 pytest_plugins = ["pytester"]
@@ -160,11 +165,61 @@ def test_paths_from_tool_cnnspec_in_pyproject(project):
     result.assert_outcomes(passed=2, failed=1)
 
 
-def test_no_paths_is_a_warning_and_nothing_is_checked(project):
+def test_without_configuration_specs_in_the_rootdir_are_checked(project):
+    """No --cnnspec-path, ini option or [tool.cnnspec]: specs/ under the rootdir, besides the
+    tests pytest finds on its own."""
     project.makeini("[pytest]\ntestpaths = tests\n")
+    result = project.runpytest("--cnnspec", "-p", "no:cacheprovider", "-v")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["cnnspec: checking specs under specs (from the default, specs/ in the "
+                                 "rootdir)",
+                                 "tests/test_a.py::test_something PASSED*",
+                                 "specs/clean.yaml::cnnspec PASSED*",
+                                 "specs/fat.yaml::cnnspec FAILED*",
+                                 "specs/fat.yaml:10:5: CNN101 *"])
+    assert "PytestConfigWarning" not in result.stdout.str()
+
+
+def test_without_configuration_or_ini_file_specs_in_the_current_directory_are_checked(project):
+    """Not even an ini file: the rootdir is the current directory, whose specs/ is checked and
+    whose tests are run as pytest's walk finds them."""
     result = project.runpytest("--cnnspec", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2, failed=1)
+
+
+def test_without_configuration_the_paths_given_are_checked(project):
+    """Positional arguments name the specs when nothing is configured, wherever they are."""
+    project.makefile(".yaml", **{"models/net": CLEAN, "models/big": FAT})
+    result = project.runpytest("--cnnspec", "models/net.yaml", "-p", "no:cacheprovider", "-v")
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["*PytestConfigWarning: pytest --cnnspec: no spec paths configured*"])
+    result.stdout.fnmatch_lines(["cnnspec: checking specs under models/net.yaml (from the command line)",
+                                 "models/net.yaml::cnnspec PASSED*"])
+    result = project.runpytest("--cnnspec", "models", "specs/clean.yaml", "-p", "no:cacheprovider", "-v")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["FAILED models/big.yaml::cnnspec*"])
+    result = project.runpytest("--cnnspec", "models/big.yaml::cnnspec", "-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result = project.runpytest("--cnnspec", "tests", "-p", "no:cacheprovider")   # no YAML there
+    result.assert_outcomes(passed=1)
+
+
+def test_configured_paths_are_not_replaced_by_the_arguments(project):
+    """With [tool.cnnspec] paths, a positional YAML file outside them is not a spec: pytest
+    finds nothing to collect in it."""
+    project.makefile(".yaml", **{"models/net": CLEAN})
+    pyproject(project)
+    result = project.runpytest("--cnnspec", "models/net.yaml", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: not found: *models/net.yaml"])
+
+
+def test_no_paths_and_no_specs_directory_is_a_warning_and_nothing_is_checked(pytester):
+    pytester.makepyfile(**{"tests/test_a": A_TEST})
+    pytester.makeini("[pytest]\ntestpaths = tests\n")
+    result = pytester.runpytest("--cnnspec", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*PytestConfigWarning: pytest --cnnspec: no spec paths configured and no "
+                                 "specs/ directory in the rootdir*"])
 
 
 def test_collecting_the_spec_directory_directly(project):

@@ -10,7 +10,9 @@ Where the specs are, first found wins:
 1. ``--cnnspec-path PATH`` (repeatable), relative to the current directory;
 2. the ini option ``cnnspec_paths`` (a line list), relative to the ini file's directory;
 3. ``paths`` in ``[tool.cnnspec]`` of the rootdir's pyproject.toml, relative to that file;
-4. nothing: a warning says how to configure them.
+4. with none of these configured: the paths given as pytest's positional arguments (``pytest
+   --cnnspec models/net.yaml``), and without positional arguments ``specs/`` in the rootdir.
+   Only when that does not exist either does a warning say how to configure the paths.
 
 Collection: a ``pytest_collect_file`` hook turns each ``.yaml`` / ``.yml`` file *under the
 spec paths* into one item (``specs/vgg16.yaml::cnnspec``), and other YAML files are left
@@ -62,11 +64,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(plugin, "cnnspec-checker")
     if not paths:
         config.issue_config_time_warning(pytest.PytestConfigWarning(
-            "pytest --cnnspec: no spec paths configured, so no spec is checked. Give --cnnspec-path "
-            "PATH, set cnnspec_paths in the pytest ini options, or paths in [tool.cnnspec] of "
-            "pyproject.toml."), stacklevel=2)
+            "pytest --cnnspec: no spec paths configured and no specs/ directory in the rootdir "
+            f"{config.rootpath}, so no spec is checked. Give spec files or directories as arguments "
+            "or with --cnnspec-path PATH, set cnnspec_paths in the pytest ini options, or paths in "
+            "[tool.cnnspec] of pyproject.toml."), stacklevel=2)
         return
-    missing = [p for p in paths if not p.exists()]
+    missing = [p for p in paths if not p.exists()] if source != "the command line" else []
     for path in missing:
         config.issue_config_time_warning(pytest.PytestConfigWarning(
             f"pytest --cnnspec: spec path {path} (from {source}) does not exist"), stacklevel=2)
@@ -95,7 +98,24 @@ def _spec_paths(config: pytest.Config) -> tuple[list[Path], str]:
                     return [Path(p).resolve() for p in settings.paths], f"[tool.cnnspec] paths in {pyproject}"
         except CnnspecError as exc:
             raise pytest.UsageError(f"pytest --cnnspec: {exc.render()}") from None
+    given = _positional_paths(config)
+    if given:
+        return given, "the command line"
+    default = Path(config.rootpath) / "specs"
+    if default.is_dir():
+        return [default.resolve()], "the default, specs/ in the rootdir"
     return [], "nowhere"
+
+
+def _positional_paths(config: pytest.Config) -> list[Path]:
+    """The files and directories named by pytest's positional arguments (node ids without their
+    ``::`` part), absolute; none when pytest took its arguments from testpaths or the current
+    directory, or cannot say (pytest < 7.2)."""
+    source = getattr(config, "args_source", None)
+    if source is None or source.name != "ARGS":
+        return []
+    base = Path(config.invocation_params.dir)
+    return [(base / str(arg).split("::")[0]).resolve() for arg in config.args]
 
 
 def _budgets(config: pytest.Config):
