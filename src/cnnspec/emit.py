@@ -46,7 +46,9 @@ SHAPELESS = ("p", "eps", "momentum", "negative_slope", "alpha")
 RESERVED = {"self", "nn", "torch", "OrderedDict", "StochasticDepth", "super", "int", "float",
             "x", "out", "annotations"}
 
-_DEFAULTED = re.compile("\x02(\\w+)=\x00(\\d+)\x00\\|([^\x02]*)\x02")
+#: a keyword argument a block class always spells out: \x02name=value\x03default\x02, where the
+#: value is any expression (a slot, a tuple of slots, a string) and is left out where it is the default
+_DEFAULTED = re.compile("\x02(\\w+)=([^\x02\x03]*)\x03([^\x02]*)\x02")
 #: group kinds that are composites, not user blocks
 COMPOSITE_KINDS = ("", "sequential", "repeat", "residual", "branches", "squeeze_excitation")
 MERGES = ("Add", "Mul", "Concat")
@@ -253,7 +255,7 @@ class Emitter:
         for key in dict.fromkeys(order):
             if key in defaults:  # always spelt out, so that instances differing here share a class
                 slot = self.value(call.kwargs.get(key, defaults[key]), slots, node, key, texts)
-                parts.append(f"\x02{key}={slot}|{literal(defaults[key])}\x02")
+                parts.append(f"\x02{key}={slot}\x03{literal(defaults[key])}\x02")
             elif key in call.kwargs:
                 parts.append(f"{key}={self.value(call.kwargs[key], slots, node, key, texts)}")
         if call.module == "cnnspec":
@@ -432,9 +434,15 @@ class Emitter:
             args = spec.slot_text[offsets[j]: offsets[j] + len(child.cls.params)]
             return f"{child.cls.name}({', '.join(args)})"
 
-        text = re.sub(r",? ?" + _DEFAULTED.pattern, lambda m: "" if spec.slot_text[int(m.group(2))]
-                      == m.group(3) else f", {m.group(1)}={spec.slot_text[int(m.group(2))]}", text)
-        text = _SLOT.sub(lambda m: spec.slot_text[int(m.group(1))], text)
+        def slots(text: str) -> str:
+            return _SLOT.sub(lambda m: spec.slot_text[int(m.group(1))], text)
+
+        def defaulted(m) -> str:
+            value = slots(m.group(2))
+            return "" if value == m.group(3) else f", {m.group(1)}={value}"
+
+        text = re.sub(r",? ?" + _DEFAULTED.pattern, defaulted, text)
+        text = slots(text)
         return _CHILD.sub(child_call, text)
 
     def rename(self, order: list, top: ClassSpec) -> None:
