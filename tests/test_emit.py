@@ -4,8 +4,6 @@ in-memory builder makes (same state_dict keys, identical outputs for identical w
 from __future__ import annotations
 
 import ast
-import subprocess
-import sys
 import types
 
 import pytest
@@ -17,6 +15,7 @@ from cnnspec.cli import main
 from cnnspec.emit import camel, emit
 
 from .conftest import SPEC_FILES, SPEC_IDS, SPECS
+from .test_emit_properties import ruff_clean
 
 
 def load_source(source: str, name: str = "emitted"):
@@ -43,9 +42,7 @@ def test_emitted_model_is_the_built_model(path, tmp_path):
         assert torch.equal(emitted(x), built(x))
     frozen = {k for k, p in emitted.named_parameters() if not p.requires_grad}
     assert frozen == {k for k, p in built.named_parameters() if not p.requires_grad}
-    lint = subprocess.run([sys.executable, "-m", "ruff", "check", "--isolated", "--quiet",
-                           str(tmp_path / "model.py")], capture_output=True, text=True)
-    assert lint.returncode == 0, lint.stdout
+    ruff_clean(source)  # ruff check and ruff format --check, with the project's settings
 
 
 def test_blocks_become_one_class_with_their_arguments():
