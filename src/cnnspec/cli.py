@@ -36,6 +36,17 @@ def _friendly(func):
     return wrapper
 
 
+def _need_torch(command: str) -> None:
+    """Exit 2 with how to install PyTorch when it cannot be imported (verify, profile, import)."""
+    try:
+        import torch  # noqa: F401
+    except Exception as exc:  # not installed, or a broken install (missing shared library, …)
+        raise UsageError(f"cnnspec {command} needs PyTorch, which cannot be imported here: "
+                         f"{type(exc).__name__}: {exc}",
+                         hint="install it with: pip install torch  (or pip install 'cnnspec[torch]'); "
+                              "analyze, check, sizes, build, diff and schema work without it") from None
+
+
 def _concrete(graph, command: str) -> None:
     if not all(isinstance(d, int) for d in graph.input_shape):
         raise UsageError(f"{command} needs a concrete input size, not "
@@ -167,6 +178,7 @@ def verify(spec, input_shape, overrides, batch, device, no_rf, fmt, output):
     """Build SPEC in PyTorch, run it, and compare every predicted number with the measured one:
     shapes, parameters, buffers, FLOPs (FlopCounterMode), activation bytes, peak memory and
     receptive fields (from gradients). Exit 1 on any mismatch."""
+    _need_torch("verify")
     from .spec import load_spec, parse_overrides
     from .verify import render_json, render_text
     from .verify import verify as run
@@ -204,6 +216,7 @@ def profile_command(spec, input_shape, overrides, batch, device, dtype, warmup, 
                     peak_gbps, fmt, output):
     """Per-layer latency (torch.profiler), achieved FLOP/s, bytes moved and a roofline bound
     per layer against the device's peak compute and bandwidth."""
+    _need_torch("profile")
     from .profile import device_peaks, profile_graph, render
     from .spec import load_spec, parse_overrides
 
@@ -232,6 +245,7 @@ def profile_command(spec, input_shape, overrides, batch, device, dtype, warmup, 
 def import_command(target, input_shape, spec_name, output):
     """Trace MODULE:FACTORY (a function returning an nn.Module, e.g.
     torchvision.models:resnet18) with torch.fx and write its spec. Imports that module."""
+    _need_torch("import")
     from .importer import load_factory, to_spec
     from .spec import parse_input_shape
 
