@@ -246,7 +246,7 @@ def import_command(target, input_shape, spec_name, output):
     """Trace MODULE:FACTORY (a function returning an nn.Module, e.g.
     torchvision.models:resnet18) with torch.fx and write its spec. Imports that module."""
     _need_torch("import")
-    from .importer import load_factory, to_spec
+    from .importer import import_model, load_factory
     from .spec import parse_input_shape
 
     shape = parse_input_shape(input_shape)
@@ -254,13 +254,16 @@ def import_command(target, input_shape, spec_name, output):
         raise UsageError("import needs a concrete --input, e.g. 3x224x224")
     model = load_factory(target)
     name = spec_name or target.rpartition(":")[2].rpartition(".")[2]
-    text = to_spec(model, shape, name)
+    imported = import_model(model, shape, name)
+    text = imported.text
     from .analysis import analyze as run
     from .spec import parse_spec
 
     run(parse_spec(text, file=f"<import {target}>"))  # what we write must load and analyse
     module = sys.modules.get(target.partition(":")[0])
     _emit(text, output, [getattr(module, "__file__", None)])
+    if imported.note():  # never silently: also in the spec's header comment
+        click.echo(f"note: {imported.note()}", err=True)
 
 
 @main.command()
