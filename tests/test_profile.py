@@ -86,7 +86,7 @@ def test_measured_ceilings_follow_the_working_set():
 def test_the_bandwidth_ceiling_never_grows_with_the_working_set():
     from cnnspec.profile import Ceilings, LayerProfile
 
-    ceilings = Ceilings(1e9, [(1000, 50.0), (10_000, 80.0), (100_000, 10.0)], "given")
+    ceilings = Ceilings(1e9, 10.0, "measured", [(1000, 50.0), (10_000, 80.0), (100_000, 10.0)])
     assert [ceilings.bytes_per_s(n) for n in (1, 1000, 5000, 10_000, 50_000, 10 ** 9)] == \
         [80.0, 80.0, 80.0, 80.0, 10.0, 10.0]
     fast = LayerProfile("a", "relu", 1.0, 0, 20_000)  # 20 kB at 20 kB/s: faster than the 10 B/s there
@@ -94,3 +94,6 @@ def test_the_bandwidth_ceiling_never_grows_with_the_working_set():
     assert ceilings.raised_by == {"bandwidth": "a"} and ceilings.bytes_per_s(20_000) == 20_000.0
     assert ceilings.bytes_per_s(5000) == 20_000.0  # a smaller working set is at least as fast
     assert ceilings.bound(fast) == (1.0, "memory")
+    assert ceilings.bytes_per_s(10 ** 6) == 10.0  # a larger working set: still the memory's
+    given = Ceilings(1e9, 5.0, "given")
+    assert given.bytes_per_s(1) == given.bytes_per_s(10 ** 9) == 5.0

@@ -68,18 +68,19 @@ class LayerProfile:
 
 @dataclass
 class Ceilings:
-    """The roofline's ceilings: compute, and bandwidth by working-set size."""
+    """The roofline's ceilings: compute, the memory's bandwidth, and the faster rates seen
+    for working sets up to some size (caches)."""
 
     flops: float  # FLOP/s
-    bandwidth: list  # [(working-set bytes, bytes/s)], by size
+    memory: float  # bytes/s for any working set: the largest copy's, the table's or the given
     source: str  # given, measured, or a GPU's table entry
+    bandwidth: list = field(default_factory=list)  # [(working-set bytes, bytes/s)], by size
     raised_by: dict = field(default_factory=dict)  # ceiling -> the layer that raised it
 
     def bytes_per_s(self, working_set: int) -> float:
         """The fastest rate observed for a working set at least this large (a smaller working
         set is never slower to move): the bandwidth ceiling of a layer moving that many bytes."""
-        rates = [rate for size, rate in self.bandwidth if size >= working_set]
-        return max(rates) if rates else self.bandwidth[-1][1]
+        return max([self.memory, *(rate for size, rate in self.bandwidth if size >= working_set)])
 
     def bound(self, layer: LayerProfile) -> tuple[float, str]:
         """The roofline's lower bound on the layer's time, and what sets it."""
@@ -100,24 +101,21 @@ class Ceilings:
                 self.raised_by["bandwidth"] = layer.name
 
     @property
-    def dram(self) -> float:
-        """The bandwidth of the largest working set: the memory's own."""
-        return self.bandwidth[-1][1]
-
-    @property
     def cache(self) -> float:
-        return max(rate for _, rate in self.bandwidth)
+        """The fastest bandwidth seen, for the smallest working sets."""
+        return self.bytes_per_s(0)
 
 
 def device_peaks(device: str, dtype: str, tflops: float | None, gbps: float | None) -> Ceilings:
     """The ceilings before the run: given, from the GPU table, or measured."""
     source = "measured"
-    flops = bandwidth = None
+    flops = memory = None
+    bandwidth: list = []
     if device.startswith("cuda") and not (tflops and gbps):
         name = torch.cuda.get_device_name(torch.device(device))
         for key, (f32, f16, bw) in GPU_PEAKS.items():
             if key in name:
-                flops, bandwidth, source = (f32 if dtype == "float32" else f16) * 1e12, [(1, bw * 1e9)], key
+                flops, memory, source = (f32 if dtype == "float32" else f16) * 1e12, bw * 1e9, key
                 break
     if tflops and gbps:
         source = "given"
@@ -128,10 +126,11 @@ def device_peaks(device: str, dtype: str, tflops: float | None, gbps: float | No
     elif flops is None:
         flops = _measure_compute(device, DTYPES[dtype])
     if gbps:
-        bandwidth = [(1, gbps * 1e9)]
-    elif bandwidth is None:
+        memory = gbps * 1e9
+    elif memory is None:
         bandwidth = _measure_bandwidth(device)
-    return Ceilings(flops, bandwidth, source)
+        memory = bandwidth[-1][1]  # the largest working set: from the memory itself
+    return Ceilings(flops, memory, source, bandwidth)
 
 
 def _best(device: str, work, min_seconds: float = 1e-3, samples: int = 5) -> float:
@@ -242,7 +241,7 @@ SCHEMA_VERSION = "1.1"
 
 def render(graph: Graph, layers: list[LayerProfile], ceilings: Ceilings, fmt: str,
            batch: int, device: str, dtype: str) -> str:
-    measured = (ceilings.flops, list(ceilings.bandwidth))
+    measured = (ceilings.flops, ceilings.memory, list(ceilings.bandwidth))
     ceilings.include(layers)
     rows = []
     for layer in layers:
@@ -262,11 +261,11 @@ def render(graph: Graph, layers: list[LayerProfile], ceilings: Ceilings, fmt: st
 
         return json.dumps({"schema_version": SCHEMA_VERSION, "spec": graph.name, "device": device,
                            "dtype": dtype, "batch": batch, "peak_flops_per_s": ceilings.flops,
-                           "peak_bytes_per_s": ceilings.dram,
+                           "peak_bytes_per_s": ceilings.memory,
                            "bandwidth_by_working_set": [list(pair) for pair in ceilings.bandwidth],
                            "peaks_from": ceilings.source,
-                           "measured_peaks": {"flops_per_s": measured[0],
-                                              "bandwidth_by_working_set": [list(p) for p in measured[1]]},
+                           "measured_peaks": {"flops_per_s": measured[0], "bytes_per_s": measured[1],
+                                              "bandwidth_by_working_set": [list(p) for p in measured[2]]},
                            "raised_by": ceilings.raised_by,
                            "total_seconds": total, "layers": rows}, indent=2) + "\n"
     from tabulate import tabulate
@@ -279,8 +278,8 @@ def render(graph: Graph, layers: list[LayerProfile], ceilings: Ceilings, fmt: st
               "-" if r["efficiency"] is None else f"{100 * r['efficiency']:.0f}%"] for r in rows]
     text = tabulate(table, headers=["name", "type", "ms", "achieved", "bytes moved", "FLOP/byte",
                                     "bound by", "of roofline"], tablefmt="simple", disable_numparse=True)
-    bandwidth = f"{ceilings.dram / 1e9:,.1f} GB/s"
-    if ceilings.cache > ceilings.dram * 1.05:
+    bandwidth = f"{ceilings.memory / 1e9:,.1f} GB/s"
+    if ceilings.cache > ceilings.memory * 1.05:
         bandwidth += f", up to {ceilings.cache / 1e9:,.1f} GB/s for working sets in cache"
     head = (f"{graph.name}: batch {batch}, {dtype} on {device}; ceilings {ceilings.flops / 1e9:,.1f} "
             f"GFLOP/s and {bandwidth} ({ceilings.source})")
