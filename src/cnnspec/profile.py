@@ -264,7 +264,7 @@ def render(graph: Graph, layers: list[LayerProfile], ceilings: Ceilings, fmt: st
                            "peak_bytes_per_s": ceilings.memory,
                            "bandwidth_by_working_set": [list(pair) for pair in ceilings.bandwidth],
                            "peaks_from": ceilings.source,
-                           "measured_peaks": {"flops_per_s": measured[0], "bytes_per_s": measured[1],
+                           "initial_peaks": {"flops_per_s": measured[0], "bytes_per_s": measured[1],
                                               "bandwidth_by_working_set": [list(p) for p in measured[2]]},
                            "raised_by": ceilings.raised_by,
                            "total_seconds": total, "layers": rows}, indent=2) + "\n"
