@@ -73,7 +73,7 @@ def test_merges_are_written_as_tensor_operations():
 
 def test_no_text_from_a_spec_reaches_the_source_unchecked():
     graph = cnnspec.parse_spec('''
-name: "evil\\"\\"\\"\\nimport os; os.system('echo pwned')  #"
+name: "evil\\"\\"\\"; import os; os.system('echo pwned')  #"
 description: "\\"\\"\\"; import os"
 input: [3, 8, 8]
 layers:
