@@ -89,7 +89,8 @@ def layout(text: str, indent: str, width: int = LINE_LENGTH) -> list[str]:
 
 
 def _scan(text: str):
-    """(index, character, depth before it) of every character outside string literals."""
+    """(index, character, depth before it) of every character outside string literals; a
+    string literal is one ``"S"`` at its opening quote."""
     depth = 0
     quote = None
     i = 0
@@ -103,6 +104,7 @@ def _scan(text: str):
                 quote = None
         elif c in "'\"":
             quote = c
+            yield i, "S", depth
         else:
             if c in _CLOSE:
                 depth -= 1
@@ -155,7 +157,7 @@ def _has_magic_comma(text: str) -> bool:
         if c in _CLOSE and last == "," and i in pairs:
             opening = pairs[i]
             before = text[:opening].rstrip()[-1:]
-            is_tuple = c == ")" and not (before.isalnum() or before in "_)]")
+            is_tuple = c == ")" and not (before.isalnum() or (before and before in "_)]"))
             if not (is_tuple and len(_items(text[opening + 1:i])[0]) == 1):
                 return True
         last = c
