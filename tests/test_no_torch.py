@@ -91,9 +91,11 @@ def test_verify_on_meta_never_builds_the_model_on_the_cpu(tmp_path):
     """6 GB of weights (a 30,000 x 50,000 linear layer): on meta they are never allocated."""
     spec = tmp_path / "huge.yaml"
     spec.write_text("name: huge\ninput: [3, 100, 100]\nlayers:\n  - flatten\n  - linear: {out: 50000}\n")
-    probe = ("import resource, sys\nfrom cnnspec.cli import main\n"
+    # the process's own peak (VmHWM starts afresh at exec; ru_maxrss would carry pytest's over)
+    probe = ("import re, sys\nfrom cnnspec.cli import main\n"
              "try:\n    main(sys.argv[1:])\nexcept SystemExit as exc:\n    code = exc.code\n"
-             "print('PEAK_MB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, code)\n")
+             "status = open('/proc/self/status').read()\n"
+             "print('PEAK_MB', int(re.search(r'VmHWM:\\s*(\\d+)', status).group(1)) // 1024, code)\n")
     done = subprocess.run([sys.executable, "-c", probe, "verify", str(spec), "--device", "meta"],
                           capture_output=True, text=True, cwd=SPECS.parent, timeout=300)
     assert "every number matches" in done.stdout, done.stderr
