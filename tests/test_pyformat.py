@@ -4,6 +4,7 @@ without magic trailing commas."""
 
 from __future__ import annotations
 
+import keyword
 import subprocess
 import sys
 from pathlib import Path
@@ -15,16 +16,17 @@ from cnnspec.pyformat import _has_magic_comma, layout, reflow
 
 PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
 
-names = st.from_regex(r"\A[a-z][a-z0-9_]{0,24}\Z", fullmatch=True)
+names = st.from_regex(r"\A[a-z][a-z0-9_]{0,24}\Z", fullmatch=True).filter(lambda n: not keyword.iskeyword(n))
 atoms = st.one_of(names, st.integers(0, 10 ** 6).map(str), names.map(lambda n: f'"{n}"'),
                   st.tuples(st.integers(0, 9), st.integers(0, 9)).map(lambda t: f"({t[0]}, {t[1]})"))
 
 
 def calls(children):
-    keyword = st.tuples(names, children).map(lambda kv: f"{kv[0]}={kv[1]}")
+    keywords = st.lists(st.tuples(names, children), max_size=3, unique_by=lambda kv: kv[0]).map(
+        lambda pairs: [f"{k}={v}" for k, v in pairs])
     return st.tuples(st.sampled_from(["nn.Conv2d", "nn.Sequential", "OrderedDict", "Block", "torch.cat",
                                       "getattr(self, \"0\")", "self.layer"]),
-                     st.lists(children, max_size=4), st.lists(keyword, max_size=3), st.booleans()).map(
+                     st.lists(children, max_size=4), keywords, st.booleans()).map(
         lambda t: f"{t[0]}({', '.join(t[1] + t[2])}{',' if t[3] and t[1] + t[2] else ''})")
 
 
@@ -49,7 +51,7 @@ def wrap(lines: list[str]) -> str:
     return "class Model:\n    def __init__(self) -> None:\n" + "".join(f"        {ln}\n" for ln in lines)
 
 
-@settings(deadline=None, derandomize=True, max_examples=40)
+@settings(deadline=None, derandomize=True, max_examples=60)
 @given(st.lists(statements, min_size=1, max_size=25))
 def test_ruff_format_leaves_the_layout_unchanged(lines):
     source = reflow(wrap(lines))

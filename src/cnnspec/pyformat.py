@@ -77,7 +77,10 @@ def layout(text: str, indent: str, width: int = LINE_LENGTH) -> list[str]:
     inner = indent + INDENT
     items, trailing = _items(body)
     lines = [indent + head]
-    if not trailing and len(inner) + len(body) <= width and not _has_magic_comma(body):
+    # a call's arguments stay on one line when they fit; a tuple, list or dict of several
+    # items is always split one item per line
+    literal = _is_literal(head) and len(items) > 1
+    if not trailing and not literal and len(inner) + len(body) <= width and not _has_magic_comma(body):
         lines.append(inner + body)
     elif len(items) == 1 and not trailing:
         lines += layout(items[0], inner, width)
@@ -145,6 +148,13 @@ def _items(body: str) -> tuple[list[str], bool]:
     if rest:
         items.append(rest)
     return items, not rest and bool(items)
+
+
+def _is_literal(head: str) -> bool:
+    """Whether the bracket ``head`` ends with opens a tuple, list or dict (not a call or an
+    index): nothing that could be called or indexed comes right before it."""
+    before = head[:-1].rstrip()[-1:]
+    return not (before.isalnum() or (before and before in "_)]\"'"))
 
 
 def _has_magic_comma(text: str) -> bool:
