@@ -31,6 +31,11 @@ rendered page, say what the runner needs beyond what the page shows:
     and its output is not shown. For state a page describes in words (a git history, a
     project laid out elsewhere).
 
+``<!-- docs: without torch -->``
+    before a block: its commands run where ``import torch`` fails (a ``torch`` module that
+    raises ModuleNotFoundError comes first on the path), for examples of what cnnspec says
+    on a machine without PyTorch.
+
 ``<!-- docs: numbers vary -->``
     before a block: its commands print measurements that change from run to run (timings),
     so every number in the shown and the real output is masked (not the digits of a name or a
@@ -78,6 +83,7 @@ class Command:
     expected: list[str]  # the shown output, one entry per line
     block: int           # index of its block on the page
     numbers_vary: bool = False
+    without_torch: bool = False
 
     @property
     def id(self) -> str:
@@ -120,7 +126,8 @@ def _command_complete(text: str) -> bool:
     return True
 
 
-def _parse_block(page: str, start: int, lines: list[str], block: int, numbers_vary: bool) -> list[Command]:
+def _parse_block(page: str, start: int, lines: list[str], block: int, numbers_vary: bool,
+                 without_torch: bool = False) -> list[Command]:
     """The commands of a block whose content is ``lines`` (the first one on page line ``start``)."""
     commands: list[Command] = []
     i = 0
@@ -143,7 +150,7 @@ def _parse_block(page: str, start: int, lines: list[str], block: int, numbers_va
             i += 1
         while output and not output[-1].strip():
             output.pop()
-        commands.append(Command(page, line_no, text, output, block, numbers_vary))
+        commands.append(Command(page, line_no, text, output, block, numbers_vary, without_torch))
     return commands
 
 
@@ -182,9 +189,11 @@ def collect(path: Path, root: Path) -> list[Command | WriteFile | Setup]:
                 pending = ("file", line_no, argument.strip())
             elif word == "numbers" and argument.strip() == "vary":
                 pending = ("numbers vary", line_no, "")
+            elif word == "without" and argument.strip() == "torch":
+                pending = ("without torch", line_no, "")
             else:
                 raise DocsSyntaxError(f"{page}:{line_no}: unknown docs directive {body!r} "
-                                      "(file NAME, file NAME from PAGE, setup, numbers vary)")
+                                      "(file NAME, file NAME from PAGE, setup, numbers vary, without torch)")
             i += 1
             continue
         fence = FENCE.match(line)
@@ -212,9 +221,10 @@ def collect(path: Path, root: Path) -> list[Command | WriteFile | Setup]:
             steps.append(WriteFile(page, pending[1], pending[2], "\n".join(content) + "\n"))
         elif any(text.startswith("$ ") for text in content):
             steps.extend(_parse_block(page, start + 1, content, block,
-                                      numbers_vary=bool(pending and pending[0] == "numbers vary")))
+                                      numbers_vary=bool(pending and pending[0] == "numbers vary"),
+                                      without_torch=bool(pending and pending[0] == "without torch")))
         elif pending:
-            raise DocsSyntaxError(f"{page}:{pending[1]}: '<!-- docs: numbers vary -->' is not "
+            raise DocsSyntaxError(f"{page}:{pending[1]}: '<!-- docs: {pending[0]} -->' is not "
                                   "followed by a shell example")
         pending = None
     if pending:
@@ -374,6 +384,7 @@ class PageRun:
     results: dict[int, Result] = field(default_factory=dict)
     done: int = 0
     env: dict | None = None
+    env_without_torch: dict | None = None
     work: Path | None = None
     last_status: dict[int, int] = field(default_factory=dict)   # block -> status of its last command
 
@@ -386,9 +397,15 @@ class PageRun:
         _shims(self.scratch / "bin")
         self.env = _environment(self.root, self.scratch / "bin", home)
         self.work = work
+        blocker = self.scratch / "notorch"
+        blocker.mkdir()
+        (blocker / "torch.py").write_text('raise ModuleNotFoundError("No module named \'torch\'", name="torch")\n')
+        self.env_without_torch = {**self.env,
+                                  "PYTHONPATH": f"{blocker}{os.pathsep}{self.env['PYTHONPATH']}"}
 
-    def _bash(self, script: str) -> subprocess.CompletedProcess:
-        return subprocess.run(["bash", "--noprofile", "--norc", "-c", script], cwd=self.work, env=self.env,
+    def _bash(self, script: str, without_torch: bool = False) -> subprocess.CompletedProcess:
+        env = self.env_without_torch if without_torch else self.env
+        return subprocess.run(["bash", "--noprofile", "--norc", "-c", script], cwd=self.work, env=env,
                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               timeout=TIMEOUT)
 
@@ -408,7 +425,7 @@ class PageRun:
                                        f"(exit {proc.returncode}):\n{proc.stdout.decode(errors='replace')}")
             else:
                 previous = self.last_status.get(step.block, 0)
-                proc = self._bash(f"(exit {previous})\n{step.text}\n")
+                proc = self._bash(f"(exit {previous})\n{step.text}\n", step.without_torch)
                 self.last_status[step.block] = proc.returncode
                 text = proc.stdout.decode("utf-8", errors="replace")
                 self.results[self.done] = Result(text.split("\n"), proc.returncode)

@@ -271,7 +271,7 @@ def test_symbolic_input_gives_formulas_as_text():
 def test_markdown_is_a_github_table(pair):
     text = ok(R18, R34, "--format", "markdown")
     lines = text.splitlines()
-    assert lines[0] == "### cnnspec diff: resnet18 → resnet34"
+    assert lines[0] == "### cnnspec diff: `resnet18` → `resnet34`"
     assert "**51 changed (receptive field only), 56 added, 0 removed; params +10,108,160 (+86.5%)" in text
     header = next(ln for ln in lines if ln.startswith("| status"))
     assert lines[lines.index(header) + 1].startswith("|---")

@@ -116,3 +116,70 @@ def test_every_layer_read_back_from_torch_is_registered_once():
     for name, cls in READERS.items():
         assert hasattr(nn, name) or name in ("Add", "Mul", "Concat", "StochasticDepth"), name
         assert name in cls.imported_from
+
+
+class WithAux(nn.Module):
+    """GoogLeNet-like: an auxiliary head called only while training, a submodule its container
+    never calls, tensors nothing reads, and a second name for a module that is called."""
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.used = nn.Conv2d(8, 8, 1)
+            self.spare = nn.Conv2d(8, 8, 3)
+            self.gain = nn.Parameter(torch.ones(8))
+
+        def forward(self, x):
+            return self.used(x)
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.block = self.Block()
+        self.aux = nn.Sequential(nn.Conv2d(8, 4, 1), nn.Flatten(), nn.Linear(4 * 64, 10))
+        self.unused_bn = nn.BatchNorm2d(8)
+        self.scale = nn.Parameter(torch.ones(1))
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 10))
+        self.alias = self.stem  # the same module under a second name: not lost
+
+    def forward(self, x):
+        x = self.block(self.stem(x))
+        if self.training:
+            return self.aux(x)
+        return self.head(x)
+
+
+def test_modules_never_called_are_reported_not_lost():
+    from cnnspec.importer import import_model
+
+    model = WithAux()
+    imported = import_model(model, (3, 8, 8), "with_aux")
+    assert sorted((d.name, d.type, d.params) for d in imported.dropped) == [
+        ("aux", "Sequential", 4 * 8 + 4 + 256 * 10 + 10), ("block.gain", "tensor", 8),
+        ("block.spare", "Conv2d", 8 * 8 * 9 + 8), ("scale", "tensor", 1), ("unused_bn", "BatchNorm2d", 16)]
+    graph = cnnspec.parse_spec(imported.text)
+    built = set(cnnspec.to_torch(graph).state_dict())
+    missing = set(model.state_dict()) - built - {"alias.weight", "alias.bias"}
+    assert missing == {k for d in imported.dropped for k in d.keys}  # every lost key is named
+    assert sum(len(d.keys) for d in imported.dropped) == len(missing) == 13
+    lost = sum(p.numel() for p in model.parameters()) - cnnspec.analyze(graph).totals()["params"]
+    assert sum(d.params for d in imported.dropped) == lost == 3215
+    header = [ln for ln in imported.text.splitlines() if ln.startswith("#")]
+    text = " ".join(ln.lstrip("# ") for ln in header)
+    assert "aux (Sequential, 2,606 params)" in text and "unused_bn (BatchNorm2d, 16 params)" in text
+    assert "3,215 of 3,601 params and 13 of 21 state_dict keys" in text
+    assert import_model(cnnspec.to_torch(graph), (3, 8, 8)).dropped == []  # a full model: nothing
+
+
+def test_import_prints_what_is_not_in_the_spec(tmp_path, monkeypatch):
+    (tmp_path / "auxmodels.py").write_text("from tests.test_import import WithAux\n\n\n"
+                                          "def build():\n    return WithAux()\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.syspath_prepend(str(SPEC_FILES[0].parent.parent))
+    result = CliRunner().invoke(main, ["import", "auxmodels:build", "--input", "3x8x8",
+                                        "-o", "aux.yaml"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith("note: not in the spec: 3 modules the traced forward never calls")
+    assert "aux (Sequential, 2,606 params)" in result.stderr
+    assert "# Not in the spec: 3 modules" in (tmp_path / "aux.yaml").read_text()

@@ -36,19 +36,34 @@ def _friendly(func):
     return wrapper
 
 
+def _need_torch(command: str) -> None:
+    """Exit 2 with how to install PyTorch when it cannot be imported (verify, profile, import)."""
+    try:
+        import torch  # noqa: F401
+    except Exception as exc:  # not installed, or a broken install (missing shared library, …)
+        raise UsageError(f"cnnspec {command} needs PyTorch, which cannot be imported here: "
+                         f"{type(exc).__name__}: {exc}",
+                         hint="install it with: pip install torch  (or pip install 'cnnspec[torch]'); "
+                              "analyze, check, sizes, build, diff and schema work without it") from None
+
+
 def _concrete(graph, command: str) -> None:
     if not all(isinstance(d, int) for d in graph.input_shape):
         raise UsageError(f"{command} needs a concrete input size, not "
                          f"{'x'.join(map(str, graph.input_shape))}", hint="give --input, e.g. 3x224x224")
 
 
-def _emit(text: str, output: str | None) -> None:
+def _emit(text: str, output: str | None, inputs=()) -> None:
+    """Print ``text``, or write it to ``output``: atomically, and never over one of the
+    command's ``inputs`` (docs/commands.md, "Writing -o")."""
     if output:
+        from .outfile import refuse_inputs, write_text
+
+        refuse_inputs(output, inputs)
         try:
-            with open(output, "w", encoding="utf-8") as handle:
-                handle.write(text)
+            write_text(output, text)
         except OSError as exc:
-            raise UsageError(f"-o {output}: cannot write it: {exc.strerror}") from None
+            raise UsageError(f"-o {output}: cannot write it: {exc.strerror or exc}") from None
     else:
         click.echo(text, nl=False)
 
@@ -95,7 +110,7 @@ def analyze(spec, input_shape, batch, dtype, overrides, fmt, depth, output):
     graph = load_spec(spec, parse_overrides(overrides), input_shape)
     result = run(graph, None, batch, dtype)
     text = renderers[fmt](result, depth) if fmt in ("table", "markdown") else renderers[fmt](result)
-    _emit(text, output)
+    _emit(text, output, [spec])
 
 
 @main.command()
@@ -116,7 +131,7 @@ def sizes(spec, input_shape, overrides, near, fmt, output):
     from .spec import load_spec, parse_overrides
 
     graph = load_spec(spec, parse_overrides(overrides), input_shape)
-    _emit(render_sizes(graph, near, fmt), output)
+    _emit(render_sizes(graph, near, fmt), output, [spec])
 
 
 @main.command()
@@ -145,7 +160,7 @@ def build(spec, input_shape, overrides, class_name, output):
     note = f" from {Path(spec).name} (sha256 {digest})"
     if settings:
         note += " with " + ", ".join(f"{k}={v}" for k, v in settings.items())
-    _emit(emit(graph, class_name, note), output)
+    _emit(emit(graph, class_name, note), output, [spec])
 
 
 @main.command()
@@ -163,6 +178,7 @@ def verify(spec, input_shape, overrides, batch, device, no_rf, fmt, output):
     """Build SPEC in PyTorch, run it, and compare every predicted number with the measured one:
     shapes, parameters, buffers, FLOPs (FlopCounterMode), activation bytes, peak memory and
     receptive fields (from gradients). Exit 1 on any mismatch."""
+    _need_torch("verify")
     from .spec import load_spec, parse_overrides
     from .verify import render_json, render_text
     from .verify import verify as run
@@ -174,7 +190,7 @@ def verify(spec, input_shape, overrides, batch, device, no_rf, fmt, output):
             raise UsageError("--device cuda: no CUDA device is available here", hint="use --device cpu")
     graph = load_spec(spec, parse_overrides(overrides), input_shape)
     report = run(graph, None, batch, device, receptive_field=not no_rf)
-    _emit(render_json(report) if fmt == "json" else render_text(report), output)
+    _emit(render_json(report) if fmt == "json" else render_text(report), output, [spec])
     if report.mismatches:
         sys.exit(1)
 
@@ -200,6 +216,7 @@ def profile_command(spec, input_shape, overrides, batch, device, dtype, warmup, 
                     peak_gbps, fmt, output):
     """Per-layer latency (torch.profiler), achieved FLOP/s, bytes moved and a roofline bound
     per layer against the device's peak compute and bandwidth."""
+    _need_torch("profile")
     from .profile import device_peaks, profile_graph, render
     from .spec import load_spec, parse_overrides
 
@@ -215,7 +232,7 @@ def profile_command(spec, input_shape, overrides, batch, device, dtype, warmup, 
     peaks = device_peaks(device, dtype, peak_tflops, peak_gbps)
     with click.progressbar(length=iters, label="profiling", file=sys.stderr) as bar:
         layers = profile_graph(graph, batch, device, dtype, warmup, iters, progress=bar.update)
-    _emit(render(graph, layers, peaks, fmt, batch, device, dtype), output)
+    _emit(render(graph, layers, peaks, fmt, batch, device, dtype), output, [spec])
 
 
 @main.command(name="import")
@@ -228,7 +245,8 @@ def profile_command(spec, input_shape, overrides, batch, device, dtype, warmup, 
 def import_command(target, input_shape, spec_name, output):
     """Trace MODULE:FACTORY (a function returning an nn.Module, e.g.
     torchvision.models:resnet18) with torch.fx and write its spec. Imports that module."""
-    from .importer import load_factory, to_spec
+    _need_torch("import")
+    from .importer import import_model, load_factory
     from .spec import parse_input_shape
 
     shape = parse_input_shape(input_shape)
@@ -236,12 +254,16 @@ def import_command(target, input_shape, spec_name, output):
         raise UsageError("import needs a concrete --input, e.g. 3x224x224")
     model = load_factory(target)
     name = spec_name or target.rpartition(":")[2].rpartition(".")[2]
-    text = to_spec(model, shape, name)
+    imported = import_model(model, shape, name)
+    text = imported.text
     from .analysis import analyze as run
     from .spec import parse_spec
 
     run(parse_spec(text, file=f"<import {target}>"))  # what we write must load and analyse
-    _emit(text, output)
+    module = sys.modules.get(target.partition(":")[0])
+    _emit(text, output, [getattr(module, "__file__", None)])
+    if imported.note():  # never silently: also in the spec's header comment
+        click.echo(f"note: {imported.note()}", err=True)
 
 
 @main.command()
@@ -279,7 +301,7 @@ def diff(specs, rev, input_shape, batch, dtype, overrides, fmt, show_all, exit_c
                          hint="or one spec with --rev REV to compare it with a git revision")
     else:
         result = diff_files(specs[0], specs[1], settings, input_shape, batch, dtype)
-    _emit(renderers[fmt](result, show_all), output)
+    _emit(renderers[fmt](result, show_all), output, specs)
     if exit_code and result.differs:
         sys.exit(1)
 

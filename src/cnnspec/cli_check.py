@@ -113,7 +113,11 @@ def check(specs, select, ignore, max_params, max_macs, max_memory, batch, dtype,
                      "json": lambda: render_json(reports, level),
                      "sarif": lambda: render_sarif(reports, level),
                      "github": lambda: render_github(reports, level)}
-        _emit(renderers[fmt](), output)
+        inputs = [*files, config_path]
+        if not isolated and config_path is None:  # any pyproject.toml a spec may have been read with
+            folders = {folder for f in files for folder in (f.resolve().parent, *f.resolve().parents)}
+            inputs += [p for p in (folder / "pyproject.toml" for folder in folders) if p.is_file()]
+        _emit(renderers[fmt](), output, inputs)
         if any(r.error is not None for r in reports):
             sys.exit(2)
         if any(r.failed((r.settings and r.settings.fail_on) or level) for r in reports):

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import gc
 import math
-import re
 from contextlib import contextmanager
+
+from .names import IDENTIFIER
 
 Dim = object  # an int, or a sympy expression when the input is symbolic
 
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_NAME = IDENTIFIER
 
 
 def is_symbolic(value) -> bool:

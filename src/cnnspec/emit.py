@@ -23,8 +23,10 @@ torch is not imported here.
 from __future__ import annotations
 
 import ast
+import builtins
 import keyword
 import re
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,8 +34,9 @@ from . import __version__
 from .analysis import shapes_only
 from .errors import UsageError
 from .graph import Graph, Node
+from .names import is_identifier
+from .pyformat import LINE_LENGTH, reflow
 
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SLOT = re.compile("\x00(\\d+)\x00")
 _CHILD = re.compile("\x01(\\d+)\x01")
 
@@ -45,8 +48,12 @@ SHAPELESS = ("p", "eps", "momentum", "negative_slope", "alpha")
 #: names the generated code uses itself (never a class, argument or parameter name)
 RESERVED = {"self", "nn", "torch", "OrderedDict", "StochasticDepth", "super", "int", "float",
             "x", "out", "annotations"}
+#: Python's builtins (True, None, Exception, super, …): no class is named after one
+BUILTINS = frozenset(dir(builtins))
 
-_DEFAULTED = re.compile("\x02(\\w+)=\x00(\\d+)\x00\\|([^\x02]*)\x02")
+#: a keyword argument a block class always spells out: \x02name=value\x03default\x02, where the
+#: value is any expression (a slot, a tuple of slots, a string) and is left out where it is the default
+_DEFAULTED = re.compile("\x02(\\w+)=([^\x02\x03]*)\x03([^\x02]*)\x02")
 #: group kinds that are composites, not user blocks
 COMPOSITE_KINDS = ("", "sequential", "repeat", "residual", "branches", "squeeze_excitation")
 MERGES = ("Add", "Mul", "Concat")
@@ -59,23 +66,59 @@ def module_source(name: str) -> str:
     return ast.get_source_segment(text, node) + "\n"
 
 
-def camel(name: str) -> str:
-    """``basic_conv`` -> ``BasicConv``."""
-    text = "".join(p[:1].upper() + p[1:] for p in re.split(r"[_\W]+", name) if p)
-    text = text if text[:1].isalpha() else "Block" + text
-    return text + "Block" if text in RESERVED else text
+def camel(name: str, suffix: str = "Block") -> str:
+    """``basic_conv`` -> ``BasicConv``: an ASCII class name that shadows nothing the file uses
+    (``none`` -> ``NoneBlock``, ``ordered_dict`` -> ``OrderedDictBlock``)."""
+    text = "".join(p[:1].upper() + p[1:] for p in re.split(r"[^A-Za-z0-9]+", str(name)) if p)
+    text = text if text[:1].isalpha() else suffix + text
+    return text + suffix if not usable_class_name(text) else text
+
+
+def usable_class_name(name: str) -> bool:
+    """A name the emitted file can give a class: an identifier that is no keyword, builtin or
+    name the file uses itself, and does not start with __ (mangled inside a class body)."""
+    return _identifier(name) and name not in RESERVED and name not in BUILTINS
+
+
+def docstring(paragraphs: list[str], indent: str) -> str:
+    """A docstring at ``indent``: the paragraphs wrapped to the line length, the closing quotes
+    on a line of their own when there is more than one line."""
+    width = LINE_LENGTH - len(indent)
+    lines = []
+    for paragraph in paragraphs:
+        if lines:
+            lines.append("")
+        first = 3 if not lines else 0  # the opening quotes
+        lines += textwrap.wrap(" " * first + paragraph, width, break_long_words=False,
+                               break_on_hyphens=False)
+    lines[0] = lines[0][3:]
+    if len(lines) == 1 and len(lines[0]) + 6 <= width:
+        return f'{indent}"""{lines[0]}"""\n'
+    body = "\n".join(f"{indent}{line}" if line and i else line for i, line in enumerate(lines))
+    return f'{indent}"""{body}\n{indent}"""\n'
 
 
 def literal(value) -> str:
     if isinstance(value, tuple):
         return "(" + ", ".join(literal(v) for v in value) + ("," if len(value) == 1 else "") + ")"
-    if isinstance(value, (bool, str, float)) or value is None:
+    if isinstance(value, str):
+        return _str(value)
+    if isinstance(value, (bool, float)) or value is None:
         return repr(value)
     return str(int(value))
 
 
 def _identifier(name: str) -> bool:
-    return bool(_IDENT.match(name)) and not keyword.iskeyword(name)
+    """Usable as written in the emitted source (``self.name``, a parameter): an identifier, no
+    keyword, and not starting with ``__``, which Python mangles inside a class body."""
+    return is_identifier(name) and not keyword.iskeyword(name) and not name.startswith("__")
+
+
+def _str(text: str) -> str:
+    """A string literal in double quotes, as ruff format writes it (the names and settings a
+    spec can hold have no quotes; one that had would keep repr's quotes)."""
+    text = str(text)
+    return repr(text) if '"' in text or "'" in text else '"' + repr(text)[1:-1] + '"'
 
 
 @dataclass
@@ -119,7 +162,7 @@ class ClassSpec:
 
 
 class Emitter:
-    def __init__(self, graph: Graph, class_name: str, header: str):
+    def __init__(self, graph: Graph, class_name: str, header: list[str]):
         self.graph = graph
         self.class_name = class_name
         self.header = header
@@ -128,6 +171,7 @@ class Emitter:
         self.index = {node.name: i for i, node in enumerate(graph.nodes)}
         self.classes: dict[tuple, ClassSpec] = {}
         self.uses = set()
+        self.reserved = set(RESERVED)
 
     # ------------------------------------------------------------------ the module tree
     def tree(self) -> Box:
@@ -189,9 +233,8 @@ class Emitter:
                      for name, c in box.children.items()]
             if all(name == str(i) for i, (name, _) in enumerate(items)):
                 init = "".join(f"            {expr},\n" for _, expr in items)
-            else:
-                self.uses.add("OrderedDict")
-                init = "".join(f"            ({name!r}, {expr}),\n" for name, expr in items)
+            else:  # registered one by one, in order: what nn.Sequential runs
+                init = "".join(self.assign(name, expr) for name, expr in items)
             forward = ""
         else:
             init = "".join(self.init_line(name, c, slots, children, top)
@@ -218,10 +261,15 @@ class Emitter:
         return instance
 
     def init_line(self, name: str, child, slots, children, top) -> str:
-        expr = self.expr(child, slots, children, top, "        ")
+        return self.assign(name, self.expr(child, slots, children, top, "        "))
+
+    @staticmethod
+    def assign(name: str, expr: str) -> str:
+        """The ``__init__`` line registering a child: ``self.name = …``, or ``add_module`` for a
+        name that is no plain identifier (digits, a keyword, a leading __)."""
         if _identifier(name):
             return f"        self.{name} = {expr}\n"
-        return f"        self.add_module({name!r}, {expr})\n"
+        return f"        self.add_module({_str(name)}, {expr})\n"
 
     def expr(self, child, slots: list, children: list, top: bool, indent: str) -> str:
         """The expression building one child inside its parent's ``__init__``."""
@@ -234,12 +282,12 @@ class Emitter:
         items = [(name, self.expr(c, slots, children, top, inner)) for name, c in child.children.items()
                  if not (isinstance(c, Node) and self.is_merge(c))]
         if not child.callable:  # its parent's forward runs these one by one
-            body = "".join(f"{inner}{name!r}: {expr},\n" for name, expr in items)
+            body = "".join(f"{inner}{_str(name)}: {expr},\n" for name, expr in items)
             return f"nn.ModuleDict({{\n{body}{indent}}})"
         if all(name == str(i) for i, (name, _) in enumerate(items)):
             return "nn.Sequential(\n" + "".join(f"{inner}{e},\n" for _, e in items) + f"{indent})"
         self.uses.add("OrderedDict")
-        body = "".join(f"{inner}({name!r}, {expr}),\n" for name, expr in items)
+        body = "".join(f"{inner}({_str(name)}, {expr}),\n" for name, expr in items)
         return f"nn.Sequential(OrderedDict([\n{body}{indent}]))"
 
     def ctor(self, node: Node, slots: list, top: bool) -> str:
@@ -253,7 +301,7 @@ class Emitter:
         for key in dict.fromkeys(order):
             if key in defaults:  # always spelt out, so that instances differing here share a class
                 slot = self.value(call.kwargs.get(key, defaults[key]), slots, node, key, texts)
-                parts.append(f"\x02{key}={slot}|{literal(defaults[key])}\x02")
+                parts.append(f"\x02{key}={slot}\x03{literal(defaults[key])}\x02")
             elif key in call.kwargs:
                 parts.append(f"{key}={self.value(call.kwargs[key], slots, node, key, texts)}")
         if call.module == "cnnspec":
@@ -263,7 +311,7 @@ class Emitter:
 
     def value(self, value, slots: list, node: Node, name: str, texts: dict) -> str:
         if isinstance(value, bool) or value is None or isinstance(value, str):
-            return repr(value)
+            return literal(value)
         if isinstance(value, tuple):
             return "(" + ", ".join(self.value(v, slots, node, name, texts) for v in value) + ")"
         text = texts.get(SPEC_ATTR.get(name, name))
@@ -337,9 +385,9 @@ class Emitter:
             if _identifier(part):
                 text += f".{part}"
             elif i == 0:
-                text = f"getattr(self, {part!r})"
+                text = f"getattr(self, {_str(part)})"
             else:  # inside an nn.ModuleDict holder
-                text += f"[{part!r}]"
+                text += f"[{_str(part)}]"
         return text
 
     # ------------------------------------------------------------------ parameters
@@ -354,7 +402,7 @@ class Emitter:
         for k in range(len(rows[0])):
             vector = tuple(row[k][0] for row in rows)
             var = rows[0][k][2]
-            if var is not None and spec.name == self.class_name:
+            if var is not None and spec.name == self.class_name and var not in self.reserved:
                 texts.append(var)
                 if var not in params:
                     params.append(var)
@@ -398,22 +446,20 @@ class Emitter:
                     return f"{name} * {factor}"
         return None
 
-    @staticmethod
-    def known_name(spec: ClassSpec, vector: tuple, taken: list) -> str | None:
+    def known_name(self, spec: ClassSpec, vector: tuple, taken: list) -> str | None:
         """A block argument, or in_channels, whose values are exactly these in every instance."""
         for arg in spec.instances[0].args:
-            if (_identifier(arg) and arg not in taken and arg not in RESERVED
+            if (_identifier(arg) and arg not in taken and arg not in self.reserved
                     and all(inst.args.get(arg) == v for inst, v in zip(spec.instances, vector))):
                 return arg
         if "in_channels" not in taken and all(i.in_channels == v for i, v in zip(spec.instances, vector)):
             return "in_channels"
         return None
 
-    @staticmethod
-    def param_name(origin: str, taken: list) -> str:
+    def param_name(self, origin: str, taken: list) -> str:
         name = re.sub(r"\W", "_", origin)
         name = name if _identifier(name) else f"m{name}"
-        while name in taken or name in RESERVED:
+        while name in taken or name in self.reserved:
             name += "_"
         return name
 
@@ -432,9 +478,15 @@ class Emitter:
             args = spec.slot_text[offsets[j]: offsets[j] + len(child.cls.params)]
             return f"{child.cls.name}({', '.join(args)})"
 
-        text = re.sub(r",? ?" + _DEFAULTED.pattern, lambda m: "" if spec.slot_text[int(m.group(2))]
-                      == m.group(3) else f", {m.group(1)}={spec.slot_text[int(m.group(2))]}", text)
-        text = _SLOT.sub(lambda m: spec.slot_text[int(m.group(1))], text)
+        def slots(text: str) -> str:
+            return _SLOT.sub(lambda m: spec.slot_text[int(m.group(1))], text)
+
+        def defaulted(m) -> str:
+            value = slots(m.group(2))
+            return "" if value == m.group(3) else f", {m.group(1)}={value}"
+
+        text = re.sub(r",? ?" + _DEFAULTED.pattern, defaulted, text)
+        text = slots(text)
         return _CHILD.sub(child_call, text)
 
     def rename(self, order: list, top: ClassSpec) -> None:
@@ -476,7 +528,7 @@ class Emitter:
         paths = self.frozen(self.root)
         if not paths:
             return ""
-        listed = "".join(f"            {p!r},\n" for p in paths)
+        listed = "".join(f"            {_str(p)},\n" for p in paths)
         return ("        # trainable: false in the spec\n"
                 f"        for name in (\n{listed}        ):\n"
                 "            self.get_submodule(name).requires_grad_(False)\n")
@@ -493,11 +545,12 @@ class Emitter:
                                 for p, is_int in zip(spec.params, ints))
         init = self.fill(spec, spec.init)
         if spec.chain:
-            named = init.lstrip().startswith("(")
-            opening, closing = ("OrderedDict([\n", "        ]))") if named else ("\n", "        )")
+            if init.lstrip().startswith("self."):  # named children, registered in order
+                body = f"        super().__init__()\n{init}"
+            else:
+                body = f"        super().__init__(\n{init}        )\n"
             return (f"class {spec.name}(nn.Sequential):\n{doc}"
-                    f"    def __init__(self{signature}) -> None:\n"
-                    f"        super().__init__({opening}{init}{closing}\n"
+                    f"    def __init__(self{signature}) -> None:\n{body}"
                     + (self.freeze_lines() if top else ""))
         args = "x: torch.Tensor"
         return (f"class {spec.name}(nn.Module):\n{doc}"
@@ -523,12 +576,14 @@ class Emitter:
 
         visit(top.cls, set())
         self.rename(order, top.cls)
+        # parameters are named after the classes are, so that none hides a class it calls
+        self.reserved = RESERVED | {spec.name for spec in order}
         for spec in order:
             if not spec.slot_text:
                 self.resolve(spec)
-        doc = f'    """{self.header}"""\n\n'
+        doc = docstring(self.header, "    ") + "\n"
         texts = [self.class_text(spec, doc if spec is top.cls else "") for spec in order]
-        head = [f'"""{self.header}"""', "", "from __future__ import annotations", ""]
+        head = [docstring(self.header, "").rstrip("\n"), "", "from __future__ import annotations", ""]
         if "OrderedDict" in self.uses:
             head += ["from collections import OrderedDict", ""]
         if "torch.cat" in self.uses or "StochasticDepth" in self.uses or any(not c.chain for c in order):
@@ -538,19 +593,26 @@ class Emitter:
         if "StochasticDepth" in self.uses:
             parts.append(module_source("StochasticDepth"))
         parts += texts
-        return "\n\n\n".join(p.rstrip("\n") for p in parts) + "\n"
+        return reflow("\n\n\n".join(p.rstrip("\n") for p in parts) + "\n")
 
 
 def emit(graph: Graph, class_name: str | None = None, source_note: str = "") -> str:
     """The graph as Python source defining ``class_name`` (default: the spec's name in
     CamelCase), an ``nn.Module`` that builds the spec as written when called with no
     arguments."""
-    name = class_name or camel(graph.name)
-    if not _identifier(name):
-        raise UsageError(f"class name {name!r} is not a Python identifier",
-                         hint="use letters, digits and _, not starting with a digit")
+    name = class_name or camel(graph.name, "Model")
+    if not usable_class_name(name):
+        if not is_identifier(name) or keyword.iskeyword(name):
+            why = "is not a Python identifier" if not keyword.iskeyword(name) else "is a Python keyword"
+        elif name.startswith("__"):
+            why = "starts with __, which Python mangles inside a class"
+        else:
+            why = "would shadow a name the generated file uses (nn, torch, OrderedDict, a builtin, …)"
+        raise UsageError(f"--class-name {name!r} {why}",
+                         hint="use letters, digits and _, not starting with a digit or __, e.g. "
+                              f"{camel(name, 'Model')}")
     note = re.sub(r"[^\w .,:;/()=+-]", "?", source_note)  # printable, no quotes or newlines
-    header = f"{name}: a PyTorch model generated by cnnspec {__version__}."
+    header = [f"{name}: a PyTorch model generated by cnnspec {__version__}."]
     if note.strip():
-        header += f"\n\nGenerated{note}; edit the spec and rebuild rather than this file.\n"
+        header.append(f"Generated{note}; edit the spec and rebuild rather than this file.")
     return Emitter(graph, name, header).source()

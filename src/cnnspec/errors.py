@@ -8,8 +8,26 @@ the spec they come from (file, line, column, key path), so the CLI can print the
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from typing import NamedTuple
+
+#: characters that would break a message out of its line or change the terminal: C0 and C1
+#: controls (newline, escape, …), DEL, line and paragraph separators, and the invisible
+#: format characters (bidirectional overrides, zero-width spaces, byte order mark)
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def printable(text) -> str:
+    """``text`` on one line, every control or invisible character written as its escape
+    (``\\n``, ``\\x1b``, ``\\u202e``), as ``repr`` would: a message quoting a spec cannot
+    start a new line (a fake ``::error`` in a CI log), move the cursor or colour the terminal."""
+    def escape(match) -> str:
+        c = match.group()
+        return _ESCAPES.get(c) or (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
+
+    return _UNPRINTABLE.sub(escape, str(text))
 
 
 class Position(NamedTuple):
@@ -38,9 +56,9 @@ class CnnspecError(Exception):
         self.hint = hint
 
     def render(self) -> str:
-        text = f"error: {self.message}"
+        text = f"error: {printable(self.message)}"
         if self.hint:
-            text += f"\n  hint: {self.hint}"
+            text += f"\n  hint: {printable(self.hint)}"
         return text
 
 
@@ -56,11 +74,11 @@ class SpecError(CnnspecError):
         self.pos = pos or Position()
 
     def render(self) -> str:
-        where = str(self.pos)
-        path = f" [{self.pos.path}]" if self.pos.path else ""
-        text = f"{where}: error{path}: {self.message}"
+        where = printable(self.pos)
+        path = f" [{printable(self.pos.path)}]" if self.pos.path else ""
+        text = f"{where}: error{path}: {printable(self.message)}"
         if self.hint:
-            text += f"\n  hint: {self.hint}"
+            text += f"\n  hint: {printable(self.hint)}"
         return text
 
 

@@ -12,7 +12,6 @@ or its index in its list — so ``layer1.0.conv1`` is also the module path in th
 
 from __future__ import annotations
 
-import re
 from collections import ChainMap
 from dataclasses import dataclass, field
 
@@ -29,10 +28,11 @@ from .graph import INPUT, Graph, Node
 from .layers import lookup
 from .layers.base import AttrValueError, LayerInputError
 from .layers.registry import all_names, suggest
+from .names import IDENTIFIER as NAME
+from .names import taken_by_torch
 from .source import LDict, LList
 
 NODE_KEYS = ("name", "trainable", "from")
-NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 #: The most nodes a spec may expand to.
 MAX_NODES = 200_000
@@ -66,6 +66,14 @@ class Scope:
         return self.prefix + leaf
 
     def check_free(self, leaf: str, pos: Position) -> None:
+        for part in leaf.split("."):
+            if taken_by_torch(part):
+                what = ("a Python special name" if part.startswith("__") else
+                        "an attribute of torch.nn.Module or of the containers holding the layers")
+                raise SpecStructureError(
+                    f"node name '{self.prefix}{leaf}': '{part}' is {what}, so PyTorch cannot "
+                    "register a module by that name", pos,
+                    hint=f"rename it, e.g. '{part.strip('_') or 'layer'}_'")
         head = leaf.split(".", 1)[0]
         clash = None
         if "." in leaf and head in self.used:

@@ -6,14 +6,20 @@ Every module call becomes a layer named by its module path (``layer1.0.conv1``),
 state_dict keys. Tensor operations between modules (``x + y``, ``torch.cat``, ``torch.flatten``,
 functional activations) become layers of their own. A node reading anything but the previous
 item says so with ``from``. Anything cnnspec has no layer for is an error naming it.
+
+Modules the traced forward never calls (GoogLeNet's auxiliary heads, which run only while
+training) cannot be layers of the spec; they are never dropped silently: :func:`import_model`
+lists them with their parameters and state_dict keys, the spec's header comment names them
+and ``cnnspec import`` prints a note.
 """
 
 from __future__ import annotations
 
 import importlib
 import operator
-import re
 import sys
+import textwrap
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -23,6 +29,7 @@ from torch import fx, nn
 from .errors import UsageError
 from .layers import LAYERS
 from .layers.base import NotImportable
+from .names import is_identifier
 
 
 def _readers() -> dict:
@@ -79,8 +86,95 @@ def load_factory(target: str):
     return model
 
 
+@dataclass
+class Dropped:
+    """Part of the model that the spec does not have: a module the forward never calls (or the
+    tensors a calling container holds itself), with what it holds."""
+
+    name: str
+    type: str
+    params: int
+    keys: list = field(default_factory=list)  # its state_dict keys
+
+    def describe(self) -> str:
+        return f"{self.name} ({'' if self.type == 'tensor' else self.type + ', '}{_count(self.params)})"
+
+
+def _count(params: int) -> str:
+    return f"{params:,} param{'' if params == 1 else 's'}"
+
+
+@dataclass
+class Imported:
+    """What ``cnnspec import`` makes of a model: the spec text and what it leaves out."""
+
+    text: str
+    dropped: list
+    params: int  # the model's, all of them
+    keys: int  # the model's state_dict keys
+
+    def note(self) -> str | None:
+        """One sentence naming what was left out, or None."""
+        if not self.dropped:
+            return None
+        modules = [d for d in self.dropped if d.type != "tensor"]
+        tensors = [d for d in self.dropped if d.type == "tensor"]
+        parts = []
+        if modules:
+            parts.append(f"{len(modules)} module{'s' if len(modules) != 1 else ''} the traced forward "
+                         f"never calls (in eval mode): {', '.join(d.describe() for d in modules)}")
+        if tensors:
+            parts.append(f"{len(tensors)} tensor{'s' if len(tensors) != 1 else ''} no layer holds: "
+                         f"{', '.join(d.describe() for d in tensors)}")
+        params = sum(d.params for d in self.dropped)
+        keys = sum(len(d.keys) for d in self.dropped)
+        return (f"not in the spec: {'; and '.join(parts)}. That is {params:,} of {self.params:,} "
+                f"params and {keys} of {self.keys} state_dict keys")
+
+
 def to_spec(model: nn.Module, input_shape: tuple, name: str = "imported") -> str:
     """The spec text for ``model`` at per-sample ``input_shape``."""
+    return import_model(model, input_shape, name).text
+
+
+def dropped_modules(model: nn.Module, called: set) -> list[Dropped]:
+    """The parts of ``model`` no called module covers: every uncalled module with no called
+    module inside it (the topmost of them), and the tensors an uncalled container holds
+    directly. A module that is also registered under a called name is not dropped."""
+    objects = {id(m) for path, m in model.named_modules(remove_duplicate=False) if path in called}
+    inside = {path.rsplit(".", i)[0] for path in called for i in range(path.count(".") + 1)} | {""}
+
+    def covered(path: str) -> bool:  # called, or inside a called module
+        parts = path.split(".")
+        return any(".".join(parts[:i]) in called for i in range(1, len(parts) + 1))
+
+    dropped: dict[str, Dropped] = {}
+    modules = dict(model.named_modules(remove_duplicate=False))
+    keys = list(model.state_dict(keep_vars=True))
+    for key in keys:
+        owner = key.rpartition(".")[0]
+        if covered(owner) or id(modules.get(owner)) in objects:
+            continue
+        parts = owner.split(".") if owner else []
+        top = next((".".join(parts[:i]) for i in range(1, len(parts) + 1)
+                    if ".".join(parts[:i]) not in inside), None)
+        if top is not None and id(modules[top]) in objects:
+            continue
+        if top is None:  # a container that calls modules holds this tensor itself
+            entry = dropped.setdefault(key, Dropped(key, "tensor", 0))
+            tensor = model.get_parameter(key) if key in dict(model.named_parameters()) else None
+            entry.params = tensor.numel() if tensor is not None else 0
+        else:
+            module = modules[top]
+            entry = dropped.setdefault(top, Dropped(top, type(module).__name__,
+                                                    sum(p.numel() for p in module.parameters())))
+        entry.keys.append(key)
+    return list(dropped.values())
+
+
+def import_model(model: nn.Module, input_shape: tuple, name: str = "imported") -> Imported:
+    """Trace ``model`` (in eval mode) into a spec at per-sample ``input_shape``, and list what
+    the spec cannot hold (modules the forward never calls)."""
     model = model.eval()
     try:
         traced = fx.GraphModule(model, _Tracer().trace(model))
@@ -118,7 +212,11 @@ def to_spec(model: nn.Module, input_shape: tuple, name: str = "imported") -> str
         dotted = _unique(dotted, taken)
         names[node] = dotted
         items.append((dotted, kind, attrs, [names[a] for a in inputs]))
-    return _write(items, input_shape, name)
+    called = {node.target for node in order if node.op == "call_module"}
+    dropped = dropped_modules(model, called)
+    result = Imported("", dropped, sum(p.numel() for p in model.parameters()), len(model.state_dict()))
+    result.text = _write(items, input_shape, name, result.note())
+    return result
 
 
 def _convert(node: fx.Node, modules: dict):
@@ -211,7 +309,7 @@ def _yaml(value) -> str:
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_yaml(v) for v in value) + "]"
     if isinstance(value, str):
-        plain = re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value) and value.lower() not in _YAML_WORDS
+        plain = is_identifier(value) and value.lower() not in _YAML_WORDS
         return value if plain else repr(value)
     return repr(value)
 
@@ -219,10 +317,13 @@ def _yaml(value) -> str:
 _YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "null", "y", "n"}
 
 
-def _write(items, input_shape: tuple, name: str) -> str:
+def _write(items, input_shape: tuple, name: str, note: str | None = None) -> str:
     """Nest the items in sequential groups along their dotted names."""
-    lines = ["# Imported by cnnspec from a PyTorch module (torch.fx trace).",
-             f"name: {_yaml(name) if re.match(r'^[A-Za-z_][A-Za-z0-9_]*$', name) else 'imported'}",
+    lines = ["# Imported by cnnspec from a PyTorch module (torch.fx trace)."]
+    if note:  # never lost silently: what the spec does not have, in its header
+        lines += ["#"] + [f"# {line}" for line in textwrap.wrap(note[:1].upper() + note[1:] + ".", 92)]
+    lines += [
+             f"name: {_yaml(name) if is_identifier(name) else 'imported'}",
              f"input: {_yaml(list(input_shape))}", "layers:"]
     stack: list[str] = []  # open group paths
     previous = "input"
@@ -259,4 +360,4 @@ def _write(items, input_shape: tuple, name: str) -> str:
 def _ref(value) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_ref(v) for v in value) + "]"
-    return f'"{value}"' if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value) else value
+    return f'"{value}"' if not is_identifier(value) else value

@@ -18,6 +18,7 @@ from .errors import (
     UnknownNameError,
     UsageError,
     did_you_mean,
+    printable,
 )
 from .expand import MAX_DEPTH, MAX_NODES, Expander, Scope, evaluate, evaluate_mapping
 from .expand import NAME as _NAME
@@ -113,6 +114,9 @@ def build_graph(doc, file: str = "<spec>", overrides: dict | None = None, input_
     for key in ("name", "description"):
         if key in doc and not isinstance(doc[key], str):
             raise SpecStructureError(f"{key} must be text", doc.value_position(key).at(key))
+    if "name" in doc and printable(doc["name"]) != doc["name"]:  # it heads every report
+        raise SpecStructureError(f"name {printable(repr(doc['name']))} holds a control character",
+                                 doc.value_position("name").at("name"), hint="write the name on one line")
     values = _eval_vars(doc, overrides or {})
     shape = _input_shape(doc, values, input_shape)
     blocks = _blocks(doc)

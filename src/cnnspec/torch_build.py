@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from .analysis import shapes_only
+from .errors import SpecStructureError
 from .graph import INPUT, Graph
 from .torch_modules import MODULES
 
@@ -31,7 +32,7 @@ class GraphModule(nn.Module):
             module = factory(*call.args, **call.kwargs)
             if not node.trainable:
                 module.requires_grad_(False)
-            self._attach(node.name, module)
+            self._attach(node, module)
             self._plan.append((node.name, module, node.inputs))
         last_use = {}
         for step, (name, _, inputs) in enumerate(self._plan):
@@ -44,15 +45,26 @@ class GraphModule(nn.Module):
         ]
         self._output = graph.output
 
-    def _attach(self, dotted: str, module: nn.Module) -> None:
-        *parents, leaf = dotted.split(".")
+    def _attach(self, node, module: nn.Module) -> None:
+        name = node if isinstance(node, str) else node.name
+        *parents, leaf = name.split(".")
         owner: nn.Module = self
+
+        def check(part: str) -> None:
+            if part not in owner._modules and hasattr(owner, part):  # a name this torch has taken
+                raise SpecStructureError(
+                    f"node name '{name}': '{part}' is an attribute of {type(owner).__name__} in this "
+                    "PyTorch, so it cannot name a module", getattr(node, "pos", None),
+                    hint=f"rename it, e.g. '{part.strip('_') or 'layer'}_'")
+
         for part in parents:
+            check(part)
             child = owner._modules.get(part)
             if child is None:
                 child = nn.Sequential()
                 owner.add_module(part, child)
             owner = child
+        check(leaf)
         owner._modules.pop(leaf, None)
         owner.add_module(leaf, module)
 

@@ -86,7 +86,8 @@ def verify(graph: Graph, input_shape=None, batch: int = 1, device: str = "cpu",
         from .errors import UsageError
 
         raise UsageError("verify needs a concrete input size", hint="give --input, e.g. 3x224x224")
-    model = to_torch(graph, shape).eval().to(device)
+    with torch.device(device):  # built where it runs: on meta nothing is ever allocated
+        model = to_torch(graph, shape).eval()
     reports = {node.name: NodeReport(node.name, node.type_name) for node in graph.nodes}
     measured = _forward(model, graph, shape, batch, device)
     for node in graph.nodes:

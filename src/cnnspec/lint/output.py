@@ -6,6 +6,7 @@ import json
 from collections import Counter
 
 from .. import __version__
+from ..errors import printable
 from .diagnostic import SEVERITIES
 
 #: The version of the JSON output's layout.
@@ -29,15 +30,15 @@ def render_text(reports, fail_on: str = "warning", show_fixes: bool = True) -> s
         if report.error is not None:
             pos = getattr(report.error, "pos", None)
             where = str(pos) if pos is not None and pos.line else report.file
-            lines.append(f"{where}: error: {report.error.message}")
+            lines.append(f"{printable(where)}: error: {printable(report.error.message)}")
             if report.error.hint:
-                lines.append(f"  hint: {report.error.hint}")
+                lines.append(f"  hint: {printable(report.error.hint)}")
             continue
         for d in report.diagnostics:
             tag = "" if d.severity == "warning" else f" [{d.severity}]"
-            lines.append(f"{d.file}:{d.line}:{d.column}: {d.code}{tag} {d.message}")
+            lines.append(f"{printable(d.file)}:{d.line}:{d.column}: {d.code}{tag} {printable(d.message)}")
             if show_fixes and d.fix:
-                lines.append(f"  fix: {d.fix}")
+                lines.append(f"  fix: {printable(d.fix)}")
     s = _summary(reports, fail_on)
     counts = ", ".join(f"{n} {sev}{'' if n == 1 else 's'}"
                        for sev, n in reversed(s["by_severity"].items()) if n)
@@ -58,7 +59,8 @@ def render_text(reports, fail_on: str = "warning", show_fixes: bool = True) -> s
 
 def _error_json(report) -> dict:
     pos = getattr(report.error, "pos", None)
-    return {"message": report.error.message, "hint": report.error.hint,
+    hint = report.error.hint
+    return {"message": printable(report.error.message), "hint": None if hint is None else printable(hint),
             "line": pos.line if pos is not None else 0, "column": pos.column if pos is not None else 0,
             "key": pos.path if pos is not None else ""}
 
@@ -99,11 +101,12 @@ def render_github(reports, fail_on: str = "warning") -> str:
             line = pos.line if pos is not None and pos.line else 1
             col = pos.column if pos is not None and pos.column else 1
             lines.append(f"::error file={_escape_property(report.file)},line={line},col={col},"
-                         f"title=cnnspec error::{_escape_data(report.error.message)}")
+                         f"title=cnnspec error::{_escape_data(printable(report.error.message))}")
             continue
         for d in report.diagnostics:
-            body = d.message + (f"\nfix: {d.fix}" if d.fix else "")
+            body = printable(d.message) + (f"\nfix: {printable(d.fix)}" if d.fix else "")
             title = _escape_property(f"{d.code} {d.name}")
-            lines.append(f"::{_GITHUB_LEVEL[d.severity]} file={_escape_property(d.file)},line={d.line},"
+            lines.append(f"::{_GITHUB_LEVEL[d.severity]} file={_escape_property(d.file)},"
+                         f"line={d.line},"
                          f"col={d.column},title={title}::{_escape_data(body)}")
     return "\n".join(lines) + ("\n" if lines else "")

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from .. import __version__
+from ..errors import printable
 from .registry import all_rules
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -45,11 +46,11 @@ def render_sarif(reports, fail_on: str = "warning") -> str:
             location = {"physicalLocation": {"artifactLocation": {"uri": _uri(report.file)},
                                              "region": {"startLine": max(1, pos.line if pos else 1),
                                                         "startColumn": max(1, pos.column if pos else 1)}}}
-            notifications.append({"level": "error", "message": {"text": report.error.message},
+            notifications.append({"level": "error", "message": {"text": printable(report.error.message)},
                                   "locations": [location]})
             continue
         for d in report.diagnostics:
-            text = d.message + (f" Fix: {d.fix}" if d.fix else "")
+            text = printable(d.message) + (f" Fix: {printable(d.fix)}" if d.fix else "")
             result = {
                 "ruleId": d.code,
                 "ruleIndex": index[d.code],

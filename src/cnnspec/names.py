@@ -1,0 +1,55 @@
+"""Names: the one identifier pattern every check uses, and the names a node cannot take.
+
+``IDENTIFIER`` matches the whole text (``\\A…\\Z``): a ``^…$`` pattern lets a trailing newline
+through (``"stem\\n"``), so it works with ``match`` and ``fullmatch`` alike.
+
+A node's name is a module name in the built model and in the emitted source, so it cannot be
+an attribute that ``torch.nn.Module`` or the containers holding the nodes already have
+(``forward``, ``training``, ``to``, ``pop``, …): PyTorch's ``add_module`` refuses such a name,
+and where it would not, ``model.<name>`` or ``get_submodule`` would reach the method instead.
+The list is fixed here (no torch import); ``tests/test_names.py`` checks it against the
+installed torch, and the builder refuses any other name torch has taken.
+"""
+
+from __future__ import annotations
+
+import re
+
+IDENTIFIER = re.compile(r"\A[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def is_identifier(text) -> bool:
+    """Letters, digits and _, not starting with a digit (ASCII), the whole text."""
+    return isinstance(text, str) and IDENTIFIER.match(text) is not None
+
+
+#: attributes of torch.nn.Module, nn.Sequential and nn.ModuleDict (the containers the builder
+#: and the emitted code put nodes in), and of cnnspec's GraphModule
+_ATTRIBUTES = """
+T_destination add_module append apply bfloat16 buffers call_super_init children clear compile
+cpu cuda double dump_patches eval extend extra_repr float forward get_buffer get_extra_state
+get_parameter get_submodule half insert ipu items keys load_state_dict modules mtia
+named_buffers named_children named_modules named_parameters parameters pop
+register_backward_hook register_buffer register_forward_hook register_forward_pre_hook
+register_full_backward_hook register_full_backward_pre_hook register_load_state_dict_post_hook
+register_load_state_dict_pre_hook register_module register_parameter
+register_state_dict_post_hook register_state_dict_pre_hook requires_grad_ set_extra_state
+set_submodule share_memory state_dict to to_empty train training type update values xpu
+zero_grad
+_apply _backward_hooks _backward_pre_hooks _buffers _call_impl _compiled_call_impl
+_forward_hooks _forward_hooks_always_called _forward_hooks_with_kwargs _forward_pre_hooks
+_forward_pre_hooks_with_kwargs _get_backward_hooks _get_backward_pre_hooks _get_item_by_idx
+_get_name _is_full_backward_hook _load_from_state_dict _load_state_dict_post_hooks
+_load_state_dict_pre_hooks _maybe_warn_non_full_backward_hook _modules _named_members
+_non_persistent_buffers_set _parameters _register_load_state_dict_pre_hook
+_register_state_dict_hook _replicate_for_data_parallel _save_to_state_dict _slow_forward
+_state_dict_hooks _state_dict_pre_hooks _version _wrapped_call_impl
+nodes replace_node spec_name _attach _plan _release _output
+"""
+MODULE_ATTRIBUTES = frozenset(_ATTRIBUTES.split())
+
+
+def taken_by_torch(name: str) -> bool:
+    """A module name PyTorch's machinery already uses: an attribute of nn.Module or of the
+    containers, or any dunder (``__init__``, ``__class__``, and those Python may add)."""
+    return name in MODULE_ATTRIBUTES or (name.startswith("__") and name.endswith("__"))
