@@ -269,9 +269,11 @@ def measure(program: list, input_shape: tuple, names: list) -> dict:
     return result
 
 
-def predict(rf, key: tuple, reach: list):
-    """The field an exact ``rf`` promises for the unit ``key``: per axis the first and last
-    pixel of the unit's interval that the node depends on; None when an axis has none."""
+def predict(rf, key: tuple, reach: list, pixels: bool = False):
+    """The field an exact ``rf`` promises for the unit ``key``: per axis its interval cut to
+    the span of pixels the node depends on at all (first to last); None when an axis has no
+    pixel left (the unit depends on nothing). With ``pixels``, cut to those pixels themselves
+    (the same for an exact field, where the interval's ends inside the span are always read)."""
     box = []
     for axis, (r, index) in enumerate(zip(rf, key)):
         if index == ANY:
@@ -279,8 +281,12 @@ def predict(rf, key: tuple, reach: list):
         centre = Fraction(r.start) + index * Fraction(r.jump)
         half = Fraction(r.size - 1, 2)
         low, high = math.ceil(centre - half), math.floor(centre + half)
-        inside = [p for p in reach[axis] if low <= p <= high]
-        if not inside:
+        if pixels:
+            inside = [p for p in reach[axis] if low <= p <= high]
+            low, high = (min(inside), max(inside)) if inside else (1, 0)
+        elif reach[axis]:
+            low, high = max(low, min(reach[axis])), min(high, max(reach[axis]))
+        if not reach[axis] or low > high:
             return None
-        box.append((min(inside), max(inside)))
+        box.append((low, high))
     return tuple(box)

@@ -193,7 +193,13 @@ class Builder:
         c = self.shape(src)[0]
         kind, args = self.pick([("global_avgpool", {}), ("adaptive_avgpool2d", {"output_size": [1, None]}),
                                 ("adaptive_avgpool2d", {"output_size": [None, 1]})])
-        g = self.add(kind, [src], **args)
+        gated = src
+        if self.int(0, 2) == 0:  # a gate from a path that skips pixels the gated map reads
+            gated = self.add("conv2d", [src], out=c, kernel=1, stride=2)
+            gated = gated and self.add("conv2d", [gated], out=c, kernel=3, padding=1)
+            if gated is None:
+                return None
+        g = self.add(kind, [gated], **args)
         if g is None:
             return None
         g = self.add("conv2d", [g], out=c, kernel=1)
@@ -345,7 +351,7 @@ def _judge(graph_text: str, program: list, input_shape: tuple) -> list:
         for key, box in got["units"]:
             _bump("units checked")
             expected = predict(rf, key, got["reach"])
-            if expected != box:
+            if expected != box or predict(rf, key, got["reach"], pixels=True) != box:
                 failures.append((name, key, "predicted", expected, "measured", box,
                                  [(r.size, r.jump, r.start) for r in rf]))
                 break

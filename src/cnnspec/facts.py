@@ -44,7 +44,9 @@ class RF(NamedTuple):
     positions an approximation; border units that read only padding; a concat along the
     axis; …). A jump of 0 means every unit sees the same field (after global pooling or a
     linear). ``span`` is the exact (first, last) extent of the union of all units' fields when
-    it is known although the units' own fields are not (after uneven adaptive pooling)."""
+    it is known although the units' own fields are not (after uneven adaptive pooling).
+    ``reach`` is the (first, last) input pixel the node depends on at all, () for none, None
+    where it is not worked out (a symbolic input size)."""
 
     size: object
     jump: object
@@ -53,6 +55,7 @@ class RF(NamedTuple):
     exact: bool = True
     reason: str | None = None
     span: tuple | None = None
+    reach: tuple | None = None
 
     def to_json(self) -> dict:
         return {"size": to_number(self.size), "jump": to_number(self.jump),

@@ -31,6 +31,7 @@ and W in dim 2; a flatten merges dims (``Layer.regroup``), so ``linear`` after
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 from .. import dims
@@ -40,8 +41,9 @@ from ..layers.base import GLOBAL, Mixes, Window
 
 OTHER = -1  # a layout token for channels or features; 0 and 1 are the spatial axes H and W
 AXES = "HW"
-#: units to check one by one for a dilated window wider than its input (taps may straddle it)
-_BLIND_LIMIT = 4096
+#: the most units (or taps) looked at one by one at a layer; beyond it a field is not
+#: claimed exact (only hostile sizes get there)
+_LIMIT = 4096
 
 
 def receptive_fields(graph: Graph, result: Analysis) -> None:
@@ -65,7 +67,8 @@ def _propagate(graph: Graph, result: Analysis, local: bool):
     """(node name, fields per axis) in graph order."""
     facts = result.facts
     extent = tuple(result.input_shape[1:])  # input pixels per axis
-    fields = {INPUT: tuple(RF(1, 1, 0, n) for n in extent)}
+    fields = {INPUT: tuple(RF(1, 1, 0, n, reach=(0, n - 1) if isinstance(n, int) else None)
+                           for n in extent)}
     layouts = {INPUT: ((OTHER,), (0,), (1,))}
     for node in graph.nodes:
         f = facts[node.name]
@@ -76,7 +79,8 @@ def _propagate(graph: Graph, result: Analysis, local: bool):
                                      [layouts[s] for s in node.inputs], f, result, local)
         steps = _steps(node.layer.receptive_field(f.inputs), layout)
         if steps is not None:
-            current = tuple(_apply(node.name, rf, step, n) for rf, step, n in zip(current, steps, extent))
+            units = f.output[1:] if len(f.output) == 3 else (None, None)  # the true unit counts
+            current = tuple(_apply(node.name, rf, step, n) for rf, step, n in zip(current, steps, units))
         groups = node.layer.regroup(f.inputs)
         if groups is not None:
             layout = tuple(tuple(t for d in group for t in layout[d]) for group in groups)
@@ -125,13 +129,14 @@ def _hull(rf: RF) -> tuple:
     return (_exact(rf.start - half), _exact(rf.start + (rf.count - 1) * rf.jump + half))
 
 
-def _apply(name: str, rf: RF, step, extent) -> RF:
+def _apply(name: str, rf: RF, step, units=None) -> RF:
     if step is None:
         return rf
     if step == GLOBAL:  # every unit sees all units: the union, the same for every unit (jump 0)
         exact = rf.exact or rf.span is not None
         low, high = _hull(rf)
-        return _from_box(low, high, 0, rf.count, exact, None if exact else rf.reason)
+        return _from_box(low, high, 0, rf.count, exact, None if exact else rf.reason)._replace(
+            reach=rf.reach)
     assert isinstance(step, Window)
     kernel = step.kernel
     if type(kernel) is int:
@@ -142,8 +147,10 @@ def _apply(name: str, rf: RF, step, extent) -> RF:
     if step.keeps_union and (rf.exact or rf.span is not None):
         span = _hull(rf)
     out = RF(dims.normalize(rf.size + (kernel - 1) * rf.jump), _exact(rf.jump * step.stride),
-             _exact(rf.start + (half - step.padding) * rf.jump), _count_after(rf.count, step),
+             _exact(rf.start + (half - step.padding) * rf.jump),
+             units if units is not None else _count_after(rf.count, step),
              rf.exact, rf.reason, span)
+    out = out._replace(reach=_reach_after(rf, step, out.count))
     if not rf.exact:
         return out
     if rf.jump == 0 or rf.count == 1:  # every input unit has one field: so has every output unit
@@ -151,73 +158,106 @@ def _apply(name: str, rf: RF, step, extent) -> RF:
             if step.gaps:
                 return _inexact(out, name, "some of its units read no input unit and see nothing, "
                                            "the others see the whole field")
-            return out._replace(jump=0, start=rf.start, size=rf.size, span=None)
+            return out._replace(jump=0, start=rf.start, size=rf.size, span=None, reach=rf.reach)
     elif step.approximate is not None:
         return _inexact(out, name, step.approximate)
-    blind = _blind(out, rf.count, step, extent)
-    if blind:
-        return _inexact(out, name, f"{blind} read only padding and see nothing, while the model "
-                                   "gives them a field")
-    if step.dilation > 1 and (step.padding != 0 or step.ceil or step.outputs is not None) \
-            and not _borders_alike(rf, step.dilation, extent):
-        return _inexact(out, name, "its dilated taps reach into the padding: a border unit's first "
-                                   "(or last) real tap is not at the border, so its field starts "
-                                   "(or ends) inside its interval")
+    if isinstance(rf.count, int) and isinstance(out.count, int) and None not in (rf.reach, out.reach):
+        why = _border_units(rf, out, step)
+    else:
+        why = _border_units_symbolic(step)
+    if why:
+        return _inexact(out, name, why)
     return out._replace(span=None)
 
 
-def _borders_alike(rf: RF, d: int, extent) -> bool:
-    """Do the first d and the last d input units' fields all reach past the input's borders?
-    Then a border unit of a dilated window sees up to the border whichever tap is its first
-    real one."""
-    half = _half(rf.size)
-    left = _le(rf.start + (d - 1) * rf.jump - half, 0)
-    right = _le(extent - 1, rf.start + (rf.count - d) * rf.jump + half)
-    return bool(left) and bool(right)
+def _pixel_span(rf: RF, unit) -> tuple:
+    """(first, last) pixel of ``unit``'s interval cut to the pixels the node reaches (an exact
+    field's meaning), or () when none."""
+    if not rf.reach:
+        return ()
+    centre, half = rf.start + unit * rf.jump, _half(rf.size)
+    low, high = max(math.ceil(centre - half), rf.reach[0]), min(math.floor(centre + half), rf.reach[1])
+    return (low, high) if low <= high else ()
 
 
-def _blind(out: RF, n, step: Window, extent) -> str | None:
-    """Which output units read only padding while their interval reaches into the input
-    (an interval outside the input says "nothing" already), or None."""
+def _reach_after(rf: RF, step: Window, units):
+    """The (first, last) pixel the window's output depends on, () for none, None if unknown."""
+    reach, n = rf.reach, rf.count
+    if reach is None or reach == ():
+        return reach
+    if step.approximate is not None:
+        return reach if step.keeps_union else None
+    if not rf.exact or not (isinstance(n, int) and isinstance(units, int)) or not step.stride:
+        return reach if not step.stride else None  # (stride 0: every unit reads the one input unit)
     k, s, p, d = step.kernel, step.stride, step.padding, step.dilation
-    if step.approximate is not None or not s:  # (stride 0: every unit reads the one input unit)
+    taps = (k - 1) // d + 1
+    if taps > _LIMIT:
         return None
-    units = out.count
-    if p >= k:  # unit 0's last tap, k − 1 − p, is in the left padding
-        last = (p - k + s) // s - 1  # the rightmost unit whose window ends before pixel 0
-        if _reaches_input(out, min(last, units - 1) if isinstance(units, int) else last, extent):
-            return "its first units"
-    # the leftmost unit whose window starts after the input; a window that is wider than its
-    # padding and leaves the output count to the formula never starts there
-    if p >= k or step.outputs is not None:
-        first = dims.ceildiv(n + p, s)
-        after = dims.is_true(dims.normalize(units - 1 - first) >= 0)
-        if after is not False and _reaches_input(out, first, extent):
-            return "its last units"
-    # dilated taps can jump over a map narrower than the dilation (assumed not at a symbolic size)
-    if d > 1 and dims.is_true(n < d) and _straddles(n, units, k, s, p, d):
-        return "units whose dilated taps straddle the input"
+
+    def read(r) -> bool:  # does some output unit read input unit r?
+        for t in range(taps):
+            o, rest = divmod(r + p - t * d, s)
+            if rest == 0 and 0 <= o < units:
+                return True
+        return False
+
+    # the input units that depend on some pixel form one run; the first and last of them
+    # that some output unit reads give the output's first and last pixel
+    first = next((r for r in range(min(n, _LIMIT)) if _pixel_span(rf, r) and read(r)), None)
+    last = next((r for r in range(n - 1, max(-1, n - 1 - _LIMIT), -1)
+                 if _pixel_span(rf, r) and read(r)), None)
+    if first is None or last is None:
+        return () if n <= _LIMIT else None
+    return _pixel_span(rf, first)[0], _pixel_span(rf, last)[1]
+
+
+def _border_units(rf: RF, out: RF, step: Window) -> str | None:
+    """Check the model on the units it can get wrong: those whose first or last tap falls on
+    padding (or on an input unit that depends on no pixel). A unit whose end taps both read
+    pixels is described exactly (its interval's ends are the ends of those taps' fields).
+    Returns why the field is not exact, or None."""
+    n, units = rf.count, out.count
+    k, s, p, d = step.kernel, step.stride, step.padding, step.dilation
+    if not s:  # stride 0 (adaptive pooling of one unit): every unit reads that unit
+        return None
+    low = next((r for r in range(min(n, _LIMIT)) if _pixel_span(rf, r)), None)
+    high = next((r for r in range(n - 1, max(-1, n - 1 - _LIMIT), -1) if _pixel_span(rf, r)), None)
+    if low is None or high is None:
+        return None if n <= _LIMIT else "too many units to check"  # (none: nothing is seen)
+    if d > high - low + 1 or k > _LIMIT:  # taps may jump over every lit unit: check them all
+        candidates = range(units)
+    else:
+        left = max(0, -(-(low + p) // s))  # units whose first tap is before the first lit unit
+        right = (high + p - k + 1) // s + 1  # units from here on end after the last lit unit
+        candidates = [*range(min(left, units)), *range(max(right, left, 0), units)]
+    if len(candidates) > _LIMIT:
+        return "too many units to check"
+    for o in candidates:
+        origin = o * s - p
+        t0 = max(0, -(-(low - origin) // d))
+        t1 = min((k - 1) // d, (high - origin) // d)
+        actual = ()
+        if t0 <= t1:  # the first and last taps on lit input units
+            actual = (_pixel_span(rf, origin + t0 * d)[0], _pixel_span(rf, origin + t1 * d)[1])
+        if actual != _pixel_span(out, o):
+            if not actual:
+                return ("some of its units read only padding and see nothing, while the model "
+                        "gives them a field")
+            return ("a border unit's first or last tap falls on padding while its interval "
+                    "reaches real pixels beyond it (dilated taps), so its field is narrower")
     return None
 
 
-def _reaches_input(rf: RF, unit, extent) -> bool:
-    """Does the interval of ``unit`` hold an input pixel? (True when it cannot be decided.)"""
-    centre, half = rf.start + unit * rf.jump, _half(rf.size)
-    inside = (dims.is_true(centre + half >= 0), dims.is_true(centre - half <= extent - 1))
-    return all(v is not False for v in inside)
-
-
-def _straddles(n, units, k: int, s: int, p: int, d: int) -> bool:
-    """A dilated window whose taps jump over the whole input (d > n): does some unit read no
-    input pixel? True when it cannot be told cheaply."""
-    if not (isinstance(n, int) and isinstance(units, int)) or units > _BLIND_LIMIT:
-        return True
-    for o in range(units):
-        first = o * s - p
-        tap = -(first // d) if first < 0 else 0  # the first tap at or after pixel 0
-        if tap * d > k - 1 or first + tap * d > n - 1:
-            return True
-    return False
+def _border_units_symbolic(step: Window) -> str | None:
+    """At a symbolic size: padding as wide as the window leaves units that read only padding;
+    dilated taps reaching into the padding skip border pixels."""
+    if not step.stride:
+        return None
+    if step.padding >= step.kernel:
+        return "its padding is as wide as its window: border units read only padding and see nothing"
+    if step.dilation > 1 and (step.padding or step.ceil or step.outputs is not None):
+        return "its dilated taps reach into the padding: border units' fields are narrower"
+    return None
 
 
 def _count_after(count, step: Window):
@@ -255,8 +295,22 @@ def _merge(node, incoming: list, layouts: list, facts, result: Analysis, local: 
         else:
             count = max((r.count for r in rfs), key=dims.probe)
             field = _combine(node.name, rfs, axis, count, result, local)
-        merged.append(field)
+        merged.append(field._replace(reach=_reach_union([r.reach for r in rfs])))
     return tuple(merged), layout
+
+
+def _reach_union(reaches: list):
+    if any(r is None for r in reaches):
+        return None
+    spans = [r for r in reaches if r]
+    return (min(r[0] for r in spans), max(r[1] for r in spans)) if spans else ()
+
+
+def _reach_holds(outer, inner) -> bool | None:
+    """Does reach ``outer`` hold ``inner``? None when either is not known."""
+    if outer is None or inner is None:
+        return None
+    return not inner or bool(outer) and outer[0] <= inner[0] and inner[1] <= outer[1]
 
 
 def _widest(rfs: list) -> RF:
@@ -334,17 +388,44 @@ def _combine(name: str, rfs: list, axis: int, count, result: Analysis, local: bo
         return _inexact(_widest(moving)._replace(count=count), name,
                         f"it merges inputs with different jumps ({jumps}) along {AXES[axis]}")
     field = _joined(moving, jump, count, name, axis)
+    if field.exact and not _sides_agree(moving):
+        field = _inexact(field, name, f"along {AXES[axis]}, the input whose field reaches furthest "
+                                      "is not the one that depends on the outermost pixels")
     if not fixed:
         return field
     gate = _joined(fixed, 0, count, name, axis)
-    low, high = _box(gate)
-    first, _ = _box(field)
-    last = _box(field)[1] + (count - 1) * jump
     exact = field.exact and gate.exact
-    if _le(low, first) and _le(last, high):  # the fixed field holds every unit's: it is the field
-        return gate._replace(exact=exact, reason=field.reason if not field.exact else gate.reason)
-    return _inexact(field, name, f"a broadcast input's field along {AXES[axis]} does not contain "
-                                 "the other inputs' fields")
+    held = [_reach_holds(_reach_union([r.reach for r in fixed]), r.reach) for r in moving]
+    if all(h is None for h in held):  # reaches not worked out (symbolic): compare the intervals
+        low, high = _box(gate)
+        first, last = _box(field)[0], _box(field)[1] + (count - 1) * jump
+        held = [_le(low, first) and _le(last, high)]
+    if all(held):  # the fixed input depends on every pixel any unit of the others does
+        widest = max((gate, field), key=lambda rf: dims.probe(rf.size))
+        return gate._replace(size=widest.size, exact=exact,
+                             reason=field.reason if not field.exact else gate.reason)
+    return _inexact(field._replace(size=max((gate.size, field.size), key=dims.probe)), name,
+                    f"a broadcast input along {AXES[axis]} does not depend on every pixel the "
+                    "other inputs do")
+
+
+def _sides_agree(rfs: list) -> bool:
+    """The input whose field starts first must be one that reaches the first pixel, and the
+    one whose field ends last one that reaches the last (then the hull of the fields, cut to
+    the pixels reached, is what each unit depends on). True when reaches are unknown."""
+    if len(rfs) < 2 or any(r.reach is None for r in rfs):
+        return True
+    spans = [r.reach for r in rfs if r.reach]
+    if not spans:
+        return True
+    first, last = min(s[0] for s in spans), max(s[1] for s in spans)
+    lows = [_box(r)[0] for r in rfs]
+    highs = [_box(r)[1] for r in rfs]
+    if any(not isinstance(v, (int, Fraction)) for v in lows + highs):
+        return True
+    low, high = min(lows), max(highs)
+    return (any(lo == low and r.reach and r.reach[0] == first for lo, r in zip(lows, rfs))
+            and any(hi == high and r.reach and r.reach[1] == last for hi, r in zip(highs, rfs)))
 
 
 def _stack(name: str, rfs: list, axis: int) -> RF:
