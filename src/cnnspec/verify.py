@@ -252,7 +252,7 @@ def _targets(graph: Graph, facts: dict) -> list:
         spatial = len(facts[node.name].output) == 3
         if not spatial and not all(r.jump == 0 for r in rf):
             continue
-        if len(node.inputs) == 1 and node.inputs[0] != INPUT and facts[node.inputs[0]].rf == rf:
+        if len(node.inputs) == 1 and node.layer.receptive_field(facts[node.name].inputs) is None:
             continue
         chosen.append(node)
     return chosen

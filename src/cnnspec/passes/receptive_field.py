@@ -91,6 +91,8 @@ def _propagate(graph: Graph, result: Analysis, local: bool):
             if len(entry) == 1 and entry[0] != OTHER:  # a dim that is one spatial axis: its units
                 counts[entry[0]] = f.output[dim]
         current = tuple(rf._replace(count=n) for rf, n in zip(current, counts))
+        if any(rf.reach == () for rf in current):  # no pixel along one axis: none at all
+            current = tuple(rf._replace(reach=()) for rf in current)
         fields[node.name], layouts[node.name] = current, layout
         yield node.name, current
 
@@ -175,8 +177,13 @@ def _pixel_span(rf: RF, unit) -> tuple:
     field's meaning), or () when none."""
     if not rf.reach:
         return ()
-    centre, half = rf.start + unit * rf.jump, _half(rf.size)
-    low, high = max(math.ceil(centre - half), rf.reach[0]), min(math.floor(centre + half), rf.reach[1])
+    if type(rf.start) is int and type(rf.jump) is int and type(rf.size) is int:
+        twice = 2 * (rf.start + unit * rf.jump)  # integer arithmetic on the fast path
+        low, high = -(-(twice - rf.size + 1) // 2), (twice + rf.size - 1) // 2
+    else:
+        centre, half = rf.start + unit * rf.jump, _half(rf.size)
+        low, high = math.ceil(centre - half), math.floor(centre + half)
+    low, high = max(low, rf.reach[0]), min(high, rf.reach[1])
     return (low, high) if low <= high else ()
 
 
@@ -280,14 +287,20 @@ def _merge(node, incoming: list, layouts: list, facts, result: Analysis, local: 
     """The fields and layout of a merge's output."""
     stack = node.layer.stack_dim(facts.inputs)
     layout = layouts[0]
+    side_by_side = stack is not None and len(layout[stack]) == 1 and layout[stack][0] != OTHER
     merged = []
     for axis in (0, 1):
         rfs = [fields[axis] for fields in incoming]
         held = stack is not None and axis in layout[stack]
         if any(other != layout for other in layouts[1:]):
             field = _inexact(_widest(rfs), node.name, "its inputs hold the positions in different dims")
-        elif held and layout[stack] == (axis,):
+        elif held and side_by_side:
             field = _stack(node.name, rfs, axis)
+        elif side_by_side:  # along the other axis each unit is one input's: they must agree
+            field = _widest(rfs)
+            if any(r._replace(count=0) != rfs[0]._replace(count=0) for r in rfs):
+                field = _inexact(field, node.name, f"it places side by side inputs whose fields "
+                                                   f"along {AXES[axis]} differ")
         elif held and (len({r.count for r in rfs}) > 1 or len({r.jump == 0 for r in rfs}) > 1):
             field = _inexact(_widest(rfs), node.name,
                              "it concatenates flattened features of different grids (or mixed "
@@ -432,6 +445,10 @@ def _stack(name: str, rfs: list, axis: int) -> RF:
     """Concat along a spatial axis: the inputs' units one after another."""
     count = sum((r.count for r in rfs), 0)
     first = rfs[0]
+    if any(r.reach != first.reach for r in rfs):
+        return _inexact(_widest(rfs)._replace(jump=first.jump, start=first.start, count=count), name,
+                        f"concat along {AXES[axis]} places side by side inputs that depend on "
+                        "different pixels")
     fixed = all(r.jump == 0 or r.count == 1 for r in rfs)
     if fixed and all(r.size == first.size and r.start == first.start for r in rfs):
         return _widest(rfs)._replace(jump=0, count=count)  # copies of one field
