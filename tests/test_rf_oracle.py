@@ -15,6 +15,7 @@ units checked.
 from __future__ import annotations
 
 import time
+from fractions import Fraction
 
 import pytest
 import torch
@@ -417,3 +418,148 @@ def test_a_unit_that_reads_only_padding_is_not_claimed_exact(text):
     result = cnnspec.analyze(cnnspec.parse_spec(text))
     fields = result.facts["3"].rf
     assert not any(r.exact for r in fields) and "only padding" in fields[0].reason
+
+
+# --------------------------------------------------------------------------- the review's cases
+
+
+def _fields(text: str, batch: int = 1):
+    result = cnnspec.analyze(cnnspec.parse_spec(text), batch=batch)
+    return result, {name: facts.rf for name, facts in result.facts.items()}
+
+
+def _measured(text: str, program: list, input_shape: tuple, name: str) -> dict:
+    """The oracle's measurement of one node, checked against cnnspec's exact field."""
+    failures = _judge(text, program, input_shape)
+    assert not failures, failures
+    return measure(program, input_shape, [name])[name]
+
+
+def test_softmax_over_flattened_features_sees_the_whole_map():
+    program = [Op("conv", "conv2d", ("input",), {"out": 2, "kernel": 3, "padding": 1}),
+               Op("flat", "flatten", ("conv",), {}),
+               Op("prob", "softmax", ("flat",), {"dim": 1})]
+    text = render(program, (1, 8, 8))
+    _, fields = _fields(text)
+    assert [(r.size, r.jump, r.exact) for r in fields["prob"]] == [(10, 0, True)] * 2
+    got = _measured(text, program, (1, 8, 8), "prob")
+    assert {box for _, box in got["units"]} == {((0, 7), (0, 7))}
+
+
+def test_linear_after_a_partial_flatten_mixes_only_the_axis_it_reads():
+    program = [Op("conv", "conv2d", ("input",), {"out": 2, "kernel": 3, "padding": 1}),
+               Op("rows", "flatten", ("conv",), {"start_dim": 1, "end_dim": 2}),
+               Op("fc", "linear", ("rows",), {"out": 3})]
+    text = render(program, (2, 6, 6))
+    _, fields = _fields(text)
+    height, width = fields["fc"]
+    assert (height.size, height.jump, height.exact) == (3, 1, True)  # rows kept
+    assert (width.size, width.jump, width.exact) == (8, 0, True)  # columns mixed
+    got = _measured(text, program, (2, 6, 6), "fc")
+    assert ((2, -1), ((1, 3), (0, 5))) in got["units"]  # row 2 sees rows 1-3, every column
+
+
+def test_concat_along_height_is_exact_only_when_it_continues_one_grid():
+    _, fields = _fields("input: [1, 8, 8]\nlayers:\n  - conv2d: {out: 2, kernel: 3, padding: 1}\n"
+                        "  - concat: {from: [-1, -1], dim: 2}\n")
+    height, width = fields["1"]
+    assert not height.exact and "do not continue one grid" in height.reason and width.exact
+    _, fields = _fields("input: [1, 8, 8]\nlayers:\n  - global_avgpool\n"
+                        "  - concat: {from: [-1, -1], dim: 2}\n")  # two copies of one field
+    assert all(r.exact and r.jump == 0 for r in fields["1"])
+
+
+def test_uneven_adaptive_bins_keep_the_last_bin_and_the_union():
+    # 5 units to 3 bins: [0, 2), [1, 4), [3, 5); the last bin is centred at 3.5
+    result, fields = _fields("input: [1, 5, 5]\nlayers:\n  - adaptive_avgpool2d: 3\n"
+                             "  - flatten\n  - linear: 2\n")
+    height = fields["0"][0]
+    assert not height.exact and "differ in width or spacing" in height.reason
+    assert height.start == Fraction(1, 2) and height.start + 2 * height.jump == Fraction(7, 2)
+    assert [(r.size, r.jump, r.start, r.exact) for r in fields["2"]] == [(5, 0, 2, True)] * 2
+    # more bins than pixels: 2 units to 3 bins [0, 1), [0, 2), [1, 2) - not jump 0
+    _, fields = _fields("input: [1, 2, 2]\nlayers:\n  - adaptive_avgpool2d: 3\n")
+    assert fields["0"][0].jump == Fraction(1, 2) and not fields["0"][0].exact
+
+
+def test_a_merge_of_one_unit_maps_is_not_a_misalignment():
+    result, fields = _fields("""
+input: [1, 8, 8]
+layers:
+  - conv2d: {out: 2, kernel: 8, name: whole}
+  - conv2d: {out: 2, kernel: 4, stride: 4, from: input, name: quarter}
+  - conv2d: {out: 2, kernel: 2, name: joined}
+  - conv2d: {out: 2, kernel: 5, from: input, name: corner}
+  - conv2d: {out: 2, kernel: 4, name: corner1}
+  - add: {from: [whole, joined, corner1]}
+""")
+    assert result.merge_alignment == []  # jumps 1, 4 and 1 and starts 3.5 and 3: one unit each
+    assert [(r.size, r.exact) for r in fields["5"]] == [(8, True)] * 2
+
+
+@pytest.mark.parametrize("kind", ["add", "mul"])
+@pytest.mark.parametrize("batch", [1, 4])
+def test_a_mixed_rank_merge_is_refused_as_pytorch_refuses_it(kind, batch):
+    text = (f"input: [4, 4, 4]\nlayers:\n  - conv2d: {{out: 4, kernel: 1, name: map}}\n"
+            f"  - flatten: {{name: flat}}\n  - linear: {{out: 4, name: vec}}\n"
+            f"  - {kind}: {{from: [map, vec]}}\n")
+    with pytest.raises(cnnspec.SpecError) as error:
+        cnnspec.analyze(cnnspec.parse_spec(text, "mixed.yaml"), batch=batch)
+    message = error.value.render()
+    assert message.startswith("mixed.yaml:6:") and "input 1 is 4x4x4, input 2 is 4 per sample" in message
+    assert "same number of dims" in message and "batch > 1" in message
+    # what PyTorch does with those shapes: refuses at a batch of 2, and at a batch of 4 (equal
+    # to the height the batch dim meets) it combines sample n with row n of every sample
+    a, b = torch.ones(2, 4, 4, 4), torch.ones(2, 4)
+    with pytest.raises(RuntimeError):
+        a + b if kind == "add" else a * b
+    mixed = torch.ones(4, 4, 4, 4) + torch.arange(4.0).repeat(4, 1).T
+    assert mixed.shape == (4, 4, 4, 4) and mixed[0, 0, 1, 0] == 2  # sample 1's value in sample 0
+
+
+def test_verify_judges_softmax_over_a_spatial_axis_and_shows_inexact_fields_as_info():
+    from cnnspec.verify import verify
+
+    def fields(text):
+        report = verify(cnnspec.parse_spec(text))
+        assert report.mismatches == 0
+        return {n.name: c for n in report.nodes for c in n.checks if c.what == "receptive_field"}
+
+    checks = fields("""
+input: [1, 12, 12]
+layers:
+  - conv2d: {out: 2, kernel: 3, padding: 1}
+  - softmax: 2
+  - conv2d: {out: 2, kernel: 3, padding: 1}
+  - flatten
+  - softmax
+""")
+    assert checks["1"].ok and checks["1"].measured == ((0, 11), (5, 7))  # the whole column
+    assert checks["2"].ok and checks["4"].ok and checks["4"].measured == ((0, 11), (0, 11))
+    checks = fields("""
+input: [1, 12, 12]
+layers:
+  - conv2d: {out: 2, kernel: 3, padding: 1}
+  - global_avgpool
+  - conv2d: {out: 2, kernel: 1, padding: 1}
+""")
+    assert checks["1"].ok and checks["2"].ok is None  # inexact (border units see nothing): info
+
+
+def test_reports_mark_inexact_fields():
+    text = ("input: [1, 8, 8]\nlayers:\n  - conv2d: {out: 2, kernel: 3, padding: 1}\n"
+            "  - upsample: 2\n  - conv2d: {out: 2, kernel: 3, padding: 1}\n")
+    result = cnnspec.analyze(cnnspec.parse_spec(text))
+    from cnnspec.report.csv_report import render_csv
+    from cnnspec.report.json_report import analysis_to_dict
+    from cnnspec.report.table_report import render_markdown, render_table
+
+    data = analysis_to_dict(result)
+    assert data["schema_version"] == "1.1"
+    up = data["layers"][1]["receptive_field"]
+    assert up["exact"] is False and up["reason"].startswith("1: nearest upsampling from 8 to 16")
+    assert data["layers"][0]["receptive_field"]["reason"] is None
+    table = render_table(result)
+    assert " ~3 " in table and " ~4 " in table and "note: ~ marks an approximate receptive field" in table
+    assert "~4" in render_markdown(result)
+    assert render_csv(result).splitlines()[2].endswith(",false")

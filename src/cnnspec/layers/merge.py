@@ -38,12 +38,12 @@ def broadcast(shapes: list, what: str) -> tuple:
         small = min(range(len(shapes)), key=lambda i: ranks[i])
         large = max(range(len(shapes)), key=lambda i: ranks[i])
         meets = ranks[large] - ranks[small]  # the larger input's dim (1-based) the batch meets
+        listed = ", ".join(f"input {i} is {fmt_shape(s)}" for i, s in enumerate(shapes, 1))
         raise LayerInputError(
-            f"{what} needs inputs with the same number of dims: input {small + 1} is "
-            f"{fmt_shape(shapes[small])} and input {large + 1} is {fmt_shape(shapes[large])} per "
-            f"sample, so with the batch dim in front input {small + 1}'s batch would meet dim "
-            f"{meets} (size {dims.fmt(shapes[large][meets - 1])}) of input {large + 1}: PyTorch "
-            "refuses that at batch > 1, or combines different samples",
+            f"{what} needs inputs with the same number of dims: {listed} per sample, so with "
+            f"the batch dim in front input {small + 1}'s batch would meet dim {meets} (size "
+            f"{dims.fmt(shapes[large][meets - 1])}) of input {large + 1}: PyTorch refuses that at "
+            "batch > 1, or combines different samples",
             hint="give both inputs the same rank: flatten both, or keep a gate's (C, 1, 1) shape "
                  "(no flatten before it)",
         )
