@@ -29,9 +29,10 @@ CONVENTIONS = {
     "receptive_field": "per spatial axis: size, jump (effective stride; 0 when every unit sees "
                        "the same field) and start (centre of the first unit, input pixel "
                        "coordinates), after Araujo et al. 2019; not clipped to the input; exact: "
-                       "every unit depends on exactly the first to last of its interval's pixels "
-                       "that the node depends on at all (none if there are none), else reason "
-                       "says why not",
+                       "for every unit i, the first and last input pixel it depends on are the "
+                       "ends of its interval (centre start + i x jump, size wide) cut to the span "
+                       "of pixels the node depends on at all (nothing left: it depends on none); "
+                       "otherwise reason says why not",
     "batch": "MACs, FLOPs, element-wise work and memory are for the whole batch; params per model",
 }
 

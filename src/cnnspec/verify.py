@@ -388,8 +388,9 @@ def render_text(report: Report) -> str:
     if report.rf_input is not None and report.rf_input != tuple(report.analysis.input_shape):
         lines.append(f"receptive fields measured at input {'x'.join(map(str, report.rf_input))} "
                      "(smaller, to keep the gradient measurement fast)")
-    lines.append("values are the measured ones; ~ marks an approximation by design (reported, not "
-                 "judged); a field is the (first-last) input rows and columns of the centre unit")
+    lines.append("values are the measured ones; ~ marks a field the analysis does not claim exact "
+                 "(reported, not judged); a field is the (first-last) input rows and columns of "
+                 "the centre unit")
     count = report.mismatches
     lines.append(f"{count} mismatch{'es' if count != 1 else ''}" if count else "every number matches")
     return "\n".join(lines) + "\n"
