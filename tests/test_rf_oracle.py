@@ -563,3 +563,15 @@ def test_reports_mark_inexact_fields():
     assert " ~3 " in table and " ~4 " in table and "note: ~ marks an approximate receptive field" in table
     assert "~4" in render_markdown(result)
     assert render_csv(result).splitlines()[2].endswith(",false")
+
+
+def test_the_coverage_rule_quotes_an_inexact_field_as_an_approximation():
+    from cnnspec.lint import check_file
+
+    from .conftest import SPECS
+
+    found = [d for d in check_file(SPECS / "unet.yaml").diagnostics if d.code == "CNN108"]
+    assert len(found) == 1 and "is ~96x96 (an approximation)" in found[0].message
+    assert found[0].data["exact"] is False
+    found = [d for d in check_file(SPECS / "vgg16.yaml").diagnostics if d.code == "CNN108"]
+    assert "is 212x212: no unit" in found[0].message and found[0].data["exact"] is True

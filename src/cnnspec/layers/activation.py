@@ -124,8 +124,11 @@ class Softmax(_Activation):
     def receptive_field(self, inputs):
         """Mixes all of ``dim``: a spatial axis, or after a flatten the positions flattened
         into the features; point-wise over space along the channels (or the batch)."""
-        axis = self.dim % (len(inputs[0]) + 1)
-        return None if axis == 0 else Mixes((axis - 1,))
+        rank = len(inputs[0])
+        axis = self.dim % (rank + 1)
+        if axis == 0 or (rank == 3 and axis == 1):  # the batch, or the channels of a map
+            return None
+        return Mixes((axis - 1,))
 
     def torch_call(self, inputs):
         return TorchCall("Softmax", (), {"dim": self.dim})
