@@ -254,19 +254,60 @@ def measure(program: list, input_shape: tuple, names: list) -> dict:
         x = torch.ones(len(plan), *input_shape, dtype=torch.float64, requires_grad=True)
         out = forward(program, x, upto=name)[name]
         (out * torch.stack([mask for _, mask in plan])).sum().backward()
-        grad = x.grad.abs().sum(1)  # (samples, H, W)
+        grad = x.grad.abs().sum(1) > 0  # (samples, H, W): the pixels each sample's unit depends on
+        spans = []
+        for axis in (0, 1):  # per sample, the first and last row (column) with such a pixel
+            lines = grad.any(2 - axis)  # (samples, rows) or (samples, columns)
+            count = lines.shape[1]
+            first = lines.int().argmax(1)
+            last = count - 1 - lines.flip(1).int().argmax(1)
+            spans.append((first.tolist(), last.tolist(), lines.any(1).tolist()))
         found = {"units": [], "reach": None, "shape": shapes[name]}
         for k, (key, _) in enumerate(plan):
-            touched = grad[k].nonzero()
             if key is None:
-                found["reach"] = [set(touched[:, a].tolist()) for a in (0, 1)]
-            elif len(touched) == 0:
+                found["reach"] = [set(grad[k].any(1 - a).nonzero().flatten().tolist()) for a in (0, 1)]
+            elif not spans[0][2][k]:
                 found["units"].append((key, None))
             else:
-                box = tuple((int(touched[:, a].min()), int(touched[:, a].max())) for a in (0, 1))
-                found["units"].append((key, box))
+                found["units"].append((key, tuple((spans[a][0][k], spans[a][1][k]) for a in (0, 1))))
         result[name] = found
     return result
+
+
+class Predictor:
+    """:func:`predict` for every unit of one node, each axis's answer worked out once."""
+
+    def __init__(self, rf, reach: list):
+        self.rf, self.reach = rf, reach
+        self.cache: dict = {}
+
+    def __call__(self, key: tuple, pixels: bool = False):
+        box = []
+        for axis, index in enumerate(key):
+            answer = self.cache.get((axis, index, pixels))
+            if answer is None:
+                answer = _axis(self.rf[axis], index, self.reach[axis], pixels)
+                self.cache[(axis, index, pixels)] = answer
+            if answer == ():
+                return None
+            box.append(answer)
+        return tuple(box)
+
+
+def _axis(r, index, reach: set, pixels: bool):
+    """predict() along one axis: (first, last), or () for none."""
+    if index == ANY:
+        index = 0
+    centre = Fraction(r.start) + index * Fraction(r.jump)
+    half = Fraction(r.size - 1, 2)
+    low, high = math.ceil(centre - half), math.floor(centre + half)
+    if not reach:
+        return ()
+    if pixels:
+        inside = [p for p in reach if low <= p <= high]
+        return (min(inside), max(inside)) if inside else ()
+    low, high = max(low, min(reach)), min(high, max(reach))
+    return (low, high) if low <= high else ()
 
 
 def predict(rf, key: tuple, reach: list, pixels: bool = False):
@@ -274,19 +315,4 @@ def predict(rf, key: tuple, reach: list, pixels: bool = False):
     the span of pixels the node depends on at all (first to last); None when an axis has no
     pixel left (the unit depends on nothing). With ``pixels``, cut to those pixels themselves
     (the same for an exact field, where the interval's ends inside the span are always read)."""
-    box = []
-    for axis, (r, index) in enumerate(zip(rf, key)):
-        if index == ANY:
-            index = 0
-        centre = Fraction(r.start) + index * Fraction(r.jump)
-        half = Fraction(r.size - 1, 2)
-        low, high = math.ceil(centre - half), math.floor(centre + half)
-        if pixels:
-            inside = [p for p in reach[axis] if low <= p <= high]
-            low, high = (min(inside), max(inside)) if inside else (1, 0)
-        elif reach[axis]:
-            low, high = max(low, min(reach[axis])), min(high, max(reach[axis]))
-        if not reach[axis] or low > high:
-            return None
-        box.append((low, high))
-    return tuple(box)
+    return Predictor(rf, reach)(key, pixels)

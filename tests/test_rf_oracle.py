@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 import cnnspec
 
-from .rf_oracle import CLASH, Op, measure, predict, render, run_op
+from .rf_oracle import CLASH, Op, Predictor, measure, render, run_op
 
 EXAMPLES = int(__import__("os").environ.get("RF_EXAMPLES", 1000))
 MAX_SIDE = 40  # spatial sizes the generator keeps (the measurement is per unit)
@@ -349,10 +349,11 @@ def _judge(graph_text: str, program: list, input_shape: tuple) -> list:
             failures.append((name, "exact, but its elements combine positions of different grids"))
             continue
         _bump("exact nodes")
+        predicted = Predictor(rf, got["reach"])
         for key, box in got["units"]:
             _bump("units checked")
-            expected = predict(rf, key, got["reach"])
-            if expected != box or predict(rf, key, got["reach"], pixels=True) != box:
+            expected = predicted(key)
+            if expected != box or predicted(key, pixels=True) != box:
                 failures.append((name, key, "predicted", expected, "measured", box,
                                  [(r.size, r.jump, r.start) for r in rf]))
                 break
