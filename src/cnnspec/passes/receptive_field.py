@@ -198,10 +198,13 @@ def _reach_after(rf: RF, step: Window, units):
         return reach if not step.stride else None  # (stride 0: every unit reads the one input unit)
     k, s, p, d = step.kernel, step.stride, step.padding, step.dilation
     taps = (k - 1) // d + 1
-    if taps > _LIMIT:
+    if d > 1 and taps > 64:
         return None
 
     def read(r) -> bool:  # does some output unit read input unit r?
+        if d == 1:  # the last unit starting at or before r, if its window reaches r
+            o = min((r + p) // s, units - 1)
+            return o >= 0 and o * s - p + k - 1 >= r
         for t in range(taps):
             o, rest = divmod(r + p - t * d, s)
             if rest == 0 and 0 <= o < units:
