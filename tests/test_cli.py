@@ -56,7 +56,7 @@ def test_json_has_the_documented_fields():
     for key in ("name", "type", "output_shape", "params", "macs", "flops", "activation_bytes",
                 "receptive_field"):
         assert key in layer
-    assert set(layer["receptive_field"]) == {"size", "jump", "start", "exact"}
+    assert set(layer["receptive_field"]) == {"size", "jump", "start", "exact", "reason"}
     for key in ("params", "trainable_params", "frozen_params", "buffers", "macs", "flops",
                 "param_bytes", "activation_bytes", "peak_activation_bytes"):
         assert key in data["totals"]
@@ -64,7 +64,7 @@ def test_json_has_the_documented_fields():
     assert data["totals"]["macs"] == 1_115_202_080
     conv5 = next(la for la in data["layers"] if la["name"] == "feature_extraction.10")
     assert conv5["receptive_field"] == {"size": [163, 163], "jump": [16, 16], "start": [17, 17],
-                                        "exact": True}
+                                        "exact": True, "reason": None}
 
 
 def test_batch_dtype_and_set():

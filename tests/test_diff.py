@@ -230,7 +230,7 @@ def _is_number(value) -> bool:
 
 def test_json_layout_and_numbers_are_numbers():
     data = json.loads(ok(R18, R34, "--format", "json"))
-    assert data["schema_version"] == SCHEMA_VERSION == "1.0"
+    assert data["schema_version"] == SCHEMA_VERSION == "1.1"
     assert data["before"] == {"file": R18, "revision": None, "commit": None, "name": "resnet18"}
     assert data["after"]["name"] == "resnet34" and data["after"]["file"] == R34
     assert data["differs"] is True and data["batch"] == 1 and data["dtype"] == "float32"

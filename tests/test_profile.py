@@ -48,7 +48,7 @@ def test_the_roofline_is_a_bound_for_every_layer():
     """Regression: with one DRAM-sized copy and one matrix product as the peaks, cache-resident
     layers ran at 145-386 % "of roofline". Now the ceilings are raised to any rate a layer
     reaches, so no layer exceeds 100 %, even against peaks given far too low."""
-    data = profile_json(SPECS / "mnist_cnn.yaml", "--iters", "2", "--warmup", "1",
+    data = profile_json(SPECS / "simple_cnn.yaml", "--iters", "2", "--warmup", "1",
                         "--peak-tflops", "1e-6", "--peak-gbps", "1e-6")
     assert data["schema_version"] == "1.1"
     assert data["initial_peaks"]["flops_per_s"] == 1e6  # as given, then raised by the layers
@@ -60,13 +60,13 @@ def test_the_roofline_is_a_bound_for_every_layer():
         if layer["efficiency"] is not None:
             assert 0 < layer["efficiency"] <= 1 + 1e-12, layer
             assert layer["bytes"] / layer["seconds"] <= layer["bandwidth_ceiling"] * (1 + 1e-12)
-    result = CliRunner().invoke(main, ["profile", str(SPECS / "mnist_cnn.yaml"), "--iters", "1",
+    result = CliRunner().invoke(main, ["profile", str(SPECS / "simple_cnn.yaml"), "--iters", "1",
                                        "--peak-tflops", "1e-6", "--peak-gbps", "1e-6"])
     assert "note: compute ceiling: " in result.output and "note: bandwidth ceiling: " in result.output
 
 
 def test_views_move_and_compute_nothing():
-    data = profile_json(SPECS / "mnist_cnn.yaml", "--iters", "1", "--warmup", "0",
+    data = profile_json(SPECS / "simple_cnn.yaml", "--iters", "1", "--warmup", "0",
                         "--peak-tflops", "1", "--peak-gbps", "10")
     layers = {layer["name"]: layer for layer in data["layers"]}
     for name in ("6", "9"):  # flatten, dropout (the identity at inference)

@@ -21,7 +21,7 @@ from .facts import Analysis, NodeFacts
 from .source import load_yaml, read_spec_file
 from .spec import build_graph, defined_overrides, spec_vars
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 #: What is compared per node, in the order the ``changes`` of a row name them.
 FIELDS = ("type", "output_shape", "params", "trainable", "macs", "receptive_field", "activation_bytes",
@@ -105,9 +105,19 @@ def _totals(analysis: Analysis) -> dict:
     return {key: result[key] for key in (*(k for k, _ in TOTALS), "input")}
 
 
+class Sizes(tuple):
+    """Receptive-field sizes per axis, knowing whether the field is exact."""
+
+    exact = True
+
+
 def rf_sizes(facts: NodeFacts | None) -> tuple | None:
     """The receptive-field size per spatial axis, or None (no spatial axes)."""
-    return tuple(rf.size for rf in facts.rf) if facts is not None and facts.rf else None
+    if facts is None or not facts.rf:
+        return None
+    sizes = Sizes(rf.size for rf in facts.rf)
+    sizes.exact = all(rf.exact for rf in facts.rf)
+    return sizes
 
 
 def same(a, b) -> bool:

@@ -65,9 +65,11 @@ def _shape(analysis, shape) -> str:
 
 
 def _rf(sizes) -> str:
+    """Sizes per axis; ``~`` in front of an approximate (inexact) field."""
     if not sizes:
         return "-"
-    return dims.fmt(sizes[0]) if len({dims.fmt(s) for s in sizes}) == 1 else _join(sizes)
+    mark = "" if getattr(sizes, "exact", True) else "~"
+    return mark + (dims.fmt(sizes[0]) if len({dims.fmt(s) for s in sizes}) == 1 else _join(sizes))
 
 
 def _params(facts) -> str:

@@ -9,7 +9,7 @@ from typing import NamedTuple
 from . import dims
 from .graph import Graph
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
 
@@ -26,9 +26,13 @@ CONVENTIONS = {
                         "identity, dropout at inference) share their input's memory",
     "peak_activation_bytes": "largest sum of live tensors (the input included) over the "
                              "nodes executed in order, each freed after its last reader",
-    "receptive_field": "per spatial axis: size, jump (effective stride) and start (centre of "
-                       "the first unit, input pixel coordinates), after Araujo et al. 2019; "
-                       "not clipped to the input",
+    "receptive_field": "per spatial axis: size, jump (effective stride; 0 when every unit sees "
+                       "the same field) and start (centre of the first unit, input pixel "
+                       "coordinates), after Araujo et al. 2019; not clipped to the input; exact: "
+                       "for every unit i, the first and last input pixel it depends on are the "
+                       "ends of its interval (centre start + i x jump, size wide) cut to the span "
+                       "of pixels the node depends on at all (nothing left: it depends on none); "
+                       "otherwise reason says why not",
     "batch": "MACs, FLOPs, element-wise work and memory are for the whole batch; params per model",
 }
 
@@ -36,19 +40,27 @@ CONVENTIONS = {
 class RF(NamedTuple):
     """Receptive field along one axis: size, jump, start (centre of the first unit), the
     number of units along the axis (used when a later layer mixes them all), and whether it
-    is exact (False once a fractional stride — upsampling, a transposed convolution,
-    adaptive pooling with uneven bins — made positions a least-squares approximation).
-    A jump of 0 means every unit sees the same field (after global pooling or a linear)."""
+    is exact (see docs/conventions.md for what that promises), with the reason when it is
+    not (upsampling, a strided transposed convolution or uneven adaptive pooling made
+    positions an approximation; border units that read only padding; a concat along the
+    axis; …). A jump of 0 means every unit sees the same field (after global pooling or a
+    linear). ``span`` is the exact (first, last) extent of the union of all units' fields when
+    it is known although the units' own fields are not (after uneven adaptive pooling).
+    ``reach`` is the (first, last) input pixel the node depends on at all, () for none, None
+    where it is not worked out (a symbolic input size)."""
 
     size: object
     jump: object
     start: object
     count: object
     exact: bool = True
+    reason: str | None = None
+    span: tuple | None = None
+    reach: tuple | None = None
 
     def to_json(self) -> dict:
         return {"size": to_number(self.size), "jump": to_number(self.jump),
-                "start": to_number(self.start), "exact": self.exact}
+                "start": to_number(self.start), "exact": self.exact, "reason": self.reason}
 
 
 def to_number(value):

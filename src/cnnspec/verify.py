@@ -6,12 +6,13 @@ The model is built by the in-memory builder and run once with hooks on every nod
 - FLOPs per node from ``torch.utils.flop_counter.FlopCounterMode`` (predicted: 2 x MACs);
 - activation bytes of each node's output tensor, and the peak of live tensor storage while
   the nodes run (storages tracked by pointer, each freed after its last reader);
-- receptive fields from gradients: a linearised copy (weights 1, biases 0, activations and
-  batch norm as identities, max pooling as average pooling) where the input pixels with a
-  non-zero gradient of one output unit are that unit's field. Fields of layers with a
-  fractional jump (upsampling, transposed convolutions) are approximations by design and are
-  reported, not judged. The field is measured at the analysed input when it is at most
-  ``RF_MAX_SIDE`` pixels on a side, else at the largest valid square input that size allows.
+- receptive fields from gradients: a linearised copy (positive weights and biases, activations and
+  batch norm as identities, max pooling as average pooling, softmax as a positive average)
+  where the input pixels with a non-zero gradient of one output unit are that unit's field.
+  Only exact fields are judged; inexact ones (upsampling, uneven adaptive pooling, … with
+  the reason in the analysis) are reported. The field is measured at the analysed input when
+  it is at most ``RF_MAX_SIDE`` pixels on a side, else at the largest valid square input that
+  size allows.
 
 Tensors are real (CPU or CUDA); with ``--device meta`` nothing is allocated and only shapes,
 parameters and FLOPs are measured.
@@ -203,10 +204,23 @@ def _rf_input(graph: Graph, shape: tuple) -> tuple | None:
     return shape if max(shape[1:]) <= RF_FALLBACK_SIDE else None  # e.g. a declared fc size
 
 
+class _MixAlong(nn.Module):
+    """The linear twin of a softmax: every output along ``dim`` reads every input along it,
+    with positive weights (a softmax's own gradient sums to 0 over its outputs)."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return x + x.mean(self.dim, keepdim=True)
+
+
 def _linearise(model, graph: Graph, facts) -> None:
-    """Weights 1 and biases 0, element-wise layers as identities, max as average pooling:
-    every path from an input pixel to a unit then carries a positive weight (the input is
-    all ones, so products such as a squeeze-excitation gate stay positive too)."""
+    """Positive weights and biases, element-wise layers as identities, max as average pooling,
+    softmax as a positive average along its dim: every path from an input pixel to a unit
+    then carries a positive weight (the input is all ones, so products such as a
+    squeeze-excitation gate stay positive too)."""
     for (name, module), node in zip(model.nodes(), graph.nodes):
         if isinstance(module, nn.MaxPool2d) and module.dilation not in (1, (1, 1)):
             channels = facts[name].inputs[0][0]  # a dilated window: its averaging convolution
@@ -218,33 +232,84 @@ def _linearise(model, graph: Graph, facts) -> None:
                                                   module.ceil_mode))
         elif isinstance(module, nn.AdaptiveMaxPool2d):
             model.replace_node(name, nn.AdaptiveAvgPool2d(module.output_size))
+        elif isinstance(module, nn.Softmax):
+            model.replace_node(name, _MixAlong(module.dim))
         elif node.layer.pointwise:  # activations, batch norm, dropout: identities
             model.replace_node(name, nn.Identity())
-    with torch.no_grad():  # averaging weights keep every value bounded in float32
-        for p in model.parameters():
-            p.fill_(1.0 / p[0].numel() if p.dim() > 1 else 0.0)
+    with torch.no_grad():  # averaging weights keep every value bounded in float32; biases are
+        for p in model.parameters():  # positive, so a unit reading only padding is not 0
+            p.fill_(1.0 / p[0].numel() if p.dim() > 1 else 1.0)
+
+
+def _targets(graph: Graph, facts: dict) -> list:
+    """The nodes whose field is measured: those that change it (a point-wise layer keeps its
+    input's) and merges, with (C, H, W) outputs, or without spatial axes when every unit has
+    one field (``linear`` after ``flatten``)."""
+    chosen = []
+    for node in graph.nodes:
+        rf = facts[node.name].rf
+        if not rf:
+            continue
+        spatial = len(facts[node.name].output) == 3
+        if not spatial and not all(r.jump == 0 for r in rf):
+            continue
+        if len(node.inputs) == 1 and node.layer.receptive_field(facts[node.name].inputs) is None:
+            continue
+        chosen.append(node)
+    return chosen
 
 
 def _check_fields(graph: Graph, shape: tuple, reports: dict, device: str) -> None:
-    """Measure the field of each node whose layer changes it (pointwise layers keep their
-    input's), a batch of nodes at a time: sample k of the batch carries node k's gradient."""
+    """Measure the field of the centre unit of each target node, a batch of nodes at a time:
+    sample k of the batch carries node k's gradient. The prediction is the unit's interval
+    clipped to the input; where that differs, to the pixels the node depends on at all (its
+    reach, measured too), as docs/conventions.md defines an exact field."""
     result = analyze(graph, shape)
     model = to_torch(graph, shape).eval().to(device)
     _linearise(model, graph, result.facts)
-    reach = _reach(graph, result, shape)
-    targets = [n for n in graph.nodes
-               if len(result.facts[n.name].output) == 3 and result.facts[n.name].rf
-               and n.layer.receptive_field(result.facts[n.name].inputs) is not None]
+    targets = _targets(graph, result.facts)
+    units = {n.name: _centre(result.facts[n.name]) for n in targets}
+    measured = _measure(model, [(n.name, units[n.name]) for n in targets], shape, device)
+    whole = tuple((0, n - 1) for n in shape[1:])
+    judged = {}
+    for node in targets:
+        rf = result.facts[node.name].rf
+        judged[node.name] = _predict(rf, units[node.name], [range(lo, hi + 1) for lo, hi in whole])
+    # where clipping to the input is not enough (strides that skip pixels), clip to the reach
+    again = [n for n in targets if all(r.exact for r in result.facts[n.name].rf)
+             and judged[n.name] != measured[n.name]]
+    if again:
+        reach = _measure(model, [(n.name, None) for n in again], shape, device, pixels=True)
+        for node in again:
+            judged[node.name] = _predict(result.facts[node.name].rf, units[node.name], reach[node.name])
+    for node in targets:
+        rf, predicted, got = result.facts[node.name].rf, judged[node.name], measured[node.name]
+        exact = all(r.exact for r in rf)  # an inexact field is reported, not judged
+        reports[node.name].checks.append(Check(
+            "receptive_field", predicted or "none", got or "none",
+            (predicted == got) if exact else None))
+
+
+def _centre(facts) -> tuple | None:
+    """The unit measured: the centre one of a (C, H, W) output; None (every element) else."""
+    out = facts.output
+    return (out[1] // 2, out[2] // 2) if len(out) == 3 else None
+
+
+def _measure(model, wanted: list, shape: tuple, device: str, pixels: bool = False) -> dict:
+    """{node: (first, last) input pixels per axis that ``unit`` depends on, or None for none};
+    with ``pixels``, {node: the set of pixels per axis the whole node depends on}."""
     modules = dict(model.nodes())
-    for start in range(0, len(targets), RF_BATCH):
-        chunk = targets[start:start + RF_BATCH]
+    found = {}
+    for start in range(0, len(wanted), RF_BATCH):
+        chunk = wanted[start:start + RF_BATCH]
         outputs: dict[str, torch.Tensor] = {}
 
         def keep(mod, args, out, name, store=outputs):
             store[name] = out
 
-        hooks = [modules[n.name].register_forward_hook(
-            lambda mod, args, out, name=n.name: keep(mod, args, out, name)) for n in chunk]
+        hooks = [modules[name].register_forward_hook(
+            lambda mod, args, out, name=name: keep(mod, args, out, name)) for name, _ in chunk]
         x = torch.ones(len(chunk), *shape, device=device, requires_grad=True)
         try:
             model(x)
@@ -252,53 +317,34 @@ def _check_fields(graph: Graph, shape: tuple, reports: dict, device: str) -> Non
             for h in hooks:
                 h.remove()
         loss = 0
-        units = {}
-        for k, node in enumerate(chunk):
-            out = outputs[node.name]
-            units[node.name] = (out.shape[2] // 2, out.shape[3] // 2)
-            loss = loss + out[k, :, units[node.name][0], units[node.name][1]].sum()
+        for k, (name, unit) in enumerate(chunk):
+            out = outputs[name][k]
+            loss = loss + (out[:, unit[0], unit[1]].sum() if unit is not None else out.sum())
         loss.backward()
-        for k, node in enumerate(chunk):
-            rf = result.facts[node.name].rf
-            predicted = _box(rf, units[node.name], reach[node.name])
+        for k, (name, _) in enumerate(chunk):
             touched = x.grad[k].abs().sum(0).nonzero()
-            if len(touched) == 0:
-                reports[node.name].checks.append(Check("receptive_field", predicted, "none", False))
-                continue
-            measured = tuple((int(touched[:, a].min()), int(touched[:, a].max())) for a in (0, 1))
-            exact = all(r.exact for r in rf)  # positions after upsampling are approximations
-            reports[node.name].checks.append(
-                Check("receptive_field", predicted, measured, (predicted == measured) if exact else None))
+            if pixels:
+                found[name] = [set(touched[:, a].tolist()) for a in (0, 1)]
+            elif len(touched) == 0:
+                found[name] = None
+            else:
+                found[name] = tuple((int(touched[:, a].min()), int(touched[:, a].max())) for a in (0, 1))
+    return found
 
 
-def _reach(graph: Graph, result: Analysis, shape: tuple) -> dict:
-    """Per node and axis, the input pixels that can reach it at all: its units' fields
-    together, cut to what its inputs reach (pixels a stride drops reach nothing)."""
-    reach = {INPUT: tuple((0, n - 1) for n in shape[1:])}
-    for node in graph.nodes:
-        inputs = [reach[s] for s in node.inputs]
-        joined = tuple((min(r[a][0] for r in inputs), max(r[a][1] for r in inputs)) for a in (0, 1))
-        rf = result.facts[node.name].rf
-        if not rf:
-            reach[node.name] = joined
-            continue
-        own = []
-        for r, (low, high) in zip(rf, joined):
-            half = Fraction(r.size - 1, 2)
-            first, last = r.start - half, r.start + (r.count - 1) * r.jump + half
-            own.append((max(low, math.ceil(first)), min(high, math.floor(last))))
-        reach[node.name] = tuple(own)
-    return reach
-
-
-def _box(rf, unit, reach) -> tuple:
-    """The predicted field of ``unit`` as (first, last) input pixels per axis, cut to the
-    pixels that reach the node (a gradient cannot show padding or dropped pixels)."""
+def _predict(rf, unit, reach) -> tuple | None:
+    """The predicted field of ``unit`` (None: every unit's, jump 0): per axis the first and
+    last pixel of its interval among ``reach`` (the pixels per axis that count); None when an
+    axis has none (the unit depends on nothing)."""
     box = []
-    for r, i, (low, high) in zip(rf, unit, reach):
-        centre = r.start + i * r.jump
+    for a, r in enumerate(rf):
+        centre = r.start + (unit[a] if unit is not None else 0) * r.jump
         half = Fraction(r.size - 1, 2)
-        box.append((max(low, math.ceil(centre - half)), min(high, math.floor(centre + half))))
+        low, high = math.ceil(centre - half), math.floor(centre + half)
+        inside = [p for p in reach[a] if low <= p <= high]
+        if not inside:
+            return None
+        box.append((min(inside), max(inside)))
     return tuple(box)
 
 
@@ -343,8 +389,9 @@ def render_text(report: Report) -> str:
     if report.rf_input is not None and report.rf_input != tuple(report.analysis.input_shape):
         lines.append(f"receptive fields measured at input {'x'.join(map(str, report.rf_input))} "
                      "(smaller, to keep the gradient measurement fast)")
-    lines.append("values are the measured ones; ~ marks an approximation by design (reported, not "
-                 "judged); a field is the (first-last) input rows and columns of the centre unit")
+    lines.append("values are the measured ones; ~ marks a field the analysis does not claim exact "
+                 "(reported, not judged); a field is the (first-last) input rows and columns of "
+                 "the centre unit")
     count = report.mismatches
     lines.append(f"{count} mismatch{'es' if count != 1 else ''}" if count else "every number matches")
     return "\n".join(lines) + "\n"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import GLOBAL, Attr, Layer, LayerInputError, TorchCall, choice_kind, float_kind, int_kind
+from .base import Attr, Layer, LayerInputError, Mixes, TorchCall, choice_kind, float_kind, int_kind
 from .registry import register
 
 
@@ -107,6 +107,7 @@ class Softmax(_Activation):
     type_name = "softmax"
     shorthand = "dim"
     ops_per_element = 3
+    pointwise = False  # every output along ``dim`` reads every input along it
     torch_class = "Softmax"
     attrs = (Attr("dim", int_kind(None), default=1),)
 
@@ -121,12 +122,13 @@ class Softmax(_Activation):
         return shape
 
     def receptive_field(self, inputs):
-        """Point-wise over space unless ``dim`` is a spatial axis, which it then mixes whole."""
-        rank = len(inputs[0]) + 1
-        axis = self.dim % rank
-        if rank == 4 and axis >= 2:
-            return [GLOBAL if a == axis - 2 else None for a in (0, 1)]
-        return None
+        """Mixes all of ``dim``: a spatial axis, or after a flatten the positions flattened
+        into the features; point-wise over space along the channels (or the batch)."""
+        rank = len(inputs[0])
+        axis = self.dim % (rank + 1)
+        if axis == 0 or (rank == 3 and axis == 1):  # the batch, or the channels of a map
+            return None
+        return Mixes((axis - 1,))
 
     def torch_call(self, inputs):
         return TorchCall("Softmax", (), {"dim": self.dim})

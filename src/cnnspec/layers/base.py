@@ -218,6 +218,16 @@ class Window(NamedTuple):
     ceil: bool = False  # ceil_mode: the last window may overhang instead of dropping pixels
     #: the spacing of the taps inside the window: ``kernel`` spans (taps - 1)·dilation + 1
     dilation: int = 1
+    #: why the window only approximates the layer (units not on one evenly spaced grid of
+    #: equal windows: upsampling, a strided transposed convolution, uneven adaptive bins);
+    #: None when it describes every output unit exactly
+    approximate: str | None = None
+    #: an approximate window whose output units may read no input unit at all (a transposed
+    #: convolution's outputs between the strided taps); for exact windows the pass finds them
+    gaps: bool = False
+    #: the first output unit reads the first input unit and the last the last, so the union
+    #: of all the units' fields is the input's (adaptive pooling, enlarging upsampling)
+    keeps_union: bool = False
 
     @property
     def taps(self) -> int:
@@ -225,8 +235,17 @@ class Window(NamedTuple):
         return (self.kernel - 1) // self.dilation + 1
 
 
-#: The layer mixes every position of its input (flatten, global pooling).
+#: The layer mixes every position of its input (global pooling).
 GLOBAL = "global"
+
+
+class Mixes(NamedTuple):
+    """The layer mixes every position along these dims of its (per-sample) input: 0 is the
+    channels of a (C, H, W) input or the features of a flattened one (``linear`` mixes its
+    last dim, ``softmax`` its ``dim``). The receptive-field pass maps the dims to the spatial
+    axes they hold (after a flatten, one dim can hold both)."""
+
+    dims: tuple
 
 
 class Weights(NamedTuple):
@@ -356,8 +375,19 @@ class Layer:
         return self.ops_per_element * dims.prod(output)
 
     def receptive_field(self, inputs: list[Shape]):
-        """Per spatial axis a :class:`Window`; None when the layer is point-wise; GLOBAL when
-        it mixes all positions."""
+        """Per spatial axis a :class:`Window` (or GLOBAL, or None for an axis it keeps); None
+        when the layer is point-wise; GLOBAL when it mixes all positions; :class:`Mixes` when
+        it mixes whole dims of its input."""
+        return None
+
+    def regroup(self, inputs: list[Shape]) -> tuple | None:
+        """For a layer that reshapes (flatten): per output dim, the input dims merged into it
+        (per-sample numbering). None when the output has the input's dims."""
+        return None
+
+    def stack_dim(self, inputs: list[Shape]) -> int | None:
+        """For a merge that places its inputs one after another (concat): the per-sample dim
+        along which it does. None when a merge combines inputs at the same position."""
         return None
 
     def weights(self, inputs: list[Shape]) -> Weights | None:

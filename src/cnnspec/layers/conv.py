@@ -55,6 +55,18 @@ def _conv_settings(m) -> dict:
     return settings
 
 
+def _transposed_gaps(n, k: int, s: int, p: int, d: int, outputs, limit: int = 4096) -> bool:
+    """Whether some output of a transposed convolution reads no input unit (output o reads
+    input i through tap t when o = i·s − p + t·d). True when it cannot be told cheaply."""
+    if not (isinstance(n, int) and isinstance(outputs, int)) or max(outputs, n) * k > limit:
+        return True
+    hit = set()
+    for i in range(n):
+        for t in range(k):
+            hit.add(i * s - p + t * d)
+    return any(o not in hit for o in range(outputs))
+
+
 def compact(pair):
     """A (h, w) pair as torch would print it: one int when both are equal."""
     return pair[0] if pair[0] == pair[1] else tuple(pair)
@@ -252,13 +264,20 @@ class ConvTranspose2d(Layer):
         ⌊d(k−1)/s⌋ + 1 of them. Unit centres repeat in steps of s outputs, so ``start`` is
         their least-squares line: the mean over one period of (centre(o) − o/s)."""
         windows = []
-        for k, s, p, d, o in zip(self.kernel, self.stride, self.padding, self.dilation,
-                                 self.output_shape(inputs)[1:]):
+        for n, k, s, p, d, o in zip(inputs[0][1:], self.kernel, self.stride, self.padding,
+                                    self.dilation, self.output_shape(inputs)[1:]):
             reach = d * (k - 1)
+            if s == 1:  # a plain convolution over the input padded by reach − p on each side
+                windows.append(Window(reach + 1, 1, reach - p, outputs=o, dilation=d))
+                continue
             width = reach // s + 1
             centre = sum(Fraction(-((reach - p - j) // s) + (p + j) // s, 2) - Fraction(j, s)
                          for j in range(s)) / s
-            windows.append(Window(width, Fraction(1, s), Fraction(width - 1, 2) - centre, outputs=o))
+            windows.append(Window(width, Fraction(1, s), Fraction(width - 1, 2) - centre, outputs=o,
+                                  gaps=_transposed_gaps(n, k, s, p, d, o),
+                                  approximate=f"transposed convolution with stride {s}: output "
+                                              "units lie between the input units, start is a "
+                                              "least-squares fit"))
         return windows
 
     def weights(self, inputs):

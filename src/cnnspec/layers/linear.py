@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import dims
-from .base import BOOL, GLOBAL, Attr, Layer, TorchCall, Weights, int_kind
+from .base import BOOL, Attr, Layer, Mixes, TorchCall, Weights, int_kind
 from .registry import register
 
 
@@ -49,11 +49,9 @@ class Linear(Layer):
         return dims.prod(output) if self.bias else 0
 
     def receptive_field(self, inputs):
-        """Every output feature sees every input feature: after a flatten, the whole map.
-        On a (C, H, W) input it mixes along the width only."""
-        if len(inputs[0]) == 3:
-            return [None, GLOBAL]
-        return GLOBAL
+        """Every output feature sees every input feature of its last dim: after a flatten,
+        the positions flattened into it (the whole map); on a (C, H, W) input the width."""
+        return Mixes((len(inputs[0]) - 1,))
 
     @classmethod
     def from_torch(cls, module) -> dict:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import dims
-from .base import Attr, Layer, LayerInputError, TorchCall, int_kind
+from .base import Attr, Layer, LayerInputError, TorchCall, fmt_shape, int_kind
 from .registry import register
 
 
@@ -27,8 +27,27 @@ def _open_equalities(shapes: list, skip_axis: int | None = None) -> list[str]:
 
 
 def broadcast(shapes: list, what: str) -> tuple:
-    """PyTorch's broadcasting of per-sample shapes (the batch dim is shared)."""
-    rank = max(len(s) for s in shapes)
+    """PyTorch's broadcasting of per-sample shapes of one rank (the batch dim is shared).
+
+    Inputs of different ranks are refused: PyTorch aligns shapes from the last dim, so with
+    the batch dim in front the smaller input's batch dim would meet one of the larger
+    input's dims. That works at batch 1 only; at a larger batch PyTorch refuses it, or, when
+    the sizes happen to agree, combines one sample's values with another sample's."""
+    ranks = [len(s) for s in shapes]
+    if len(set(ranks)) > 1:
+        small = min(range(len(shapes)), key=lambda i: ranks[i])
+        large = max(range(len(shapes)), key=lambda i: ranks[i])
+        meets = ranks[large] - ranks[small]  # the larger input's dim (1-based) the batch meets
+        listed = ", ".join(f"input {i} is {fmt_shape(s)}" for i, s in enumerate(shapes, 1))
+        raise LayerInputError(
+            f"{what} needs inputs with the same number of dims: {listed} per sample, so with "
+            f"the batch dim in front input {small + 1}'s batch would meet dim {meets} (size "
+            f"{dims.fmt(shapes[large][meets - 1])}) of input {large + 1}: PyTorch refuses that at "
+            "batch > 1, or combines different samples",
+            hint="give both inputs the same rank: flatten both, or keep a gate's (C, 1, 1) shape "
+                 "(no flatten before it)",
+        )
+    rank = ranks[0]
     out = []
     for axis in range(rank):
         sizes = [s[axis - rank + len(s)] if axis - rank + len(s) >= 0 else 1 for s in shapes]
@@ -124,6 +143,9 @@ class Concat(_Merge):
 
     def assumptions(self, inputs):
         return _open_equalities(inputs, self.dim % (len(inputs[0]) + 1) - 1)
+
+    def stack_dim(self, inputs):
+        return self.dim % (len(inputs[0]) + 1) - 1
 
     def torch_call(self, inputs):
         return TorchCall("Concat", (), {} if self.dim == 1 else {"dim": self.dim}, module="cnnspec")

@@ -188,14 +188,6 @@ def adaptive_bins(size, out: int) -> list[tuple]:
     return [(dims.floordiv(i * size, out), dims.ceildiv((i + 1) * size, out)) for i in range(out)]
 
 
-def _widest(widths: list):
-    if all(isinstance(w, int) for w in widths):
-        return max(widths)
-    import sympy
-
-    return sympy.Max(*widths)
-
-
 def _ratio(num, den: int):
     """num / den exactly: an int, a Fraction, or a formula."""
     if isinstance(num, int):
@@ -225,21 +217,39 @@ class _Adaptive(Layer):
         return total
 
     def receptive_field(self, inputs):
-        """Bins of varying width are described as one window: the widest bin, a stride that
-        spaces the first and last bins exactly ((n − widest) / (o − 1)), and a padding that
-        centres the first bin. Exact when o divides n (then it is a plain k = s = n/o window);
-        otherwise sizes and the union of all bins are exact and positions are approximate."""
+        """When o divides n the bins form a plain window (k = s = n/o); with o = 1 the layer is
+        global. Otherwise bins of varying width or spacing are described as one approximate
+        window: the widest bin, a stride spacing the first and last bins' centres exactly
+        ((n − first width) / (o − 1), the first and last bins being equally wide) and a padding
+        centring the first bin; the union of all the units' fields is the input's."""
         (shape,) = inputs
         windows = []
         for n, o in zip(shape[1:], self._targets(shape)):
             if o == 1:  # one unit over everything: the same field as any later broadcast of it
                 windows.append(GLOBAL)
                 continue
-            widths = [end - start for start, end in adaptive_bins(n, o)]
-            widest = _widest(widths)
-            windows.append(Window(widest, _ratio(n - widest, o - 1), _ratio(widest - widths[0], 2),
-                                  outputs=o))
+            if not isinstance(n, int):
+                windows.append(self._symbolic_window(n, o))
+                continue
+            bins = adaptive_bins(n, o)
+            widths = [end - start for start, end in bins]
+            first, widest = widths[0], max(widths)
+            if all(w == first for w in widths) and all(
+                    bins[i][0] == i * (bins[1][0] - bins[0][0]) for i in range(o)):
+                windows.append(Window(first, bins[1][0] - bins[0][0], 0, outputs=o))
+                continue  # one grid of equal windows (n = 7, o = 3: k 3, s 2)
+            windows.append(Window(widest, _ratio(n - first, o - 1), _ratio(widest - first, 2),
+                                  outputs=o, keeps_union=True,
+                                  approximate=f"adaptive pooling of {n} units to {o} bins: the "
+                                              "bins differ in width or spacing"))
         return windows
+
+    def _symbolic_window(self, n, o: int):
+        """A formula size: the bins are even only for some sizes (where o divides n)."""
+        return Window(dims.ceildiv(n, o), _ratio(n - dims.ceildiv(n, o), o - 1), 0, outputs=o,
+                      keeps_union=True,
+                      approximate=f"adaptive pooling of {dims.fmt(n)} units to {o} bins: even bins "
+                                  f"only where {o} divides {dims.fmt(n)}")
 
     @classmethod
     def from_torch(cls, module) -> dict:

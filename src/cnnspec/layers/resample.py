@@ -107,13 +107,20 @@ class Upsample(Layer):
         windows = []
         for n, o in zip(shape[1:], out[1:]):
             exact = isinstance(n, int) and isinstance(o, int)
+            if exact and n == o:  # nothing moves: every output copies (or is) its input
+                windows.append(None)
+                continue
             jump = Fraction(n, o) if exact else n / o
+            grows = dims.is_true(o >= n) is True  # the first and last outputs read the input's
+            why = (f"{self.mode} upsampling from {dims.fmt(n)} to {dims.fmt(o)} units: output "
+                   "units lie between the input units, start is a least-squares fit")
             if self.mode == "nearest":
                 shift = -Fraction(jump.denominator - 1, 2 * jump.denominator) if exact else 0
-                windows.append(Window(1, jump, -shift, outputs=o))
+                windows.append(Window(1, jump, -shift, outputs=o, approximate=why, keeps_union=grows))
             else:
                 shift = jump / 2 - Fraction(1, 2)
-                windows.append(Window(2, jump, Fraction(1, 2) - shift, outputs=o))
+                windows.append(Window(2, jump, Fraction(1, 2) - shift, outputs=o, approximate=why,
+                                      keeps_union=grows))
         return windows
 
     def torch_call(self, inputs):

@@ -41,6 +41,12 @@ class Flatten(Layer):
         start, end = self._span(shape)
         return (*shape[:start], dims.prod(shape[start : end + 1]), *shape[end + 1 :])
 
+    def regroup(self, inputs):
+        (shape,) = inputs
+        start, end = self._span(shape)
+        return (*((d,) for d in range(start)), tuple(range(start, end + 1)),
+                *((d,) for d in range(end + 1, len(shape))))
+
     def torch_call(self, inputs):
         kwargs = {}
         if self.start_dim != 1:

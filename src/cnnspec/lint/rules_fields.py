@@ -28,6 +28,7 @@ def rf_coverage(ctx: Context):
         return
     node, rf = best
     sizes = (rf[0].size, rf[1].size)
+    exact = all(a.exact for a in rf)
     covered = min(1.0, sizes[0] / target[0]) * min(1.0, sizes[1] / target[1])
     if covered >= ctx.settings["rf_coverage"]:
         return
@@ -35,12 +36,13 @@ def rf_coverage(ctx: Context):
             else f"the {target[0]}x{target[1]} input")
     yield Finding(
         node.name,
-        f"the largest receptive field, at {node.label}, is {sizes[0]}x{sizes[1]}: no unit sees all of "
-        f"{what} (it covers {100 * covered:.0f}% of its area)",
+        f"the largest receptive field, at {node.label}, is {'' if exact else '~'}{sizes[0]}x{sizes[1]}"
+        f"{'' if exact else ' (an approximation)'}: no unit sees all of {what} (it covers "
+        f"{100 * covered:.0f}% of its area)",
         "add layers or downsampling before the head (a 3x3 conv adds 2 x the jump to the field, a "
         "stride multiplies the jump), or declare the objects' size: lint: {thresholds: {object_size: N}}",
         {"rf": list(sizes), "target": list(target), "node": node.name, "declared": any(declared),
-         "covered": covered})
+         "covered": covered, "exact": exact})
 
 
 @rule("CNN112", "misaligned-merge", "warning",

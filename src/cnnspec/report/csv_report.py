@@ -8,7 +8,7 @@ import io
 from .json_report import analysis_to_dict
 
 COLUMNS = ("name", "type", "output_shape", "params", "trainable", "buffers", "macs", "flops",
-           "elementwise_ops", "activation_bytes", "rf_size", "rf_jump", "rf_start")
+           "elementwise_ops", "activation_bytes", "rf_size", "rf_jump", "rf_start", "rf_exact")
 
 
 def render_csv(analysis) -> str:
@@ -23,5 +23,6 @@ def render_csv(analysis) -> str:
             layer["params"], str(layer["trainable"]).lower(), layer["buffers"], layer["macs"],
             layer["flops"], layer["elementwise_ops"], layer["activation_bytes"],
             *("x".join(map(str, rf[key])) if rf else "" for key in ("size", "jump", "start")),
+            str(rf["exact"]).lower() if rf else "",
         ])
     return out.getvalue()

@@ -13,13 +13,26 @@ def _shape(analysis: Analysis, shape) -> list:
 
 
 def rf_json(facts) -> dict | None:
-    """A node's receptive field for JSON: size, jump and start as per-axis lists."""
+    """A node's receptive field for JSON: size, jump and start as per-axis lists, whether it
+    is exact (docs/conventions.md says what that promises) and, when not, why."""
     if not facts.rf:
         return None
     axes = [rf.to_json() for rf in facts.rf]
     field = {key: [axis[key] for axis in axes] for key in ("size", "jump", "start")}
     field["exact"] = all(axis["exact"] for axis in axes)
+    field["reason"] = rf_reason(facts.rf)
     return field
+
+
+def rf_reason(fields) -> str | None:
+    """Why a field is not exact: the first cause on each axis (once when they agree)."""
+    reasons = [(axis, rf.reason) for axis, rf in zip("HW", fields) if not rf.exact]
+    distinct = list(dict.fromkeys(r for _, r in reasons))
+    if not distinct:
+        return None
+    if len(distinct) == 1:
+        return distinct[0]
+    return "; ".join(f"{axis}: {reason}" for axis, reason in reasons)
 
 
 def analysis_to_dict(analysis: Analysis) -> dict:

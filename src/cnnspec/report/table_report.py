@@ -10,10 +10,12 @@ HEADERS = ("name", "type", "output shape", "params", "MACs", "RF", "activations"
 
 
 def _rf_text(facts) -> str:
+    """The field's size; ``~`` in front when it is not exact (an approximation)."""
     if not facts.rf:
         return "-"
     h, w = (dims.fmt(rf.size) for rf in facts.rf)
-    return h if h == w else f"{h}x{w}"
+    mark = "" if all(rf.exact for rf in facts.rf) else "~"
+    return mark + (h if h == w else f"{h}x{w}")
 
 
 #: With no --depth, blocks are collapsed until the table has at most this many rows.
@@ -105,6 +107,13 @@ def _header(analysis: Analysis) -> str:
 
 def _notes(analysis: Analysis) -> list[str]:
     notes = [f"note: {text}" for text in analysis.assumptions]
+    inexact = [f for f in analysis.layers() if f.rf and not all(rf.exact for rf in f.rf)]
+    if inexact:
+        from .json_report import rf_reason
+
+        notes.append(f"note: ~ marks an approximate receptive field ({len(inexact)} "
+                     f"node{'s' if len(inexact) != 1 else ''}; first cause {rf_reason(inexact[0].rf)}; "
+                     "--format json gives each node's reason)")
     for item in analysis.merge_alignment:
         starts = ", ".join(map(str, item["starts"]))
         jumps = ", ".join(map(str, item["jumps"]))
