@@ -230,7 +230,7 @@ def test_the_diff_job_summarises_and_comments_the_changed_spec(workflow, runner)
     assert [proc.returncode for _, proc in results] == [0, 0, 0], [p.stderr for _, p in results]
     diff = (runner.work / "cnnspec-diff.md").read_text()
     assert diff.startswith("### cnnspec diff: `demo`\n")
-    assert "specs/demo.yaml at origin/main" in diff
+    assert "`specs/demo.yaml` at `origin/main`" in diff
     assert "| changed  | conv   | conv2d (out 16 -> 32) |" in diff
     assert "params +624 (+98.4%)" in diff   # conv 432 -> 864, its batch norm 32 -> 64, fc 170 -> 330
     assert diff.count("### cnnspec diff:") == 1      # only the modified spec
