@@ -399,7 +399,8 @@ class PageRun:
         self.work = work
         blocker = self.scratch / "notorch"
         blocker.mkdir()
-        (blocker / "torch.py").write_text('raise ModuleNotFoundError("No module named \'torch\'", name="torch")\n')
+        (blocker / "torch.py").write_text(
+            'raise ModuleNotFoundError("No module named \'torch\'", name="torch")\n')
         self.env_without_torch = {**self.env,
                                   "PYTHONPATH": f"{blocker}{os.pathsep}{self.env['PYTHONPATH']}"}
 
