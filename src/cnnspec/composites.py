@@ -262,6 +262,7 @@ def expand_repeat(ex, body, body_pos, pos, scope, leaf, sources, trainable) -> s
         values = ChainMap({"i": i}, ex.item_values(scope, [prev]))
         given, given_pos = {}, {}
         for key in ("args",) + (("first",) if i == 0 else ()):
+            ex.count_arguments(len(body.get(key, ())), pos, f"repeat {key}")
             for name, raw in body.get(key, {}).items():
                 at = body[key].value_position(name).at(f"{here}.{key}.{name}")
                 given[name] = evaluate(raw, values, at) if isinstance(raw, str) else raw
@@ -331,6 +332,7 @@ def instantiate(ex: Expander, kind: str, given: dict, given_pos: dict, scope: Sc
     if kind in ex.active_blocks:
         chain = " -> ".join([*ex.active_blocks, kind])
         raise SpecStructureError(f"block {kind} contains itself ({chain})", pos)
+    ex.count_arguments(len(args) + len(given), pos, f"block {kind}")
     shape = ex.shapes[source]
     base = ChainMap({"in_channels": dims.normalize(shape[0])}, ex.global_vars)
     values = evaluate_mapping(args, base, given, f"blocks.{kind}.args", given_pos)
