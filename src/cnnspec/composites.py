@@ -247,6 +247,11 @@ def expand_repeat(ex, body, body_pos, pos, scope, leaf, sources, trainable) -> s
         if key in body and not isinstance(body[key], LDict):
             raise SpecStructureError(f"{key} must be a mapping of names to values",
                                      body.value_position(key).at(f"{here}.{key}"))
+    if "block" in body and not isinstance(body["block"], str):
+        raise SpecStructureError(
+            f"block must be the name of a block, got a {_what(body['block'])}",
+            body.value_position("block").at(f"{here}.block"),
+            hint="repeat a list of layers with 'layers: [...]', or name a block defined under 'blocks:'")
     if "block" in body and body["block"] not in ex.blocks:
         raise UnknownNameError(
             f"repeat: no block named {body['block']!r}", body.value_position("block").at(f"{here}.block"),
@@ -279,6 +284,10 @@ def expand_repeat(ex, body, body_pos, pos, scope, leaf, sources, trainable) -> s
                 f"repeat of {times:,} x {len(ex.nodes) - start} layers exceeds {MAX_NODES:,} layers",
                 times_pos)
     return prev
+
+
+def _what(value) -> str:
+    return {LList: "list", LDict: "mapping"}.get(type(value), type(value).__name__)
 
 
 def _repeat_name(template: str, values, i: int, body: LDict, pos: Position) -> str:

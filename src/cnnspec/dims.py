@@ -123,6 +123,8 @@ def fmt(value) -> str:
     as_int = to_int(value)
     if as_int is not None:
         return str(as_int)
+    if not hasattr(value, "free_symbols"):  # a Fraction or a float: no need for sympy
+        return str(value)
     return _printer().doprint(value)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 from .. import dims
@@ -188,12 +189,26 @@ def adaptive_bins(size, out: int) -> list[tuple]:
     return [(dims.floordiv(i * size, out), dims.ceildiv((i + 1) * size, out)) for i in range(out)]
 
 
-def _widest(widths: list):
-    if all(isinstance(w, int) for w in widths):
-        return max(widths)
+def adaptive_widths(size, out: int) -> tuple:
+    """(first bin's width, widest bin's width, sum of all widths) of adaptive pooling from
+    ``size`` to ``out`` bins, without listing the bins when ``size`` is an int: with g =
+    gcd(n, o), bin i starts at ⌊i·n/o⌋ and is ⌈(r + n)/o⌉ wide where r = i·n mod o runs over
+    the multiples of g below o, so the first is ⌈n/o⌉ wide, the widest ⌈(n + o − g)/o⌉, and
+    the widths add up to n + o − g."""
+    if isinstance(size, int):
+        g = math.gcd(size, out)
+        return -(-size // out), -(-(size + out - g) // out), size + out - g
+    g = _gcd(size, out)
+    return dims.ceildiv(size, out), dims.ceildiv(size + out - g, out), size + out - g
+
+
+def _gcd(size, out: int):
+    """gcd(n, o) as a formula in n: the sum of φ(d) over the divisors d of o that divide n,
+    where [d | n] = ⌊n/d⌋ − ⌊(n − 1)/d⌋."""
     import sympy
 
-    return sympy.Max(*widths)
+    return sum((sympy.totient(d) * (dims.floordiv(size, d) - dims.floordiv(size - 1, d))
+                for d in sympy.divisors(out)), sympy.Integer(0))
 
 
 def _ratio(num, den: int):
@@ -217,11 +232,12 @@ class _Adaptive(Layer):
         return (shape[0], *self._targets(shape))
 
     def elementwise_ops(self, inputs, output):
-        """Every input element of every bin is read once (bins overlap when o does not divide n)."""
+        """Every input element of every bin is read once (bins overlap when o does not divide n):
+        per axis the bins' widths add up to n + o − gcd(n, o)."""
         (shape,) = inputs
         total = shape[0]
         for n, o in zip(shape[1:], self._targets(shape)):
-            total = total * sum((end - start for start, end in adaptive_bins(n, o)), 0)
+            total = total * adaptive_widths(n, o)[2]
         return total
 
     def receptive_field(self, inputs):
@@ -235,9 +251,8 @@ class _Adaptive(Layer):
             if o == 1:  # one unit over everything: the same field as any later broadcast of it
                 windows.append(GLOBAL)
                 continue
-            widths = [end - start for start, end in adaptive_bins(n, o)]
-            widest = _widest(widths)
-            windows.append(Window(widest, _ratio(n - widest, o - 1), _ratio(widest - widths[0], 2),
+            first, widest, _ = adaptive_widths(n, o)
+            windows.append(Window(widest, _ratio(n - widest, o - 1), _ratio(widest - first, 2),
                                   outputs=o))
         return windows
 
