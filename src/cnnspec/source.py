@@ -412,7 +412,7 @@ def load_yaml(text: str, file: str = "<spec>"):
         raise SpecSyntaxError(f"invalid YAML: {exc}", Position(file)) from None
 
 
-def read_source(path: str | Path) -> bytes:
+def read_source(path: str | Path, what: str = "the spec") -> bytes:
     """The bytes of a spec file: a regular file of at most MAX_SOURCE_BYTES, refused as soon as
     it reads longer (so /dev/zero or a growing file cannot fill the memory). Devices, FIFOs and
     sockets are refused before reading, without waiting for a writer. Raises SpecError."""
@@ -420,15 +420,15 @@ def read_source(path: str | Path) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
-        raise SpecStructureError(f"cannot read the spec: {exc.strerror}", where) from None
+        raise SpecStructureError(f"cannot read {what}: {exc.strerror}", where) from None
     with os.fdopen(fd, "rb", buffering=0) as handle:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            what = ("a directory" if stat.S_ISDIR(mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(mode)
+            kind = ("a directory" if stat.S_ISDIR(mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(mode)
                     else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
                     else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
-            raise SpecStructureError(f"cannot read the spec: it is {what}, not a regular file", where,
-                                     hint="give the path of a .yaml file")
+            raise SpecStructureError(f"cannot read {what}: it is {kind}, not a regular file", where,
+                                     hint="give the path of a file")
         chunks, size = [], 0
         try:
             while True:
@@ -439,12 +439,12 @@ def read_source(path: str | Path) -> bytes:
                 size += len(chunk)
                 if size > MAX_SOURCE_BYTES:
                     raise SpecStructureError(
-                        f"the spec is larger than {MAX_SOURCE_BYTES:,} bytes "
+                        f"{what} is larger than {MAX_SOURCE_BYTES:,} bytes "
                         f"({MAX_SOURCE_BYTES // 1024 ** 2} MiB), the most cnnspec reads", where,
                         hint="a spec is a short text: repeat layers with blocks and repeat, not by "
                              "writing them out")
         except OSError as exc:
-            raise SpecStructureError(f"cannot read the spec: {exc.strerror}", where) from None
+            raise SpecStructureError(f"cannot read {what}: {exc.strerror}", where) from None
     return b"".join(chunks)
 
 

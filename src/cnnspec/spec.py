@@ -62,11 +62,15 @@ def parse_spec(text: str, file: str = "<string>", overrides: dict | None = None,
 def parse_input_shape(text: str) -> tuple:
     """``"3x224x224"`` → (3, 224, 224); names such as ``H`` stay names (symbolic input)."""
     parts = [p.strip() for p in re.split(r"[x×,]", str(text).strip()) if p.strip()]
+    text = str(text) if len(str(text)) <= 60 else str(text)[:60] + "…"
     if not parts:
         raise UsageError(f"cannot read input shape '{text}'", hint="write it as CxHxW, e.g. 3x224x224")
     shape = []
     for part in parts:
-        if part.isdigit():
+        if part.isascii() and part.isdigit():
+            if len(part) > 18:
+                raise UsageError(f"cannot read input shape '{text}': {part[:12]}… is too large",
+                                 hint="sizes are integers below 10^18")
             shape.append(int(part))
         elif dims.is_symbol_name(part):
             shape.append(part)
