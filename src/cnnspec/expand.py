@@ -205,6 +205,7 @@ class Expander:
 
     def __init__(self, input_shape: tuple, blocks: dict, file: str):
         self.input_shape = input_shape
+        self.symbolic = any(dims.is_symbolic(d) for d in input_shape)
         self.blocks = blocks
         self.file = file
         self.nodes: list[Node] = []
@@ -437,7 +438,12 @@ class Expander:
             output = layer.output_shape([self.shapes[s] for s in sources])
         except LayerInputError:
             self.raise_shape_error()
-        self.shapes[name] = tuple(dims.normalize(d) for d in output)
+        output = tuple(dims.normalize(d) for d in output)
+        if self.symbolic:
+            from .passes.shapes import check_formula
+
+            check_formula(node, output)
+        self.shapes[name] = output
         return name
 
     def raise_shape_error(self):
