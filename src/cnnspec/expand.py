@@ -34,8 +34,9 @@ from .source import LDict, LList
 NODE_KEYS = ("name", "trainable", "from")
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
-#: The most nodes a spec may expand to.
-MAX_NODES = 200_000
+#: The most nodes a spec may expand to: more than twice the deepest published CNNs (ResNet-1202
+#: has about 4,000 layers), and where analysing, checking and sizing still take about a second.
+MAX_NODES = 10_000
 #: The deepest nesting of composites and blocks.
 MAX_DEPTH = 64
 #: The most block and repeat arguments evaluated while expanding one spec (each instance of a
