@@ -223,6 +223,8 @@ def _as_list(item, pos: Position) -> LList:
 # --------------------------------------------------------------------------- repeat and blocks
 
 _TEMPLATE = re.compile(r"\{([^{}]*)\}")
+#: The longest ``names`` template of a repeat (it is filled in for every repeat).
+MAX_TEMPLATE = 200
 
 
 def expand_repeat(ex, body, body_pos, pos, scope, leaf, sources, trainable) -> str:
@@ -243,6 +245,11 @@ def expand_repeat(ex, body, body_pos, pos, scope, leaf, sources, trainable) -> s
     if not isinstance(template, str):
         raise SpecStructureError("names must be a template such as 'denselayer{i + 1}'",
                                  body.value_position("names").at(f"{here}.names"))
+    if len(template) > MAX_TEMPLATE:
+        raise SpecStructureError(f"names is {len(template):,} characters long; a names template "
+                                 f"has at most {MAX_TEMPLATE}",
+                                 body.value_position("names").at(f"{here}.names"),
+                                 hint="e.g. names: 'denselayer{i + 1}'")
     for key in ("args", "first"):
         if key in body and not isinstance(body[key], LDict):
             raise SpecStructureError(f"{key} must be a mapping of names to values",

@@ -204,4 +204,6 @@ def _bounded(value, text: str):
 def _known(names: Mapping[str, object]) -> str | None:
     if not names:
         return "this spec defines no variables; add them under 'vars:'"
-    return "known variables: " + ", ".join(sorted(names))
+    known = sorted(names)
+    more = f", … ({len(known) - 20} more)" if len(known) > 20 else ""
+    return "known variables: " + ", ".join(known[:20]) + more

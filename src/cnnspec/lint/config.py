@@ -142,7 +142,7 @@ class ConfigError(Exception):
 
 def settings_from_mapping(raw: dict, allowed=KEYS) -> LintSettings:
     """Read and validate a mapping of settings; raises ConfigError naming the key."""
-    from .registry import RULES, all_rules, default_settings, known_selector
+    from .registry import RULES, all_rules, canonical_selector, default_settings
 
     all_rules()
     out = LintSettings()
@@ -159,21 +159,31 @@ def settings_from_mapping(raw: dict, allowed=KEYS) -> LintSettings:
             if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
                 raise ConfigError(str(key), f"{key} must be a list of text")
             if name != "paths":
+                seen: dict = {}
                 for item in items:
-                    if not known_selector(item):
+                    canonical = canonical_selector(item)
+                    if canonical is None:
                         names = [r.name for r in RULES.values()] + list(RULES)
-                        raise ConfigError(str(key), f"{key}: no rule matches '{item}'",
-                                          did_you_mean(item, names) or "see docs/rules.md for the codes")
+                        raise ConfigError(str(key), f"{key}: no rule matches '{_short(item)}'",
+                                          did_you_mean(item[:100], names)
+                                          or "see docs/rules.md for the codes")
+                    seen.setdefault(canonical, item)  # each rule selector once
+                items = list(seen.values())
             setattr(out, name, list(items))
         elif name == "severity":
             if not isinstance(value, dict):
                 raise ConfigError(str(key), "severity must map rules to info, warning or error")
+            spelled: dict = {}
             for selector, level in value.items():
-                if not known_selector(str(selector)):
-                    raise ConfigError(f"{key}.{selector}", f"severity: no rule matches '{selector}'")
+                canonical = canonical_selector(str(selector))
+                if canonical is None:
+                    raise ConfigError(f"{key}.{selector}", f"severity: no rule matches '{_short(selector)}'")
                 if level not in SEVERITIES:
                     raise ConfigError(f"{key}.{selector}", f"severity must be one of "
-                                      f"{', '.join(SEVERITIES)}, got {level!r}")
+                                      f"{', '.join(SEVERITIES)}, got {_short(repr(level))}")
+                if canonical in spelled:  # the same rules spelt again: the later entry wins
+                    del out.severity[spelled[canonical]]
+                spelled[canonical] = str(selector)
                 out.severity[str(selector)] = level
         elif name == "thresholds":
             known = default_settings()
@@ -204,6 +214,12 @@ def settings_from_mapping(raw: dict, allowed=KEYS) -> LintSettings:
                 raise ConfigError(str(key), f"dtype must be one of {', '.join(DTYPES)}, got {value!r}")
             out.dtype = value
     return out
+
+
+def _short(value, limit: int = 60) -> str:
+    """A value as a message quotes it: at most ``limit`` characters."""
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _threshold(key: str, name: str, value, default):
