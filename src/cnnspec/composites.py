@@ -343,7 +343,7 @@ def instantiate(ex: Expander, kind: str, given: dict, given_pos: dict, scope: Sc
         if name not in args:
             raise UnknownNameError(
                 f"block {kind} has no argument '{name}'", at,
-                hint=did_you_mean(name, args) or "arguments: " + (", ".join(args) or "none"),
+                hint=did_you_mean(name, args) or "arguments: " + (", ".join(map(str, args)) or "none"),
             )
     if kind in ex.active_blocks:
         chain = " -> ".join([*ex.active_blocks, kind])

@@ -132,7 +132,10 @@ def percent(before, after) -> float | None:
     a, b = dims.to_int(before) if before is not None else None, dims.to_int(after)
     if a is None or b is None or a == 0:
         return None
-    return (b - a) * 100 / a
+    try:
+        return (b - a) * 100 / a
+    except OverflowError:  # a change of more than 10^308 percent: not a float
+        return None
 
 
 def _values(facts: NodeFacts) -> dict:

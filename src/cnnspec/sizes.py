@@ -12,7 +12,7 @@ and stated as ``n0 + P·k``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .graph import Graph
 from .layers.base import Window
@@ -257,12 +257,13 @@ def _expand(base: int, residues: list, modulus: int, start: int, period: int) ->
 def solve_axis(graph: Graph, reference: tuple, axis: str) -> AxisSizes:
     """Valid, exact and declared-size ranges along ``axis`` ('H', 'W' or 'HW').
 
-    Every size from ``n0``, the first at which every window fits (a binary search: window
-    fits are monotone in the size), behaves periodically. Which residues are valid (merges
-    agree) and exact (no stride drops a pixel) is found node by node in topological order:
-    at a merge or a strided node, only the residues kept so far are refined, modulo the
-    product of the strides into that node, and tested at that node. A chain of twelve
-    stride-2 stages is decided in a few dozen probes, not 4,096 analyses."""
+    From ``n0``, the first size at which every window fits (window fits are monotone in the
+    size), the network behaves periodically, once no merge input is a 1-wide map that
+    broadcasts only at small sizes (from ``base``). Which residues are valid (merges agree)
+    and exact (no stride drops a pixel) is found node by node in topological order: at a merge
+    or a strided node, only the residues kept so far are refined, modulo the product of the
+    strides into that node, and tested there. Twelve stride-2 stages take a few dozen probes,
+    not 4,096 analyses."""
     fixed = {"H": {"W": reference[2]}, "W": {"H": reference[1]}, "HW": {}}[axis]
     axes = {"H": (0,), "W": (1,), "HW": (0, 1)}[axis]
     at = _Prober(graph, reference, axis)
@@ -271,14 +272,16 @@ def solve_axis(graph: Graph, reference: tuple, axis: str) -> AxisSizes:
     if n0 is None:
         return sizes
     merges = any(len(node.inputs) > 1 for node in graph.nodes)
-    strides, jumps = _strides(graph, at(n0), axes)
+    base = _settled(graph, at, n0, axes) if merges else n0
+    strides, jumps = _strides(graph, at(base), axes)
     period = math.lcm(*jumps.values())
+
     def agrees(node):
-        return lambda r: node.name not in at(n0 + r, True).bad_merges
+        return lambda r: node.name not in at(base + r, True).bad_merges
 
     def fits(node):
         def test(r):
-            probe = at(n0 + r, True)
+            probe = at(base + r, True)
             if node.name not in probe.shapes:
                 return False
             dropped = dropped_pixels(node, probe.inputs(node))
@@ -286,7 +289,7 @@ def solve_axis(graph: Graph, reference: tuple, axis: str) -> AxisSizes:
         return test
 
     # exact residues first (few: each strided node keeps about one residue in its stride)...
-    exact, exact_mod = [0], 1    # residues of n - n0 that are exact, modulo exact_mod
+    exact, exact_mod = [0], 1    # residues of n - base that are exact, modulo exact_mod
     try:
         for node in graph.nodes:
             jump, checked = strides[node.name]
@@ -306,12 +309,12 @@ def solve_axis(graph: Graph, reference: tuple, axis: str) -> AxisSizes:
                 valid, valid_mod = _refine(valid, valid_mod, merge_mod, agrees(node))
     except _OverBudget:
         valid = None
-    low = _first_valid(at, n0, valid, valid_mod)
+    low = _first_valid(at, n0, base, valid)
     sizes.min_valid = low
     if low is None:
         return sizes
     if exact is not None:  # every exact residue must also be valid: verify its first size
-        exact = [e for e in exact if _exact_everywhere(graph, at, n0 + e, axes)]
+        exact = [e for e in exact if _exact_everywhere(graph, at, base + e, axes)]
     if period > MAX_PERIOD:  # the pattern may repeat sooner than the stride product
         mods = [m for m, r in ((valid_mod, valid), (exact_mod, exact)) if r is not None]
         period = math.lcm(*mods) if mods else period
@@ -323,15 +326,73 @@ def solve_axis(graph: Graph, reference: tuple, axis: str) -> AxisSizes:
     if merges and valid is None:
         sizes.valid_checked = False
     elif merges:
-        sizes.valid_residues = _expand(n0, valid, valid_mod, low, period)
+        sizes.valid_residues = _expand(base, valid, valid_mod, low, period)
     if exact is None:
         sizes.unchecked = f"more than {at.budget:,} shape inferences"
     else:
-        residues = _expand(n0, exact, exact_mod, low, period)
+        residues = _expand(base, exact, exact_mod, low, period)
         if sizes.valid_residues is not None:
             residues = sorted(set(residues) & set(sizes.valid_residues))
         sizes.exact_residues = residues
     return _with_constraints(graph, sizes, at, low)
+
+
+def _settled(graph: Graph, at, n0: int, axes: tuple) -> int:
+    """The first size from which no merge input is a 1-wide map that is wider at large sizes
+    (a 1-wide map broadcasts, so small sizes may agree where larger ones do not)."""
+    far = at(LIMIT)
+    if far.failed:
+        return n0
+    inputs = {src for node in graph.nodes if len(node.inputs) > 1 for src in node.inputs}
+
+    def wide(probe, src, a):
+        shape = probe.shapes.get(src)
+        return shape is None or len(shape) != 3 or shape[1 + a] != 1
+
+    def settled(n: int) -> bool:
+        probe = at(n)
+        return not probe.failed and all(wide(probe, src, a) or not wide(far, src, a)
+                                        for src in inputs for a in axes)
+
+    return _search_min(settled, n0, LIMIT) or n0
+
+
+def _exact_everywhere(graph: Graph, at, n: int, axes: tuple) -> bool:
+    try:
+        probe = at(n, True)
+    except _OverBudget:
+        return True  # decided by the refinement already
+    return probe.valid and _is_exact(graph, probe, axes)
+
+
+def _first_valid(at, n0: int, base: int, valid) -> int | None:
+    """The first valid size: tried from n0 up to ``base`` (broadcasting may make small sizes
+    valid), then from the valid residues when they are known (checked with one probe), else
+    by trying the sizes from ``base`` up for as long as the budget lasts."""
+    try:
+        for n in range(n0, base):
+            if at(n, True).valid:
+                return n
+    except _OverBudget:
+        pass
+    if valid is not None:
+        if not valid:
+            return None
+        first = base + min(valid)
+        try:
+            if at(first, True).valid:
+                return first
+        except _OverBudget:
+            return first
+    n = base
+    while n <= LIMIT:
+        try:
+            if at(n, True).valid:
+                return n
+        except _OverBudget:
+            return None
+        n += 1
+    return None
 
 
 def _with_constraints(graph: Graph, sizes: AxisSizes, at, low: int) -> AxisSizes:
@@ -344,37 +405,6 @@ def _with_constraints(graph: Graph, sizes: AxisSizes, at, low: int) -> AxisSizes
             if constraint is not None:
                 sizes.constraints.append(constraint)
     return sizes
-
-
-def _exact_everywhere(graph: Graph, at, n: int, axes: tuple) -> bool:
-    try:
-        probe = at(n, True)
-    except _OverBudget:
-        return True  # decided by the refinement already
-    return probe.valid and _is_exact(graph, probe, axes)
-
-
-def _first_valid(at, n0: int, valid, modulus: int) -> int | None:
-    """The first valid size: from the valid residues when they are known (checked with one
-    probe), else by trying the sizes from n0 up for as long as the budget lasts."""
-    if valid is not None:
-        if not valid:
-            return None
-        first = n0 + min(valid)
-        try:
-            if at(first, True).valid:
-                return first
-        except _OverBudget:
-            return first
-    n = n0
-    while n <= LIMIT:
-        try:
-            if at(n, True).valid:
-                return n
-        except _OverBudget:
-            return None
-        n += 1
-    return None
 
 
 def _declares(node) -> bool:
@@ -410,7 +440,28 @@ def solve(graph: Graph, reference: tuple | None = None) -> list[AxisSizes]:
         from .errors import UsageError
 
         raise UsageError("sizes needs a concrete (channels, height, width) input")
-    return [solve_axis(graph, reference, "H"), solve_axis(graph, reference, "W")]
+    height = solve_axis(graph, reference, "H")
+    if reference[1] == reference[2] and _symmetric(graph):  # W behaves as H does
+        width = replace(height, axis="W", fixed={"H": reference[1]},
+                        constraints=list(height.constraints),
+                        exact_residues=list(height.exact_residues),
+                        valid_residues=None if height.valid_residues is None else list(height.valid_residues))
+        return [height, width]
+    return [height, solve_axis(graph, reference, "W")]
+
+
+def _symmetric(graph: Graph) -> bool:
+    """Does every layer treat height and width alike: every [height, width] setting equal, and
+    no axis setting (``dim``, ``start_dim``, …) off its default (a concat along H)?"""
+    for node in graph.nodes:
+        layer = node.layer
+        for attr in layer.attrs:
+            value = getattr(layer, attr.field)
+            if isinstance(value, (tuple, list)) and len(value) == 2 and value[0] != value[1]:
+                return False
+            if attr.name.endswith("dim") and value != attr.default:
+                return False
+    return True
 
 
 def nearest(sizes: AxisSizes, target: int, test) -> list[int]:

@@ -185,9 +185,8 @@ class _Builder:
                 return value
             if value in _PLAIN:
                 return _PLAIN[value]
-            if value.isascii() and value.isdigit() and len(value) < 19:
-                if value[0] != "0" or value == "0":
-                    return int(value)
+            if value.isascii() and value.isdigit() and len(value) < 19 and (value[0] != "0" or value == "0"):
+                return int(value)
             tag = self._resolver.resolve(yaml.ScalarNode, value, (True, False))
             if tag == _STR:
                 return value
@@ -360,7 +359,7 @@ class _Builder:
             if self.merged > MAX_MERGED_ENTRIES:
                 raise BudgetError(
                     f"YAML merge keys (<<) copy more than {MAX_MERGED_ENTRIES:,} entries in this spec",
-                    _place(mark, self.file).at(self._path([*stack, frame])),
+                    _place(mark, self.file).at(self._path([*stack, frame]) + ".<<"),
                     hint="merge fewer or smaller mappings; a block or a YAML alias shares instead of "
                          "copying")
             if source is mapping:

@@ -29,7 +29,8 @@ def render_text(reports, fail_on: str = "warning", show_fixes: bool = True) -> s
         if report.error is not None:
             pos = getattr(report.error, "pos", None)
             where = str(pos) if pos is not None and pos.line else report.file
-            lines.append(f"{where}: error: {report.error.message}")
+            path = f" [{pos.path}]" if pos is not None and pos.path else ""
+            lines.append(f"{where}: error{path}: {report.error.message}")
             if report.error.hint:
                 lines.append(f"  hint: {report.error.hint}")
             continue
