@@ -483,7 +483,8 @@ def test_symbolic_adaptive_pooling(spec, tmp_path):
 
 
 @pytest.mark.parametrize("layers", [
-    "  - maxpool2d: {kernel: 3, stride: 2, ceil_mode: true}\n" * 40,
+    "  - maxpool2d: {kernel: 3, stride: 2, ceil_mode: true}\n  - conv2d: {out: 3, kernel: 2, stride: 2}\n"
+    * 20,
     "  - upsample: 1.5\n  - conv2d: {out: 3, kernel: 3, stride: 2}\n" * 30,
     "  - conv_transpose2d: {out: 3, kernel: 3, stride: 2}\n  - conv2d: {out: 3, kernel: 3, stride: 3}\n" * 60,
 ])

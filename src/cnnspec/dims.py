@@ -56,6 +56,9 @@ def ceildiv(num, den: int):
         return -(-num // den)
     import sympy
 
+    const, terms = sympy.sympify(num).as_coeff_add()
+    if len(terms) == 1 and isinstance(terms[0], sympy.ceiling) and const.is_integer:
+        return sympy.ceiling((terms[0].args[0] + const) / den)  # ⌈(⌈a⌉ + c)/d⌉ = ⌈(a + c)/d⌉
     return sympy.ceiling(sympy.sympify(num) / den)
 
 
