@@ -38,7 +38,7 @@ def sizes_to_dict(graph: Graph, near: int | None) -> dict:
                       if axis.valid_residues is not None
                       else {"first": axis.min_valid, "period": 1, "residues": [0]} if axis.valid_checked
                       else {"first": axis.min_valid, "period": None, "residues": None}),
-            "exact": {"first": axis.min_valid, "period": axis.period,
+            "exact": {"first": axis.min_valid, "period": None if axis.unchecked else axis.period,
                       "residues": axis.exact_residues},
             "declared": [
                 {"node": c.node, "type": c.type, "declared": c.declared, "min": c.low,
