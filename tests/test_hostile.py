@@ -315,6 +315,19 @@ def test_the_size_limit_is_enforced_while_reading(tmp_path):
         source.read_source(big)
 
 
+def test_a_huge_committed_spec_is_refused_unread(tmp_path):
+    """``diff --rev`` asks git for the blob's size before reading it."""
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"]
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    big = tmp_path / "net.yaml"
+    big.write_text("input: [3, 8, 8]\nlayers: [relu]\n" + "# padding\n" * 200_000)
+    subprocess.run([*git, "add", "net.yaml"], cwd=tmp_path, check=True)
+    subprocess.run([*git, "commit", "-qm", "big"], cwd=tmp_path, check=True)
+    big.write_text("input: [3, 8, 8]\nlayers: [relu]\n")
+    refused(cli("diff", "net.yaml", "--rev", "HEAD", cwd=tmp_path), "net.yaml@HEAD: error",
+            "larger than 1,048,576 bytes")
+
+
 def test_the_densest_spec_under_the_limit_loads_fast(spec, tmp_path):
     """A flow list of one-digit numbers is the densest YAML (two bytes a node): at 16 MiB it
     took 55 s and 2.6 GB; under the 1 MiB limit it loads in about a second."""
