@@ -33,7 +33,7 @@ def vars_chain(n: int, backward: bool = False) -> str:
     """n vars, each the one before plus one (``backward``: each the one after, so resolving
     the first walks a dependency chain n deep)."""
     if backward:
-        body = f"  v{n - 1}: 1\n" + "".join(f"  v{i}: v{i + 1} + 1\n" for i in range(n - 2, -1, -1))
+        body = "".join(f"  v{i}: v{i + 1} + 1\n" for i in range(n - 1)) + f"  v{n - 1}: 1\n"
     else:
         body = "  v0: 1\n" + "".join(f"  v{i}: v{i - 1} + 1\n" for i in range(1, n))
     return "input: [3, 8, 8]\nvars:\n" + body + "layers: [relu]\n"
