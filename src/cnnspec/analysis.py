@@ -25,7 +25,26 @@ def analyze(graph: Graph, input_shape=None, batch: int = 1, dtype: str = "float3
     with gc_paused():
         for run in PASSES:
             run(graph, result)
+    if result.symbolic:
+        _check_formulas(graph, result)
     return result
+
+
+def _check_formulas(graph: Graph, result: Analysis) -> None:
+    """Refuse receptive fields whose formulas (symbolic input) have grown past
+    dims.MAX_FORMULA_NODES, as shape inference does for sizes: printing them takes seconds
+    and tens of thousands of characters each."""
+    from . import dims
+    from .errors import ShapeError
+
+    for node in graph.nodes:
+        for axis in result.facts[node.name].rf or ():
+            for name, value in getattr(axis, "_asdict", dict)().items():
+                if dims.formula_size(value) > dims.MAX_FORMULA_NODES:
+                    raise ShapeError(
+                        f"{node.label}: the formula of its receptive field's {name} grows past "
+                        f"{dims.MAX_FORMULA_NODES} terms; cnnspec stops a symbolic analysis there",
+                        node.pos, hint="analyse at a concrete input size, e.g. --input 3x224x224")
 
 
 def shapes_only(graph: Graph, input_shape: tuple, strict: bool = False) -> Analysis:

@@ -17,9 +17,8 @@ def _csv(values) -> list[str] | None:
 
 
 def _spec_files(paths) -> list[Path]:
-    """Files as given; directories searched for *.yaml / *.yml, sorted."""
-    from .errors import UsageError
-
+    """Files as given; directories searched for *.yaml / *.yml, sorted. A path that does not
+    exist is kept (checking it reports the error, and the other specs are still checked)."""
     files = []
     here = Path.cwd()
     for raw in paths:
@@ -29,10 +28,8 @@ def _spec_files(paths) -> list[Path]:
         if path.is_dir():
             found = sorted(p for p in path.rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file())
             files.extend(found)
-        elif path.exists():
-            files.append(path)
         else:
-            raise UsageError(f"{raw}: no such file or directory")
+            files.append(path)
     return files
 
 

@@ -223,6 +223,8 @@ def _as_list(item, pos: Position) -> LList:
 # --------------------------------------------------------------------------- repeat and blocks
 
 _TEMPLATE = re.compile(r"\{([^{}]*)\}")
+#: The longest ``names`` template of a repeat (it is filled in for every repeat).
+MAX_TEMPLATE = 200
 
 
 def expand_repeat(ex, body, body_pos, pos, scope, leaf, sources, trainable) -> str:
@@ -243,10 +245,20 @@ def expand_repeat(ex, body, body_pos, pos, scope, leaf, sources, trainable) -> s
     if not isinstance(template, str):
         raise SpecStructureError("names must be a template such as 'denselayer{i + 1}'",
                                  body.value_position("names").at(f"{here}.names"))
+    if len(template) > MAX_TEMPLATE:
+        raise SpecStructureError(f"names is {len(template):,} characters long; a names template "
+                                 f"has at most {MAX_TEMPLATE}",
+                                 body.value_position("names").at(f"{here}.names"),
+                                 hint="e.g. names: 'denselayer{i + 1}'")
     for key in ("args", "first"):
         if key in body and not isinstance(body[key], LDict):
             raise SpecStructureError(f"{key} must be a mapping of names to values",
                                      body.value_position(key).at(f"{here}.{key}"))
+    if "block" in body and not isinstance(body["block"], str):
+        raise SpecStructureError(
+            f"block must be the name of a block, got a {_what(body['block'])}",
+            body.value_position("block").at(f"{here}.block"),
+            hint="repeat a list of layers with 'layers: [...]', or name a block defined under 'blocks:'")
     if "block" in body and body["block"] not in ex.blocks:
         raise UnknownNameError(
             f"repeat: no block named {body['block']!r}", body.value_position("block").at(f"{here}.block"),
@@ -262,6 +274,7 @@ def expand_repeat(ex, body, body_pos, pos, scope, leaf, sources, trainable) -> s
         values = ChainMap({"i": i}, ex.item_values(scope, [prev]))
         given, given_pos = {}, {}
         for key in ("args",) + (("first",) if i == 0 else ()):
+            ex.count_arguments(len(body.get(key, ())), pos, f"repeat {key}")
             for name, raw in body.get(key, {}).items():
                 at = body[key].value_position(name).at(f"{here}.{key}.{name}")
                 given[name] = evaluate(raw, values, at) if isinstance(raw, str) else raw
@@ -278,6 +291,10 @@ def expand_repeat(ex, body, body_pos, pos, scope, leaf, sources, trainable) -> s
                 f"repeat of {times:,} x {len(ex.nodes) - start} layers exceeds {MAX_NODES:,} layers",
                 times_pos)
     return prev
+
+
+def _what(value) -> str:
+    return {LList: "list", LDict: "mapping"}.get(type(value), type(value).__name__)
 
 
 def _repeat_name(template: str, values, i: int, body: LDict, pos: Position) -> str:
@@ -326,11 +343,12 @@ def instantiate(ex: Expander, kind: str, given: dict, given_pos: dict, scope: Sc
         if name not in args:
             raise UnknownNameError(
                 f"block {kind} has no argument '{name}'", at,
-                hint=did_you_mean(name, args) or "arguments: " + (", ".join(args) or "none"),
+                hint=did_you_mean(name, args) or "arguments: " + (", ".join(map(str, args)) or "none"),
             )
     if kind in ex.active_blocks:
         chain = " -> ".join([*ex.active_blocks, kind])
         raise SpecStructureError(f"block {kind} contains itself ({chain})", pos)
+    ex.count_arguments(len(args) + len(given), pos, f"block {kind}")
     shape = ex.shapes[source]
     base = ChainMap({"in_channels": dims.normalize(shape[0])}, ex.global_vars)
     values = evaluate_mapping(args, base, given, f"blocks.{kind}.args", given_pos)

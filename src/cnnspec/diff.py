@@ -16,9 +16,9 @@ from pathlib import Path
 
 from . import dims
 from .analysis import analyze
-from .errors import Position, SpecSyntaxError, UsageError, did_you_mean
+from .errors import Position, SpecStructureError, SpecSyntaxError, UsageError, did_you_mean
 from .facts import Analysis, NodeFacts
-from .source import load_yaml, read_spec_file
+from .source import MAX_SOURCE_BYTES, load_yaml, read_spec_file
 from .spec import build_graph, defined_overrides, spec_vars
 
 SCHEMA_VERSION = "1.1"
@@ -142,7 +142,10 @@ def percent(before, after) -> float | None:
     a, b = dims.to_int(before) if before is not None else None, dims.to_int(after)
     if a is None or b is None or a == 0:
         return None
-    return (b - a) * 100 / a
+    try:
+        return (b - a) * 100 / a
+    except OverflowError:  # a change of more than 10^308 percent: not a float
+        return None
 
 
 def _values(facts: NodeFacts) -> dict:
@@ -312,12 +315,18 @@ def _read_revision(spec: str, rev: str) -> _Side:
     if done.returncode != 0:
         raise UsageError(f"unknown revision '{rev}'", hint="see git log for the revisions of this repository")
     commit = done.stdout.decode("ascii", "replace").strip()
+    file = f"{spec}@{rev}"
+    done = _git(["cat-file", "-s", f"{commit}:{relative}"], folder)  # refuse a huge blob unread
+    size = done.stdout.decode("ascii", "replace").strip()
+    if done.returncode == 0 and size.isdigit() and int(size) > MAX_SOURCE_BYTES:
+        raise SpecStructureError(f"the spec is larger than {MAX_SOURCE_BYTES:,} bytes "
+                                 f"({MAX_SOURCE_BYTES // 1024 ** 2} MiB), the most cnnspec reads",
+                                 Position(file))
     done = _git(["show", f"{commit}:{relative}"], folder)
     if done.returncode != 0:
         raise UsageError(f"{relative} does not exist at revision {rev}",
                          hint=f"git log --oneline --follow -- {shlex.quote(str(relative))} lists the "
                               "commits that have it (and finds it under an earlier name)")
-    file = f"{spec}@{rev}"
     try:
         text = done.stdout.decode("utf-8")
     except UnicodeDecodeError as exc:

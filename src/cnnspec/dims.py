@@ -57,6 +57,9 @@ def ceildiv(num, den: int):
         return -(-num // den)
     import sympy
 
+    const, terms = sympy.sympify(num).as_coeff_add()
+    if len(terms) == 1 and isinstance(terms[0], sympy.ceiling) and const.is_integer:
+        return sympy.ceiling((terms[0].args[0] + const) / den)  # ⌈(⌈a⌉ + c)/d⌉ = ⌈(a + c)/d⌉
     return sympy.ceiling(sympy.sympify(num) / den)
 
 
@@ -97,7 +100,41 @@ def probe(value, size: int = 1024):
     input, where the biggest maps dominate)."""
     if isinstance(value, (int, float)) or not hasattr(value, "free_symbols"):
         return value
-    return value.subs({s: size for s in value.free_symbols})
+    return value.xreplace({s: size for s in value.free_symbols})
+
+
+def total(values) -> Dim:
+    """The sum of dims: an int, or one sympy sum made at once (adding formulas one by one
+    rebuilds the growing sum every time, quadratic in the number of terms)."""
+    whole, terms = 0, []
+    for value in values:
+        if isinstance(value, int):
+            whole += value
+        else:
+            terms.append(value)
+    if not terms:
+        return whole
+    import sympy
+
+    return normalize(sympy.Add(whole, *terms))
+
+
+#: With a symbolic input, the largest formula (in syntax-tree nodes) a dim may grow to; past it
+#: the analysis stops and asks for a concrete input (sympy's cost grows fast with the size).
+MAX_FORMULA_NODES = 100
+
+
+def formula_size(value) -> int:
+    """How many syntax-tree nodes a dim's formula has (1 for an int), counting at most
+    MAX_FORMULA_NODES + 1."""
+    if not hasattr(value, "args"):
+        return 1
+    count, todo = 0, [value]
+    while todo and count <= MAX_FORMULA_NODES:
+        node = todo.pop()
+        count += 1
+        todo.extend(node.args)
+    return count
 
 
 def to_int(value) -> int | None:
@@ -124,6 +161,8 @@ def fmt(value) -> str:
     as_int = to_int(value)
     if as_int is not None:
         return str(as_int)
+    if not hasattr(value, "free_symbols"):  # a Fraction or a float: no need for sympy
+        return str(value)
     return _printer().doprint(value)
 
 
@@ -138,11 +177,26 @@ def _printer():
         from sympy.printing.str import StrPrinter
 
         class _Printer(StrPrinter):
+            #: floor/ceil texts already written: nested floors recur in every later layer's
+            #: formula, and each would otherwise be rewritten (and re-``together``-ed) anew
+            cache: dict = {}
+
             def _print_floor(self, expr):
-                return f"floor({self._print(sympy.together(expr.args[0]))})"
+                return self._rounding("floor", expr)
 
             def _print_ceiling(self, expr):
-                return f"ceil({self._print(sympy.together(expr.args[0]))})"
+                return self._rounding("ceil", expr)
+
+            def _rounding(self, name, expr):
+                text = self.cache.get(expr)
+                if text is None:
+                    if len(self.cache) > 10_000:
+                        self.cache.clear()
+                    arg = expr.args[0]
+                    if formula_size(arg) <= MAX_FORMULA_NODES:  # a big one is printed as it is
+                        arg = sympy.together(arg)
+                    text = self.cache[expr] = f"{name}({self._print(arg)})"
+                return text
 
         _PRINTER = _Printer()
     return _PRINTER

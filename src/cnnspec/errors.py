@@ -113,7 +113,9 @@ class BudgetError(SpecError):
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     """A 'did you mean …?' hint for a misspelt name, or None."""
-    matches = difflib.get_close_matches(str(name), list(candidates), n=3, cutoff=0.6)
+    if len(str(name)) > 100:  # no suggestion for a long text (difflib is quadratic in it)
+        return None
+    matches = difflib.get_close_matches(str(name), [str(c) for c in candidates], n=3, cutoff=0.6)
     if not matches:
         return None
     return "did you mean " + " or ".join(f"'{m}'" for m in matches) + "?"

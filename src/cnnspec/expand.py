@@ -34,10 +34,14 @@ from .source import LDict, LList
 
 NODE_KEYS = ("name", "trainable", "from")
 
-#: The most nodes a spec may expand to.
-MAX_NODES = 200_000
+#: The most nodes a spec may expand to: more than twice the deepest published CNNs (ResNet-1202
+#: has about 4,000 layers), and where analysing, checking and sizing still take about a second.
+MAX_NODES = 10_000
 #: The deepest nesting of composites and blocks.
 MAX_DEPTH = 64
+#: The most block and repeat arguments evaluated while expanding one spec (each instance of a
+#: block evaluates all of its arguments).
+MAX_ARGUMENTS = 50_000
 
 
 @dataclass
@@ -115,29 +119,55 @@ def evaluate_mapping(raw: LDict, base, overrides: dict, path: str, given_pos: di
     after the names its expression uses, whatever their order. ``overrides`` replace raw values
     (already numbers, or expression text); ``base`` holds the names visible besides."""
     values: dict = {}
+    names = set(raw)
+    scope = ChainMap(values, base)
 
-    def resolve(name: str, stack: list) -> None:
-        if name in values:
-            return
-        if name in stack:
-            cycle = " -> ".join([*stack[stack.index(name):], name])
-            raise ExpressionError(f"{path} refer to each other in a cycle: {cycle}",
-                                  raw.value_position(stack[0]).at(f"{path}.{stack[0]}"))
+    def first_visit(name: str) -> list:
+        """Check a name's value; the names of this mapping its expression uses."""
         value = overrides[name] if name in overrides else raw[name]
-        pos = (given_pos or {}).get(name) or raw.value_position(name).at(f"{path}.{name}")
         if isinstance(value, str):
             try:
                 used = expr.free_names(value)
             except expr.ExprError as exc:
-                raise ExpressionError(exc.message, pos, exc.hint) from None
-            for other in sorted(used & set(raw) - {name}):
-                resolve(other, [*stack, name])
-            value = evaluate(value, ChainMap(values, base), pos)
-        elif not isinstance(value, (bool, int, float)):
+                raise ExpressionError(exc.message, where(name), exc.hint) from None
+            return sorted((used & names) - {name})
+        if not isinstance(value, (bool, int, float)):
             raise SpecStructureError(
-                f"'{name}' must be a number, true/false or an expression, got {type(value).__name__}", pos
-            )
-        values[name] = value
+                f"'{name}' must be a number, true/false or an expression, got {type(value).__name__}",
+                where(name))
+        return []
+
+    def where(name: str) -> Position:
+        return (given_pos or {}).get(name) or raw.value_position(name).at(f"{path}.{name}")
+
+    def resolve(start: str) -> None:
+        """Evaluate ``start`` after the names it uses, depth first, without recursion (a chain
+        of 20,000 vars is as fine as a short one), in time linear in the number of names."""
+        stack, on_stack, pending = [start], {start}, {}
+        while stack:
+            name = stack[-1]
+            if name not in pending:
+                pending[name] = iter(first_visit(name))
+            for other in pending[name]:
+                if other in values:
+                    continue
+                if other in on_stack:
+                    cycle = " -> ".join([*stack[stack.index(other):], other])
+                    raise ExpressionError(f"{path} refer to each other in a cycle: {cycle}",
+                                          raw.value_position(stack[0]).at(f"{path}.{stack[0]}"))
+                stack.append(other)
+                on_stack.add(other)
+                break
+            else:
+                value = overrides[name] if name in overrides else raw[name]
+                if isinstance(value, str):
+                    try:
+                        value = expr.evaluate(value, scope)
+                    except expr.ExprError as exc:
+                        raise ExpressionError(exc.message, where(name), exc.hint) from None
+                values[name] = value
+                stack.pop()
+                on_stack.discard(name)
 
     for name in raw:
         if not isinstance(name, str) or not NAME.match(name) or name in expr.FUNCTIONS:
@@ -146,7 +176,8 @@ def evaluate_mapping(raw: LDict, base, overrides: dict, path: str, given_pos: di
                 hint="use letters, digits and _, not starting with a digit, and no function name",
             )
     for name in raw:
-        resolve(name, [])
+        if name not in values:
+            resolve(name)
     return {name: values[name] for name in raw}
 
 
@@ -183,6 +214,7 @@ class Expander:
 
     def __init__(self, input_shape: tuple, blocks: dict, file: str):
         self.input_shape = input_shape
+        self.symbolic = any(dims.is_symbolic(d) for d in input_shape)
         self.blocks = blocks
         self.file = file
         self.nodes: list[Node] = []
@@ -192,6 +224,17 @@ class Expander:
         #: every named group: its kind (a composite, or the block's name) and a block's args
         self.groups: dict[str, tuple[str, dict]] = {}
         self.active_blocks: list[str] = []
+        #: block and repeat arguments evaluated so far (bounded by MAX_ARGUMENTS)
+        self.arguments = 0
+
+    def count_arguments(self, count: int, pos: Position, what: str) -> None:
+        """Charge ``count`` argument evaluations to the spec's budget."""
+        self.arguments += count
+        if self.arguments > MAX_ARGUMENTS:
+            raise BudgetError(
+                f"{what}: the spec evaluates more than {MAX_ARGUMENTS:,} block and repeat arguments "
+                "in all (every instance of a block evaluates each of its arguments)", pos,
+                hint="give blocks fewer arguments, or use fewer instances")
 
     # ------------------------------------------------------------------ lists and items
     def expand_list(self, items, scope: Scope, source: str, path: str,
@@ -404,7 +447,12 @@ class Expander:
             output = layer.output_shape([self.shapes[s] for s in sources])
         except LayerInputError:
             self.raise_shape_error()
-        self.shapes[name] = tuple(dims.normalize(d) for d in output)
+        output = tuple(dims.normalize(d) for d in output)
+        if self.symbolic:
+            from .passes.shapes import check_formula
+
+            check_formula(node, output)
+        self.shapes[name] = output
         return name
 
     def raise_shape_error(self):

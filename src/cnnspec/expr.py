@@ -20,6 +20,8 @@ from .errors import did_you_mean
 MAX_LENGTH = 500
 MAX_NODES = 200
 MAX_MAGNITUDE = 2**62
+#: the largest ``ndigits`` of round() in size (10**-ndigits is computed: keep it small)
+MAX_ROUND_DIGITS = 64
 
 
 class ExprError(Exception):
@@ -47,7 +49,12 @@ def make_divisible(value, divisor=8, min_value=None):
 
 
 def _round(value, ndigits=None):
-    return round(value) if ndigits is None else round(value, int(ndigits))
+    if ndigits is None:
+        return round(value)
+    ndigits = int(ndigits)
+    if abs(ndigits) > MAX_ROUND_DIGITS:
+        raise ValueError(f"ndigits {ndigits} is out of range (at most {MAX_ROUND_DIGITS} in size)")
+    return round(value, ndigits)
 
 
 FUNCTIONS: dict[str, Callable] = {
@@ -185,11 +192,18 @@ def _bounded(value, text: str):
         if isinstance(value, float) and not math.isfinite(value):
             raise ExprError(f"'{text}': the result is not a finite number")
         if abs(value) > MAX_MAGNITUDE:
-            raise ExprError(f"'{text}': the result {value:.3g} is too large")
+            size = f"{value:.3g}" if isinstance(value, float) else \
+                f"(a {len(str(abs(value))) if value.bit_length() < 10_000 else 'many'}-digit number)"
+            raise ExprError(f"'{text}': the result {size} is too large (at most 2^62 in size)")
+    elif isinstance(value, complex):
+        raise ExprError(f"'{text}': the result is not a real number",
+                        hint="a negative number to a fractional power is complex")
     return value
 
 
 def _known(names: Mapping[str, object]) -> str | None:
     if not names:
         return "this spec defines no variables; add them under 'vars:'"
-    return "known variables: " + ", ".join(sorted(names))
+    known = sorted(names)
+    more = f", … ({len(known) - 20} more)" if len(known) > 20 else ""
+    return "known variables: " + ", ".join(known[:20]) + more

@@ -140,22 +140,20 @@ class Analysis:
 
     def totals(self) -> dict:
         rows = self.layers()
-        params = sum((f.params for f in rows), 0)
-        trainable = sum((f.trainable_params for f in rows), 0)
-        macs = sum((f.macs for f in rows), 0)
+        params = dims.total(f.params for f in rows)
+        trainable = dims.total(f.trainable_params for f in rows)
+        macs = dims.total(f.macs for f in rows)
         views = {n.name for n in self.graph.nodes if n.layer.view_of_input}
         return {
             "params": dims.normalize(params),
             "trainable_params": dims.normalize(trainable),
             "frozen_params": dims.normalize(params - trainable),
-            "buffers": dims.normalize(sum((f.buffers for f in rows), 0)),
+            "buffers": dims.total(f.buffers for f in rows),
             "macs": dims.normalize(macs),
             "flops": dims.normalize(2 * macs),
-            "elementwise_ops": dims.normalize(sum((f.elementwise_ops for f in rows), 0)),
+            "elementwise_ops": dims.total(f.elementwise_ops for f in rows),
             "param_bytes": dims.normalize(params * self.dtype_bytes),
-            "activation_bytes": dims.normalize(
-                sum((f.activation_bytes for f in rows if f.name not in views), 0)
-            ),
+            "activation_bytes": dims.total(f.activation_bytes for f in rows if f.name not in views),
             "peak_activation_bytes": dims.normalize(self.peak_activation_bytes),
             "output_shape": self.facts[self.graph.output].output,
         }

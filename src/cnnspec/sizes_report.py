@@ -36,8 +36,9 @@ def sizes_to_dict(graph: Graph, near: int | None) -> dict:
             "min_valid": axis.min_valid,
             "valid": ({"first": axis.min_valid, "period": axis.period, "residues": axis.valid_residues}
                       if axis.valid_residues is not None
-                      else {"first": axis.min_valid, "period": 1, "residues": [0]}),
-            "exact": {"first": axis.min_valid, "period": axis.period,
+                      else {"first": axis.min_valid, "period": 1, "residues": [0]} if axis.valid_checked
+                      else {"first": axis.min_valid, "period": None, "residues": None}),
+            "exact": {"first": axis.min_valid, "period": None if axis.unchecked else axis.period,
                       "residues": axis.exact_residues},
             "declared": [
                 {"node": c.node, "type": c.type, "declared": c.declared, "min": c.low,

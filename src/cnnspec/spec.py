@@ -63,11 +63,15 @@ def parse_spec(text: str, file: str = "<string>", overrides: dict | None = None,
 def parse_input_shape(text: str) -> tuple:
     """``"3x224x224"`` → (3, 224, 224); names such as ``H`` stay names (symbolic input)."""
     parts = [p.strip() for p in re.split(r"[x×,]", str(text).strip()) if p.strip()]
+    text = str(text) if len(str(text)) <= 60 else str(text)[:60] + "…"
     if not parts:
         raise UsageError(f"cannot read input shape '{text}'", hint="write it as CxHxW, e.g. 3x224x224")
     shape = []
     for part in parts:
-        if part.isdigit():
+        if part.isascii() and part.isdigit():
+            if len(part) > 18:
+                raise UsageError(f"cannot read input shape '{text}': {part[:12]}… is too large",
+                                 hint="sizes are integers below 10^18")
             shape.append(int(part))
         elif dims.is_symbol_name(part):
             shape.append(part)
@@ -258,7 +262,13 @@ def _blocks(doc: LDict) -> dict:
 def _estimate(value, blocks: dict, memo: dict, depth: int) -> int:
     """An estimate of how many layers a value expands to, made without expanding it: lists
     reached through YAML aliases are the same object and are counted once (memo by id), a
-    block instance counts as its body, a repeat with a literal count multiplies."""
+    block instance (``- b`` or ``- b: {...}``) counts as its body, a repeat with a literal count
+    multiplies."""
+    if isinstance(value, str):
+        block = blocks.get(value)
+        if block is None:
+            return 1
+        value = block["layers"]  # a bare block name: its body, as for '- b: {}'
     key = id(value)
     if key in memo:
         return memo[key]
@@ -270,13 +280,14 @@ def _estimate(value, blocks: dict, memo: dict, depth: int) -> int:
         total = sum(_estimate(item, blocks, memo, depth + 1) for item in value)
     elif isinstance(value, dict):
         (kind, body), = value.items() if len(value) == 1 else ((None, value),)
-        if kind in blocks and id(blocks[kind]["layers"]) != key:
+        if isinstance(kind, str) and kind in blocks and id(blocks[kind]["layers"]) != key:
             total = _estimate(blocks[kind]["layers"], blocks, memo, depth + 1)
         else:
             total = sum(_estimate(v, blocks, memo, depth + 1) for v in _children(body)) or 1
         if kind == "repeat" and isinstance(body, dict):
             times = body.get("times")
-            block = blocks.get(body.get("block"))
+            name = body.get("block")
+            block = blocks.get(name) if isinstance(name, str) else None
             inner = _estimate(block["layers"], blocks, memo, depth + 1) if block else total
             total = inner * times if isinstance(times, int) and times > 0 else inner
     else:

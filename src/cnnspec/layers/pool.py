@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 from .. import dims
@@ -31,13 +32,14 @@ def pool_output_size(size, kernel: int, stride: int, padding: int, dilation: int
     output would be empty."""
     span = dilation * (kernel - 1) + 1
     numerator = size + 2 * padding - span
+    concrete = isinstance(size, int)  # with a formula sympy cannot decide either test, slowly
     if ceil_mode:
         out = dims.ceildiv(numerator, stride) + 1
-        if dims.is_true((out - 1) * stride >= size + padding):
+        if concrete and (out - 1) * stride >= size + padding:
             out = out - 1
     else:
         out = dims.floordiv(numerator, stride) + 1
-    if dims.is_true(out >= 1) is False:
+    if concrete and out < 1:
         raise LayerInputError(
             f"a {span}-wide window with stride {stride} and padding {padding} leaves no output "
             f"on an input of {dims.fmt(size)} (output size {dims.fmt(out)})"
@@ -188,6 +190,28 @@ def adaptive_bins(size, out: int) -> list[tuple]:
     return [(dims.floordiv(i * size, out), dims.ceildiv((i + 1) * size, out)) for i in range(out)]
 
 
+def adaptive_widths(size, out: int) -> tuple:
+    """(first bin's width, widest bin's width, sum of all widths) of adaptive pooling from
+    ``size`` to ``out`` bins, without listing the bins when ``size`` is an int: with g =
+    gcd(n, o), bin i starts at ⌊i·n/o⌋ and is ⌈(r + n)/o⌉ wide where r = i·n mod o runs over
+    the multiples of g below o, so the first is ⌈n/o⌉ wide, the widest ⌈(n + o − g)/o⌉, and
+    the widths add up to n + o − g."""
+    if isinstance(size, int):
+        g = math.gcd(size, out)
+        return -(-size // out), -(-(size + out - g) // out), size + out - g
+    g = _gcd(size, out)
+    return dims.ceildiv(size, out), dims.ceildiv(size + out - g, out), size + out - g
+
+
+def _gcd(size, out: int):
+    """gcd(n, o) as a formula in n: the sum of φ(d) over the divisors d of o that divide n,
+    where [d | n] = ⌊n/d⌋ − ⌊(n − 1)/d⌋."""
+    import sympy
+
+    return sum((sympy.totient(d) * (dims.floordiv(size, d) - dims.floordiv(size - 1, d))
+                for d in sympy.divisors(out)), sympy.Integer(0))
+
+
 def _ratio(num, den: int):
     """num / den exactly: an int, a Fraction, or a formula."""
     if isinstance(num, int):
@@ -209,11 +233,12 @@ class _Adaptive(Layer):
         return (shape[0], *self._targets(shape))
 
     def elementwise_ops(self, inputs, output):
-        """Every input element of every bin is read once (bins overlap when o does not divide n)."""
+        """Every input element of every bin is read once (bins overlap when o does not divide n):
+        per axis the bins' widths add up to n + o − gcd(n, o)."""
         (shape,) = inputs
         total = shape[0]
         for n, o in zip(shape[1:], self._targets(shape)):
-            total = total * sum((end - start for start, end in adaptive_bins(n, o)), 0)
+            total = total * adaptive_widths(n, o)[2]
         return total
 
     def receptive_field(self, inputs):
@@ -231,13 +256,10 @@ class _Adaptive(Layer):
             if not isinstance(n, int):
                 windows.append(self._symbolic_window(n, o))
                 continue
-            bins = adaptive_bins(n, o)
-            widths = [end - start for start, end in bins]
-            first, widest = widths[0], max(widths)
-            if all(w == first for w in widths) and all(
-                    bins[i][0] == i * (bins[1][0] - bins[0][0]) for i in range(o)):
-                windows.append(Window(first, bins[1][0] - bins[0][0], 0, outputs=o))
-                continue  # one grid of equal windows (n = 7, o = 3: k 3, s 2)
+            first, widest, _ = adaptive_widths(n, o)
+            if n % o <= 1:  # one grid of equal windows: n = o·q or o·q + 1 (7 to 3: k 3, s 2)
+                windows.append(Window(first, n // o, 0, outputs=o))
+                continue
             windows.append(Window(widest, _ratio(n - first, o - 1), _ratio(widest - first, 2),
                                   outputs=o, keeps_union=True,
                                   approximate=f"adaptive pooling of {n} units to {o} bins: the "

@@ -187,10 +187,14 @@ def check_file(path, command_line: LintSettings | None = None, overrides: dict |
     ``skip_non_specs`` a YAML file that is no spec at all is reported as skipped; with
     ``lenient_overrides`` only the ``overrides`` the spec has a variable for are applied
     (a run over many specs; the caller checks that each is used somewhere)."""
+    from ..errors import Position, SpecStructureError
     from ..spec import load_spec
 
     path = Path(path)
-    project = project_for(path, config) if use_project else LintSettings()
+    try:
+        project = project_for(path, config) if use_project else LintSettings()
+    except CnnspecError as exc:  # a bad pyproject.toml stops this spec, not the run
+        return CheckReport(str(path), error=exc, settings=LintSettings().merged(command_line))
     try:
         graph = load_spec(path, overrides, input_shape, only_defined=lenient_overrides)
         report = check_graph(graph, project, command_line)
@@ -201,5 +205,8 @@ def check_file(path, command_line: LintSettings | None = None, overrides: dict |
         return CheckReport(str(path), error=exc, settings=project.merged(command_line))
     except CnnspecError as exc:
         return CheckReport(str(path), error=exc, settings=project.merged(command_line))
+    except RecursionError:
+        error = SpecStructureError("the spec is nested too deeply to analyse", Position(str(path)))
+        return CheckReport(str(path), error=error, settings=project.merged(command_line))
     return report
 

@@ -35,13 +35,36 @@ DTYPES = ("float32", "float16", "bfloat16")
 
 _UNITS = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
           "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
-_QUANTITY = re.compile(
-    r"^\s*([0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?)\s*([kKMGT]i?)?\s*(B|MACs?|FLOPs?)?\s*$")
+#: A budget is a number, then an optional prefix and unit word, each token matched on its own
+#: (no two adjacent optional whitespace runs, so matching is linear in the text's length).
+_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?")
+_PREFIX = re.compile(r"[kKMGT]i?")
+_WORD = re.compile(r"B|MACs?|FLOPs?")
+#: the longest budget text read (longer text is refused before matching)
+MAX_QUANTITY_LENGTH = 64
 
 
 #: the unit words each budget accepts after the number, and what one of them is worth
 _UNIT_WORDS = {"max_params": {"": 1}, "max_macs": {"": 1, "MAC": 1, "MACs": 1, "FLOP": 0.5, "FLOPs": 0.5},
                "max_memory": {"": 1, "B": 1}, "budget": {"": 1, "B": 1, "MAC": 1, "MACs": 1}}
+
+
+def _quantity_parts(text: str) -> tuple[str, str, str] | None:
+    """(number, prefix, unit word) of ``25 M``, ``2GiB``, ``8 GFLOPs``; None if it is not one."""
+    text = text.strip()
+    if len(text) > MAX_QUANTITY_LENGTH:
+        return None
+    number = _NUMBER.match(text)
+    if number is None:
+        return None
+    rest = text[number.end():].lstrip()
+    prefix = _PREFIX.match(rest)
+    if prefix is not None:
+        rest = rest[prefix.end():].lstrip()
+    word = _WORD.fullmatch(rest) if rest else None
+    if rest and word is None:
+        return None
+    return number.group(), prefix.group() if prefix else "", word.group() if word else ""
 
 
 def parse_quantity(value, what: str = "budget") -> int:
@@ -54,14 +77,16 @@ def parse_quantity(value, what: str = "budget") -> int:
     if isinstance(value, (int, float)):
         number, factor = value, 1
     else:
-        match = _QUANTITY.match(str(value))
-        if not match:
-            raise ValueError(f"cannot read {what.replace('_', '-')} {value!r}: write a number with an "
+        parts = _quantity_parts(str(value))
+        if parts is None:
+            shown = repr(value) if len(str(value)) <= MAX_QUANTITY_LENGTH else \
+                f"{str(value)[:MAX_QUANTITY_LENGTH]!r}… ({len(str(value))} characters)"
+            raise ValueError(f"cannot read {what.replace('_', '-')} {shown}: write a number with an "
                              "optional unit, "
                              "e.g. 25M, 4G, 2GiB")
-        number, factor = float(match.group(1)), _UNITS[match.group(2) or ""]
+        number, prefix, word = parts
+        number, factor = float(number), _UNITS[prefix]
         words = _UNIT_WORDS.get(what, _UNIT_WORDS["budget"])
-        word = match.group(3) or ""
         if word not in words:
             raise ValueError(f"{what.replace('_', '-')} does not take '{word}': write "
                              + ("a count, e.g. 25M" if what == "max_params" else
@@ -117,7 +142,7 @@ class ConfigError(Exception):
 
 def settings_from_mapping(raw: dict, allowed=KEYS) -> LintSettings:
     """Read and validate a mapping of settings; raises ConfigError naming the key."""
-    from .registry import RULES, all_rules, default_settings, known_selector
+    from .registry import RULES, all_rules, canonical_selector, default_settings
 
     all_rules()
     out = LintSettings()
@@ -134,21 +159,31 @@ def settings_from_mapping(raw: dict, allowed=KEYS) -> LintSettings:
             if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
                 raise ConfigError(str(key), f"{key} must be a list of text")
             if name != "paths":
+                seen: dict = {}
                 for item in items:
-                    if not known_selector(item):
+                    canonical = canonical_selector(item)
+                    if canonical is None:
                         names = [r.name for r in RULES.values()] + list(RULES)
-                        raise ConfigError(str(key), f"{key}: no rule matches '{item}'",
-                                          did_you_mean(item, names) or "see docs/rules.md for the codes")
+                        raise ConfigError(str(key), f"{key}: no rule matches '{_short(item)}'",
+                                          did_you_mean(item[:100], names)
+                                          or "see docs/rules.md for the codes")
+                    seen.setdefault(canonical, item)  # each rule selector once
+                items = list(seen.values())
             setattr(out, name, list(items))
         elif name == "severity":
             if not isinstance(value, dict):
                 raise ConfigError(str(key), "severity must map rules to info, warning or error")
+            spelled: dict = {}
             for selector, level in value.items():
-                if not known_selector(str(selector)):
-                    raise ConfigError(f"{key}.{selector}", f"severity: no rule matches '{selector}'")
+                canonical = canonical_selector(str(selector))
+                if canonical is None:
+                    raise ConfigError(f"{key}.{selector}", f"severity: no rule matches '{_short(selector)}'")
                 if level not in SEVERITIES:
                     raise ConfigError(f"{key}.{selector}", f"severity must be one of "
-                                      f"{', '.join(SEVERITIES)}, got {level!r}")
+                                      f"{', '.join(SEVERITIES)}, got {_short(repr(level))}")
+                if canonical in spelled:  # the same rules spelt again: the later entry wins
+                    del out.severity[spelled[canonical]]
+                spelled[canonical] = str(selector)
                 out.severity[str(selector)] = level
         elif name == "thresholds":
             known = default_settings()
@@ -179,6 +214,12 @@ def settings_from_mapping(raw: dict, allowed=KEYS) -> LintSettings:
                 raise ConfigError(str(key), f"dtype must be one of {', '.join(DTYPES)}, got {value!r}")
             out.dtype = value
     return out
+
+
+def _short(value, limit: int = 60) -> str:
+    """A value as a message quotes it: at most ``limit`` characters."""
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _threshold(key: str, name: str, value, default):
@@ -252,11 +293,23 @@ def _load_toml(path: Path) -> dict:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib
+    from ..errors import SpecError
+    from ..source import read_source
+
     try:
-        with open(path, "rb") as handle:
-            return tomllib.load(handle)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        text = read_source(path, "it").decode("utf-8")
+        data = tomllib.loads(text)
+    except SpecError as exc:
+        raise UsageError(f"{path}: {exc.message}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: cannot read it as TOML: it is not UTF-8 text (byte {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: cannot read it as TOML: {exc}") from None
+    tool = data.get("tool")
+    if tool is not None and not isinstance(tool, dict):
+        raise UsageError(f"{path}: 'tool' must be a table, got {type(tool).__name__}",
+                         hint="write [tool.cnnspec] as a table header")
+    return data
 
 
 def project_settings(path: Path) -> LintSettings:
@@ -275,6 +328,11 @@ def _project_settings(path: Path) -> LintSettings:
     table = (_read_toml(path).get("tool") or {}).get("cnnspec")
     if table is None:
         raise UsageError(f"{path} has no [tool.cnnspec] table")
+    if not isinstance(table, dict):
+        raise UsageError(f"{path}: [tool.cnnspec] must be a table of settings, got "
+                         f"{type(table).__name__} {table!r:.40}",
+                         hint="write it as a table: [tool.cnnspec] followed by lines such as "
+                              "fail-on = \"error\"")
     try:
         settings = settings_from_mapping(table, PROJECT_KEYS)
     except ConfigError as exc:

@@ -103,4 +103,11 @@ def hw(shape) -> str:
 
 
 def pct(part, whole) -> str:
-    return f"{100 * part / whole:.1f}%" if whole else "-"
+    if not whole:
+        return "-"
+    try:
+        return f"{100 * part / whole:.1f}%"
+    except OverflowError:  # a share past 10^308 (a budget exceeded by astronomical sizes)
+        from decimal import Decimal
+
+        return f"{Decimal(100 * part) / Decimal(whole):.3g}%"

@@ -30,7 +30,8 @@ def render_text(reports, fail_on: str = "warning", show_fixes: bool = True) -> s
         if report.error is not None:
             pos = getattr(report.error, "pos", None)
             where = str(pos) if pos is not None and pos.line else report.file
-            lines.append(f"{printable(where)}: error: {printable(report.error.message)}")
+            path = f" [{printable(pos.path)}]" if pos is not None and pos.path else ""
+            lines.append(f"{printable(where)}: error{path}: {printable(report.error.message)}")
             if report.error.hint:
                 lines.append(f"  hint: {printable(report.error.hint)}")
             continue

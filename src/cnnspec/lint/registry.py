@@ -70,7 +70,28 @@ def matches(selector: str, rule_: Rule) -> bool:
 
 
 def known_selector(selector: str) -> bool:
-    return bool(selector.strip()) and any(matches(selector, r) for r in all_rules())
+    return canonical_selector(selector) is not None
+
+
+_SELECTORS: dict = {}
+
+
+def canonical_selector(selector: str) -> str | None:
+    """The one spelling of a select/ignore entry that names rules (``ALL``, a code or code
+    prefix in capitals, a rule name in lower case), or None when it names none. Found in sets,
+    so a list of many entries costs one look-up each."""
+    rules = all_rules()
+    if _SELECTORS.get("count") != len(rules):
+        _SELECTORS.clear()
+        _SELECTORS["count"] = len(rules)
+        _SELECTORS["prefixes"] = {r.code[:i] for r in rules for i in range(1, len(r.code) + 1)}
+        _SELECTORS["names"] = {r.name for r in rules}
+    text = selector.strip()
+    if not text:
+        return None
+    if text.upper() == "ALL" or text.upper() in _SELECTORS["prefixes"]:
+        return text.upper()
+    return text.lower() if text.lower() in _SELECTORS["names"] else None
 
 
 def default_settings() -> dict:

@@ -10,6 +10,11 @@ from .context import Context
 from .registry import Finding, rule
 
 
+def _share(size: int, target: int) -> float:
+    """min(1, size / target), for sizes of any magnitude (no float overflow)."""
+    return 1.0 if size >= target else size / target
+
+
 @rule("CNN108", "rf-coverage", "warning",
       "The final receptive field does not cover the input (or a declared object size)",
       object_size=(0, 0), rf_coverage=1.0)
@@ -29,7 +34,7 @@ def rf_coverage(ctx: Context):
     node, rf = best
     sizes = (rf[0].size, rf[1].size)
     exact = all(a.exact for a in rf)
-    covered = min(1.0, sizes[0] / target[0]) * min(1.0, sizes[1] / target[1])
+    covered = _share(sizes[0], target[0]) * _share(sizes[1], target[1])
     if covered >= ctx.settings["rf_coverage"]:
         return
     what = (f"the declared object size {target[0]}x{target[1]}" if any(declared)

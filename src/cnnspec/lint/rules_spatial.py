@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from ..graph import INPUT
 from .context import Context, hw, pct
 from .registry import Finding, rule
@@ -43,8 +45,9 @@ def unpadded_shrink(ctx: Context):
 def _read_share(w) -> float:
     """The share of positions along an axis that some tap reads: tap j of every window reads
     positions ≡ j·dilation (mod stride), so it is the number of distinct residues over the
-    stride (min(kernel, stride) / stride without dilation)."""
-    return len({j * w.dilation % w.stride for j in range(w.taps)}) / w.stride
+    stride (min(kernel, stride) / stride without dilation). The residues j·dilation repeat
+    every stride / gcd(dilation, stride) taps, so there are min(taps, that) of them."""
+    return min(w.taps, w.stride // math.gcd(w.dilation, w.stride)) / w.stride
 
 
 def _skipping(windows) -> bool:

@@ -35,12 +35,15 @@ def measure_memory(graph: Graph, result: Analysis) -> None:
     for name, step in last_use.items():
         frees.setdefault(step, []).append(name)
 
+    if result.symbolic:
+        _symbolic_peak(graph, result, size, storage, frees)
+        return
     live = size[INPUT]
     peak, peak_node = live, INPUT
     for step, node in enumerate(graph.nodes):
         if storage[node.name] == node.name:
             live = live + size[node.name]
-        if _larger(live, peak, result.symbolic):
+        if live > peak:
             peak, peak_node = live, node.name
         for name in frees.get(step, ()):
             live = live - size[name]
@@ -48,8 +51,26 @@ def measure_memory(graph: Graph, result: Analysis) -> None:
     result.peak_node = peak_node
 
 
-def _larger(a, b, symbolic: bool) -> bool:
-    if not symbolic:
-        return a > b
-    decided = dims.is_true(a > b)
-    return dims.probe(a) > dims.probe(b) if decided is None else decided
+def _symbolic_peak(graph: Graph, result: Analysis, size: dict, storage: dict, frees: dict) -> None:
+    """The peak with formulas: the live bytes are compared at the probe size (every symbol
+    1024, ``dims.probe``), which agrees with every comparison sympy could decide for all sizes;
+    the formula of the peak is summed once, from the tensors live at that step (adding the
+    formulas step by step would rebuild an ever longer sum)."""
+    probes = {name: dims.probe(value) for name, value in size.items()}
+    live = probes[INPUT]
+    peak, peak_step = live, -1
+    for step, node in enumerate(graph.nodes):
+        if storage[node.name] == node.name:
+            live += probes[node.name]
+        if live > peak:
+            peak, peak_step = live, step
+        for name in frees.get(step, ()):
+            live -= probes[name]
+    alive = {INPUT}
+    for step, node in enumerate(graph.nodes[:peak_step + 1]):
+        if storage[node.name] == node.name:
+            alive.add(node.name)
+        if step < peak_step:
+            alive.difference_update(frees.get(step, ()))
+    result.peak_activation_bytes = dims.total(size[name] for name in alive)
+    result.peak_node = INPUT if peak_step < 0 else graph.nodes[peak_step].name

@@ -29,6 +29,7 @@ def infer_shapes(graph: Graph, result: Analysis) -> None:
             ) from None
         output = tuple(dims.normalize(d) for d in output)
         if result.symbolic:
+            check_formula(node, output)
             for equality in layer.assumptions(inputs):
                 result.assumptions.append(
                     f"{node.label} needs {equality}: true only for some input sizes (cnnspec sizes)")
@@ -45,6 +46,18 @@ def infer_shapes(graph: Graph, result: Analysis) -> None:
             result.mismatches.append(Mismatch(node.name, declared, received))
         shapes[node.name] = output
         result.facts[node.name] = NodeFacts(node.name, node.type_name, inputs, output)
+
+
+def check_formula(node, output) -> None:
+    """Refuse an output size whose formula (symbolic input) has grown past
+    dims.MAX_FORMULA_NODES: sympy's cost grows fast with it (a long chain of ceil_mode pools or
+    fractional upsamples nests a floor per layer)."""
+    for d in output:
+        if dims.formula_size(d) > dims.MAX_FORMULA_NODES:
+            raise ShapeError(
+                f"{node.label}: the formula of its output size grows past {dims.MAX_FORMULA_NODES} "
+                "terms; cnnspec stops a symbolic analysis there",
+                node.pos, hint="analyse at a concrete input size, e.g. --input 3x224x224")
 
 
 def _describe_inputs(node, inputs) -> str:

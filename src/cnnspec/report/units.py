@@ -5,7 +5,17 @@ torchinfo's MB. A formula (symbolic input) is printed as it is."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from .. import dims
+
+
+def _scaled(value: int, factor: int) -> str:
+    """value / factor to 3 significant digits, for ints of any size (a float overflows past
+    1e308)."""
+    if abs(value) < 10**300:
+        return f"{value / factor:.3g}"
+    return f"{Decimal(value) / factor:.3g}"
 
 
 def exact(value) -> str:
@@ -20,7 +30,7 @@ def count(value) -> str:
         return dims.fmt(value)
     for factor, suffix in ((10**9, "G"), (10**6, "M"), (10**3, "k")):
         if abs(as_int) >= factor:
-            return f"{as_int / factor:.3g} {suffix}"
+            return f"{_scaled(as_int, factor)} {suffix}"
     return str(as_int)
 
 
@@ -31,7 +41,7 @@ def ops(value, unit: str = "MACs") -> str:
         return dims.fmt(value)
     for factor, threshold, prefix in ((10**9, 10**8, "G"), (10**6, 10**5, "M"), (10**3, 10**2, "k")):
         if abs(as_int) >= threshold:
-            return f"{as_int / factor:.3g} {prefix}{unit}"
+            return f"{_scaled(as_int, factor)} {prefix}{unit}"
     return f"{as_int} {unit}"
 
 
@@ -42,5 +52,5 @@ def nbytes(value) -> str:
         return dims.fmt(value)
     for factor, suffix in ((10**9, "GB"), (10**6, "MB"), (10**3, "kB")):
         if abs(as_int) >= factor:
-            return f"{as_int / factor:.3g} {suffix}"
+            return f"{_scaled(as_int, factor)} {suffix}"
     return f"{as_int} B"
