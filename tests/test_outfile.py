@@ -102,7 +102,11 @@ def test_a_write_interrupted_midway_leaves_no_half_file(here, monkeypatch):
             self.handle.write(text[: len(text) // 2])
             raise OSError(errno.EIO, os.strerror(errno.EIO))
 
-    monkeypatch.setattr(outfile.os, "fdopen", lambda fd, *a, **k: Half(real(fd, *a, **k)))
+    def fdopen(fd, mode="r", *args, **kwargs):  # only the output's handle (specs are read too)
+        handle = real(fd, mode, *args, **kwargs)
+        return Half(handle) if "w" in mode else handle
+
+    monkeypatch.setattr(outfile.os, "fdopen", fdopen)
     result = CliRunner().invoke(main, ["build", "net.yaml", "-o", "fresh.py"])
     assert result.exit_code == 2 and "Input/output error" in result.output
     assert not (here / "fresh.py").exists()
