@@ -317,7 +317,7 @@ def test_json_output(tmp_path):
     result = run(SPECS / "vgg16.yaml", SPECS / "resnet18.yaml", "--format", "json", "-o", out)
     assert result.exit_code == 1
     doc = json.loads(out.read_text())
-    assert doc["schema_version"] == "1.0" and doc["tool"]["name"] == "cnnspec"
+    assert doc["schema_version"] == "1.1" and doc["tool"]["name"] == "cnnspec"
     assert doc["summary"]["findings"] == len(doc["specs"][0]["diagnostics"]) and doc["summary"]["specs"] == 2
     fc = next(d for d in doc["specs"][0]["diagnostics"] if d["code"] == "CNN101")
     assert fc["node"] == "classifier.0" and fc["severity"] == "warning" and fc["name"] == "fc-params"

@@ -97,3 +97,18 @@ def test_the_bandwidth_ceiling_never_grows_with_the_working_set():
     assert ceilings.bytes_per_s(10 ** 6) == 10.0  # a larger working set: still the memory's
     given = Ceilings(1e9, 5.0, "given")
     assert given.bytes_per_s(1) == given.bytes_per_s(10 ** 9) == 5.0
+
+
+def test_the_profilers_own_start_and_stop_lines_are_not_printed():
+    """torch's profiler (Kineto) writes 'USDT: ... profiler_start' and '... profiler_stop' to
+    file descriptor 2; the command's standard error holds only what cnnspec says."""
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", "from cnnspec.cli import main; main()",
+                          "profile", str(SPECS / "lenet5.yaml"),
+                          "--iters", "1", "--warmup", "0", "--peak-tflops", "1", "--peak-gbps", "10"],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "USDT" not in run.stderr and "profiler_st" not in run.stderr, run.stderr
+    assert "lenet5: batch 1" in run.stdout

@@ -21,7 +21,11 @@ roofline" is at most 100 %.
 
 from __future__ import annotations
 
+import os
+import sys
+import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
@@ -173,6 +177,32 @@ def _measure_bandwidth(device: str) -> list:
     return result
 
 
+@contextmanager
+def _without_profiler_banner():
+    """Kineto writes ``USDT: ... profiler_start`` and ``profiler_stop`` lines to the process's
+    standard error (file descriptor 2, not sys.stderr) when the profiler starts and stops; they
+    are noise for a user of ``cnnspec profile``. Anything else written meanwhile is kept."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # a captured stream without a descriptor
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), fd)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, fd)
+            os.close(saved)
+            caught.seek(0)
+            kept = [line for line in caught.read().decode("utf-8", "replace").splitlines(True)
+                    if not line.startswith("USDT:")]
+            sys.stderr.write("".join(kept))
+
+
 def _sync(device: str) -> None:
     if device.startswith("cuda"):
         torch.cuda.synchronize()
@@ -200,12 +230,18 @@ def profile_graph(graph: Graph, batch: int = 1, device: str = "cpu", dtype: str 
             for _ in range(warmup):
                 model(x)
             _sync(device)
-            with profile(activities=activities) as prof:
+            prof = profile(activities=activities)
+            with _without_profiler_banner():
+                prof.__enter__()
+            try:
                 for _ in range(iters):
                     model(x)
                     if progress is not None:
                         progress(1)
                 _sync(device)
+            finally:
+                with _without_profiler_banner():
+                    prof.__exit__(None, None, None)
     finally:
         for h in hooks:
             h.remove()

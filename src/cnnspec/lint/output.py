@@ -10,7 +10,7 @@ from ..errors import printable
 from .diagnostic import SEVERITIES
 
 #: The version of the JSON output's layout.
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 def _summary(reports, fail_on: str) -> dict:
