@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from cnnspec.cli_check import check
 
 from .conftest import ROOT
+from .sample_specs import CLEAN, FAT
 
 # pre-commit's manifest schema (pre-commit/clientlib.py, MANIFEST_HOOK_DICT).
 REQUIRED = {"id", "name", "entry", "language"}
@@ -105,40 +106,6 @@ def test_the_example_config_is_a_local_hook_narrowed_to_specs(hook):
 
 # --- pre-commit, for real --------------------------------------------------------------------
 
-GOOD = """\
-name: good
-input: [3, 32, 32]
-normalize: {mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25]}
-lint: {thresholds: {object_size: 8}}
-layers:
-  - conv2d: {out: 16, kernel: 3, padding: 1, bias: false}
-  - batchnorm2d
-  - relu
-  - maxpool2d: {kernel: 2, stride: 2}
-  - conv2d: {out: 32, kernel: 3, padding: 1, bias: false}
-  - batchnorm2d
-  - relu
-  - global_avgpool
-  - flatten
-  - linear: {out: 10}
-"""
-
-# Almost every parameter in the fully-connected layer on line 10 (CNN101).
-BAD = """\
-name: bad
-input: [3, 32, 32]
-normalize: {mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25]}
-lint: {thresholds: {object_size: 3}}
-layers:
-  - conv2d: {out: 16, kernel: 3, padding: 1, bias: false}
-  - batchnorm2d
-  - relu
-  - flatten
-  - linear: {out: 512}
-  - relu
-  - linear: {out: 10}
-"""
-
 GIT_IDENTITY = {"GIT_AUTHOR_NAME": "cnnspec tests", "GIT_AUTHOR_EMAIL": "tests@example.invalid",
                 "GIT_COMMITTER_NAME": "cnnspec tests", "GIT_COMMITTER_EMAIL": "tests@example.invalid"}
 
@@ -215,14 +182,14 @@ def _pre_commit(*args, cwd: Path, env: dict) -> subprocess.CompletedProcess:
 def test_try_repo_passes_on_a_clean_spec_and_fails_on_a_finding(tmp_path, environment, hook_repo):
     """`pre-commit try-repo <this checkout> cnnspec-check --all-files`, as docs/check.md says:
     pre-commit installs cnnspec from the checkout into the hook's environment and runs it."""
-    project = _project(tmp_path / "project", environment, {"good.yaml": GOOD})
+    project = _project(tmp_path / "project", environment, {"good.yaml": CLEAN})
     proc = _pre_commit("try-repo", str(hook_repo), "cnnspec-check", "--all-files", cwd=project,
                        env=environment)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
     assert re.search(r"^cnnspec check\.+Passed$", out, re.M), out
 
-    add_specs(project, environment, {"bad.yaml": BAD})
+    add_specs(project, environment, {"bad.yaml": FAT})
     proc = _pre_commit("try-repo", str(hook_repo), "cnnspec-check", "--all-files", cwd=project,
                        env=environment)
     out = proc.stdout + proc.stderr
@@ -243,12 +210,12 @@ def test_the_example_config_works_as_it_is(tmp_path, environment):
                     "from cnnspec.cli import main\nsys.exit(main())\n")
     shim.chmod(0o755)
     env = dict(environment, PATH=f"{bin_dir}{os.pathsep}{environment.get('PATH', '')}")
-    project = _project(tmp_path / "project", env, {"good.yaml": GOOD})
+    project = _project(tmp_path / "project", env, {"good.yaml": CLEAN})
     shutil.copy(ROOT / "examples" / "pre-commit-config.yaml", project / ".pre-commit-config.yaml")
     _git("add", ".pre-commit-config.yaml", cwd=project, env=env)
     proc = _pre_commit("run", "cnnspec-check", "--all-files", cwd=project, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    add_specs(project, env, {"bad.yaml": BAD})
+    add_specs(project, env, {"bad.yaml": FAT})
     proc = _pre_commit("run", "cnnspec-check", "--all-files", cwd=project, env=env)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1, out
