@@ -402,6 +402,8 @@ def load_yaml(text: str, file: str = "<spec>"):
         mark = exc.problem_mark or exc.context_mark
         pos = _pos(mark, file) if mark is not None else Position(file)
         problem = exc.problem or exc.context or "invalid YAML"
+        if "maximum nesting depth" in problem:  # newer libyaml scans ahead and stops at 1,000 levels
+            raise SpecSyntaxError(f"the YAML is nested more than {MAX_YAML_DEPTH} levels deep", pos) from None
         context = ""
         if exc.problem and exc.context and exc.context_mark is not None:
             mark = exc.context_mark
