@@ -14,6 +14,9 @@ project's own errors become exit code 2), or when ``Traceback`` appears in its o
 unlike wall time, barely disturbed by other work on a shared machine); runs over ``--slow``
 seconds of wall time are counted too, and printed apart. A run that takes more than
 ``--timeout`` seconds (default 30) of wall time is interrupted (SIGALRM) and counted as slow.
+The process runs under an address-space cap (``--memory``, default 4096 MB), so a case that
+blows up memory ends in a MemoryError, counted as a traceback, rather than in the kernel's
+out-of-memory killer ending the whole run.
 
     python benchmarks/fuzz.py --cases 10000 --seed 1
     python benchmarks/fuzz.py --cases 200 --seed 7 --save /tmp/fuzz-failures
@@ -421,7 +424,14 @@ def main(argv=None) -> int:
     parser.add_argument("--timeout", type=float, default=30.0, help="interrupt a run after this many seconds")
     parser.add_argument("--save", type=Path, help="write every failing case's spec to this folder")
     parser.add_argument("--json", type=Path, help="also write the summary as JSON here")
+    parser.add_argument("--memory", type=int, default=4096,
+                        help="address-space cap in MB: a case that blows up memory raises MemoryError "
+                             "(a traceback) instead of the kernel killing the run (default 4096)")
     args = parser.parse_args(argv)
+    if args.memory:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (args.memory << 20, args.memory << 20))
     start = time.perf_counter()
     report = fuzz(args.cases, args.seed, args.slow, args.timeout, args.save, progress=True)
     elapsed = time.perf_counter() - start

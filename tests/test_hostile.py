@@ -277,6 +277,17 @@ def test_kernel_of_1e9_in_the_rules(spec, tmp_path):
         fast(cli("check", "--isolated", path, cwd=tmp_path), code=1)
 
 
+def test_a_padding_of_1e9_in_the_receptive_field_pass(spec, tmp_path):
+    """The pass listed the border units of a window to check them one by one: a padding of 10^9
+    made that list two billion long (24 GB, killed by the kernel; found by benchmarks/fuzz.py)."""
+    path = spec("input: [3, 14, 14]\nlayers:\n  - conv2d: {out: 4, kernel: 3, padding: 1000000000}\n"
+                "  - relu\n  - maxpool2d: 2\n  - conv2d: {out: 4, kernel: 3, padding: 1}\n")
+    run = cli("analyze", path, cwd=tmp_path)
+    fast(run)
+    assert "too many units to check" in run.out, run
+    fast(cli("check", "--isolated", path, cwd=tmp_path), code=1)
+
+
 def test_read_share_closed_form_matches_the_residues():
     from cnnspec.layers.base import Window
     from cnnspec.lint.rules_spatial import _read_share

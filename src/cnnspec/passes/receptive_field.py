@@ -31,6 +31,7 @@ and W in dim 2; a flatten merges dims (``Layer.regroup``), so ``linear`` after
 
 from __future__ import annotations
 
+import itertools
 import math
 from fractions import Fraction
 
@@ -235,14 +236,14 @@ def _border_units(rf: RF, out: RF, step: Window) -> str | None:
     if low is None or high is None:
         return None if n <= _LIMIT else "too many units to check"  # (none: nothing is seen)
     if d > high - low + 1 or k > _LIMIT:  # taps may jump over every lit unit: check them all
-        candidates = range(units)
+        runs = (range(units),)
     else:
         left = max(0, -(-(low + p) // s))  # units whose first tap is before the first lit unit
         right = (high + p - k + 1) // s + 1  # units from here on end after the last lit unit
-        candidates = [*range(min(left, units)), *range(max(right, left, 0), units)]
-    if len(candidates) > _LIMIT:
+        runs = (range(min(left, units)), range(max(right, left, 0), units))
+    if sum(map(len, runs)) > _LIMIT:  # counted, not listed: a padding may be 10^9
         return "too many units to check"
-    for o in candidates:
+    for o in itertools.chain(*runs):
         origin = o * s - p
         t0 = max(0, -(-(low - origin) // d))
         t1 = min((k - 1) // d, (high - origin) // d)
