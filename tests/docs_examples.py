@@ -332,7 +332,9 @@ IGNORE = shutil.ignore_patterns(".git", "__pycache__", "*.egg-info", ".pytest_ca
 def _environment(root: Path, bin_dir: Path, home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PYTEST_", "GITHUB_", "GIT_", "FORCE_COLOR", "PY_COLORS", "COLUMNS",
-                                "LINES", "CNNSPEC"))}
+                                "LINES", "CNNSPEC"))
+           # pytest (8+) stops shortening its summary lines when CI or BUILD_NUMBER is set
+           and k not in ("CI", "BUILD_NUMBER")}
     src = str(root / "src")
     env.update({
         "PATH": f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",
