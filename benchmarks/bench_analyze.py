@@ -9,7 +9,7 @@ Run from anywhere (the repository root is found from this file's location)::
 Measured, each as the median of several runs (time.perf_counter for wall time; CPU time is
 shown beside it because it is far less disturbed by other load on the machine):
 
-a. whole process: ``python -m cnnspec.cli analyze SPEC`` versus a process that imports torch and
+a. whole process: ``python -m cnnspec analyze SPEC`` versus a process that imports torch and
    torchinfo, builds the same network with ``cnnspec.to_torch`` and calls ``torchinfo.summary``
    at 1x3x224x224; for VGG-16, torchvision's AlexNet and ResNet-152. With an interpreter that
    has torchvision (this one, or --torchvision-python), also torchinfo on torchvision's own
@@ -90,7 +90,7 @@ print(json.dumps({"import_s": t1 - t0, "build_s": t2 - t1, "summary_s": t3 - t2,
 # (e): run the CLI's main in a fresh process, then look at sys.modules.
 MODULES_SNIPPET = """
 import sys
-from cnnspec.cli import main
+from cnnspec.cli.main import main
 main(["analyze", sys.argv[1]], standalone_mode=False)
 heavy = sorted(m for m in ("torch", "torchinfo", "numpy", "sympy") if m in sys.modules)
 print("\\nMODULES=" + ",".join(heavy))
@@ -104,7 +104,7 @@ import cnnspec                                    # the library: spec, graph, la
 t.append(time.perf_counter())
 import cnnspec.cli                                # click
 t.append(time.perf_counter())
-from cnnspec.report import FORMATS               # report renderers: tabulate
+from cnnspec.reports import FORMATS  # report renderers: tabulate
 t.append(time.perf_counter())
 graph = cnnspec.load_spec(sys.argv[1])
 t.append(time.perf_counter())
@@ -112,7 +112,7 @@ result = cnnspec.analyze(graph)
 t.append(time.perf_counter())
 text = FORMATS["table"](result)
 t.append(time.perf_counter())
-names = ["import cnnspec", "import cnnspec.cli (click)", "import cnnspec.report (tabulate)",
+names = ["import cnnspec", "import cnnspec.cli (click)", "import cnnspec.reports (tabulate)",
          "load_spec", "analyze", "render table"]
 print(json.dumps(dict(zip(names, (b - a for a, b in zip(t, t[1:]))))))
 """
@@ -214,7 +214,7 @@ def bench_cli(args, results: dict) -> None:
     vgg16 = str(SPECS["vgg16"])
     commands = {"python_startup": ([sys.executable, "-c", "pass"], None)}
     for name, spec in SPECS.items():
-        commands[name] = ([sys.executable, "-m", "cnnspec.cli", "analyze", str(spec)], None)
+        commands[name] = ([sys.executable, "-m", "cnnspec", "analyze", str(spec)], None)
     script = Path(sys.executable).with_name("cnnspec")
     if script.exists():
         commands["console_script"] = ([str(script), "analyze", vgg16], None)
@@ -285,7 +285,7 @@ def bench_torchvision_process(args, results: dict) -> None:
     if python is None:
         return
     commands = {"torchvision": ([python, "-c", TORCHVISION_SNIPPET], None),
-                "cnnspec": ([sys.executable, "-m", "cnnspec.cli", "analyze", str(SPECS["resnet152"])], None)}
+                "cnnspec": ([sys.executable, "-m", "cnnspec", "analyze", str(SPECS["resnet152"])], None)}
     timings = time_processes(commands, args.torch_repeat, warmup=0)
     phases = json.loads(timings["torchvision"].output.strip().splitlines()[-1])
     results["torchvision_resnet152"] = {
@@ -303,7 +303,7 @@ def bench_imports(args, results: dict) -> None:
     results["heavy_modules_imported"] = heavy
     results["torch_imported"] = "torch" in heavy
 
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "cnnspec.cli", "analyze", spec],
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "cnnspec", "analyze", spec],
                           cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                           check=True)
     entries = []  # (cumulative us, self us, depth, module)
@@ -418,7 +418,7 @@ def bench_scaling(args, results: dict) -> None:
     b7 = time_calls(lambda: cnnspec.analyze(cnnspec.load_spec(EFFICIENTNET, dict(B7))), args.inproc_repeat)
     layers = [len(cnnspec.load_spec(EFFICIENTNET, o)) for o in ({}, dict(B7))]
     # What a user waits for: the command, B0 and B7 runs interleaved.
-    command = [sys.executable, "-m", "cnnspec.cli", "analyze", str(EFFICIENTNET)]
+    command = [sys.executable, "-m", "cnnspec", "analyze", str(EFFICIENTNET)]
     sets = [arg for name, value in B7.items() for arg in ("--set", f"{name}={value}")]
     procs = time_processes({"b0": (command, None), "b7": (command + sets, None)}, args.repeat)
     results["scaling"] = {"b0": b0.to_json(), "b7": b7.to_json(), "layers": layers,
@@ -431,7 +431,7 @@ def bench_scaling(args, results: dict) -> None:
 def bench_check(args, results: dict) -> None:
     """(g) ``cnnspec check`` over every shipped spec in one process (exit 1: they have findings)."""
     specs = sorted(str(p) for p in (REPO / "specs").glob("*.yaml"))
-    command = [sys.executable, "-m", "cnnspec.cli", "check", *specs]
+    command = [sys.executable, "-m", "cnnspec", "check", *specs]
     probe = subprocess.run(command + ["--format", "json"], cwd=REPO, capture_output=True, text=True,
                            check=False)
     summary = json.loads(probe.stdout)["summary"]
@@ -442,7 +442,7 @@ def bench_check(args, results: dict) -> None:
     for _ in range(max(1, args.repeat // 3)):
         cpu0, wall0 = _children_cpu(), time.perf_counter()
         for spec in specs:
-            subprocess.run([sys.executable, "-m", "cnnspec.cli", "analyze", spec], cwd=REPO,
+            subprocess.run([sys.executable, "-m", "cnnspec", "analyze", spec], cwd=REPO,
                            capture_output=True, check=True)
         each.walls.append(time.perf_counter() - wall0)
         if resource is not None:
@@ -561,7 +561,7 @@ def report(results: dict) -> None:
               "CPU times less so")
     print("Times are medians, as 'wall (CPU)'; CPU time counts all threads, so can exceed wall.")
 
-    print("\n(a) whole process: `python -m cnnspec.cli analyze SPEC` versus a process that imports "
+    print("\n(a) whole process: `python -m cnnspec analyze SPEC` versus a process that imports "
           "torch + torchinfo, builds the network and runs summary at 1x3x224x224")
     print(f"    interpreter floor, `python -c pass`: {times(results['python_startup'])}")
     rows = []
@@ -689,11 +689,11 @@ def environment() -> dict:
 
 
 def git_revision() -> str:
-    """The commit measured, with '+changes' if src/ differs from it."""
+    """The commit measured, with '+changes' if cnnspec/ differs from it."""
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
                               text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src"], cwd=REPO,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "cnnspec"], cwd=REPO,
                                capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"

@@ -22,7 +22,7 @@ out-of-memory killer ending the whole run.
     python benchmarks/fuzz.py --cases 200 --seed 7 --save /tmp/fuzz-failures
 
 At the end the script prints the counts, the slowest case, and that case's wall time and peak
-memory re-measured in a fresh process (``python -m cnnspec.cli …`` under getrusage). Exit status 1
+memory re-measured in a fresh process (``python -m cnnspec …`` under getrusage). Exit status 1
 when there was a traceback or a slow run. torch is never imported (checked at the end).
 """
 
@@ -45,12 +45,12 @@ import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 SPECS = REPO / "specs"
-if str(REPO / "src") not in sys.path:
-    sys.path.insert(0, str(REPO / "src"))
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
 
 from click.testing import CliRunner  # noqa: E402
 
-from cnnspec.cli import main as cli  # noqa: E402
+from cnnspec.cli.main import main as cli  # noqa: E402
 
 # ------------------------------------------------------------------------------ mutations
 
@@ -400,12 +400,12 @@ def remeasure(command: str, args: list[str], text: str) -> dict:
                 target.write_text(Path(a).read_text(encoding="utf-8") if Path(a).exists()
                                   else (SPECS / Path(a).name).read_text(encoding="utf-8"), encoding="utf-8")
                 new_args[i] = str(target)
-        env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
         # a small wrapper process runs the command and reads its child's peak RSS: a child
         # forked from this (large) process would count this process's pages as its own
         wrapper = ("import json, resource, subprocess, sys, time\n"
                    "start = time.perf_counter()\n"
-                   "code = subprocess.run([sys.executable, '-m', 'cnnspec.cli', *sys.argv[1:]],"
+                   "code = subprocess.run([sys.executable, '-m', 'cnnspec', *sys.argv[1:]],"
                    " capture_output=True).returncode\n"
                    "seconds = time.perf_counter() - start\n"
                    "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024\n"

@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-if str(REPO / "src") not in sys.path:
-    sys.path.insert(0, str(REPO / "src"))
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
 
 import cnnspec  # noqa: E402
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import cnnspec
-from cnnspec.report import units
+from cnnspec.util import units
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -335,7 +335,7 @@ def _environment(root: Path, bin_dir: Path, home: Path) -> dict[str, str]:
                                 "LINES", "CNNSPEC"))
            # pytest (8+) stops shortening its summary lines when CI or BUILD_NUMBER is set
            and k not in ("CI", "BUILD_NUMBER")}
-    src = str(root / "src")
+    src = str(root)
     env.update({
         "PATH": f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",
         "PYTHONPATH": src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""),

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cnnspec.cli import main
+from cnnspec.cli.main import main
 from cnnspec.errors import SpecStructureError, UnknownNameError, UsageError
+from cnnspec.frontend.spec import parse_spec
 from cnnspec.lint import LintSettings, check_file, check_graph, suppressions
 from cnnspec.lint.config import ConfigError, parse_quantity, settings_from_mapping
 from cnnspec.lint.registry import all_rules
-from cnnspec.spec import parse_spec
 
 SPECS = Path(__file__).resolve().parents[1] / "specs"
 
@@ -448,7 +448,7 @@ def test_spatial_collapse_counts_real_taps_of_a_dilated_window():
 
 
 def test_fc_params_spares_a_lone_classifier_over_pooled_features():
-    from cnnspec.spec import load_spec
+    from cnnspec.frontend.spec import load_spec
 
     narrow = load_spec(SPECS / "mobilenet_v2.yaml", {"width": "0.35"})  # the classifier is 76% of it
     assert "CNN101" not in codes(check_graph(narrow))

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cnnspec.cli_check import check
+from cnnspec.cli.check import check
 from cnnspec.lint.config import PROJECT_KEYS, project_settings
 
 from .conftest import ROOT
@@ -146,7 +146,7 @@ def runner(tmp_path_factory):
     bin_dir = base / "bin"
     bin_dir.mkdir()
     (bin_dir / "cnnspec").write_text(f"#!{sys.executable}\nimport sys\n"
-                                     f"sys.path.insert(0, {str(ROOT / 'src')!r})\n"
+                                     f"sys.path.insert(0, {str(ROOT)!r})\n"
                                      "from cnnspec.cli import main\nsys.exit(main())\n")
     (bin_dir / "gh").write_text(f'#!/bin/sh\necho "$GH_TOKEN $*" >> "{base}/gh-calls"\n')
     (bin_dir / "pip").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m pip "$@"\n')

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cnnspec.cli import main
+from cnnspec.cli.main import main
 
 from .conftest import SPECS
 

@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from cnnspec import analyze, load_spec
-from cnnspec.cli import main
-from cnnspec.diff import SCHEMA_VERSION, diff_analyses, diff_files, percent, same, split_revisions
-from cnnspec.diff_report import render_markdown, render_table
+from cnnspec.cli.main import main
 from cnnspec.errors import UsageError
+from cnnspec.reports.diff_report import render_markdown, render_table
+from cnnspec.solvers.diff import SCHEMA_VERSION, diff_analyses, diff_files, percent, same, split_revisions
 
 from .conftest import SPECS
 
@@ -437,9 +437,9 @@ def test_rev_errors(repo, tmp_path, monkeypatch):
 
 
 def test_rev_without_git(tmp_path, monkeypatch):
-    import cnnspec.diff
+    import cnnspec.solvers.diff
 
-    monkeypatch.setattr(cnnspec.diff.shutil, "which", lambda name: None)
+    monkeypatch.setattr(cnnspec.solvers.diff.shutil, "which", lambda name: None)
     (tmp_path / "tiny.yaml").write_text(TINY)
     assert "--rev needs git, which is not installed" in error(tmp_path / "tiny.yaml", "--rev", "HEAD")
 

@@ -11,8 +11,8 @@ import torch
 from click.testing import CliRunner
 
 import cnnspec
-from cnnspec.cli import main
-from cnnspec.emit import camel, emit
+from cnnspec.cli.main import main
+from cnnspec.emit.emitter import camel, emit
 
 from .conftest import SPEC_FILES, SPEC_IDS, SPECS
 from .test_emit_properties import ruff_clean
@@ -32,7 +32,7 @@ def test_emitted_model_is_the_built_model(path, tmp_path):
     source = (tmp_path / "model.py").read_text()
     assert "import cnnspec" not in source and "from cnnspec" not in source  # standalone
     module = load_source(source, path.stem)
-    cls = getattr(module, cnnspec.emit.camel(graph.name))
+    cls = getattr(module, camel(graph.name))
     emitted = cls().eval()          # constructs with no arguments
     built = cnnspec.to_torch(graph).eval()
     assert list(emitted.state_dict()) == list(built.state_dict())

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 import cnnspec
 from cnnspec import errors
-from cnnspec.cli import main
+from cnnspec.cli.main import main
 
 from .conftest import SPECS
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cnnspec import expr
+from cnnspec.frontend import expr
 
 
 @pytest.mark.parametrize("text, value", [

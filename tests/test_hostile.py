@@ -21,9 +21,11 @@ from pathlib import Path
 import pytest
 
 import cnnspec
-from cnnspec import errors, expr, sizes, source
-from cnnspec.expand import MAX_ARGUMENTS, MAX_NODES
+from cnnspec import errors
+from cnnspec.frontend import expr, source
+from cnnspec.frontend.expand import MAX_ARGUMENTS, MAX_NODES
 from cnnspec.lint.config import parse_quantity
+from cnnspec.solvers import sizes
 
 from .conftest import ROOT, SPECS
 from .test_sizes import check_claims
@@ -41,7 +43,7 @@ def cap():
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 start = time.perf_counter()
 try:
-    proc = subprocess.run([sys.executable, "-m", "cnnspec.cli", *args], capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "cnnspec", *args], capture_output=True,
                           text=True, errors="replace", preexec_fn=cap, timeout=timeout)
     code, out, err = proc.returncode, proc.stdout, proc.stderr
 except subprocess.TimeoutExpired as exc:
@@ -63,7 +65,7 @@ class Run:
 
 
 def cli(*args, cwd: Path, timeout: float = 60.0) -> Run:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run([sys.executable, "-c", _WRAPPER, str(ADDRESS_SPACE_MB << 20), str(timeout),
                            *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env,
                           timeout=timeout + 30)
@@ -290,7 +292,7 @@ def test_a_padding_of_1e9_in_the_receptive_field_pass(spec, tmp_path):
 
 def test_read_share_closed_form_matches_the_residues():
     from cnnspec.layers.base import Window
-    from cnnspec.lint.rules_spatial import _read_share
+    from cnnspec.lint.rules.spatial import _read_share
 
     for taps in range(1, 12):
         for d in range(1, 7):
@@ -303,10 +305,10 @@ def test_200_chained_upsamples_stay_fast_and_never_import_sympy(spec, tmp_path):
     path = spec("input: [3, 8, 8]\nlayers:\n" + "  - upsample: 2\n  - upsample: 1.5\n" * 100)
     fast(cli("analyze", path, cwd=tmp_path))
     fast(cli("sizes", path, cwd=tmp_path))
-    code = ("import sys; from cnnspec import load_spec, analyze; from cnnspec.report import FORMATS; "
+    code = ("import sys; from cnnspec import load_spec, analyze; from cnnspec.reports import FORMATS; "
             f"FORMATS['table'](analyze(load_spec({str(path)!r})), None); print('sympy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env={**os.environ, "PYTHONPATH": str(ROOT / "src")}, check=True).stdout
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True).stdout
     assert out.strip() == "False"
 
 

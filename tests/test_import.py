@@ -9,8 +9,8 @@ from click.testing import CliRunner
 from torch import nn
 
 import cnnspec
-from cnnspec.cli import main
-from cnnspec.importer import to_spec
+from cnnspec.cli.main import main
+from cnnspec.torch.importer import to_spec
 
 from .conftest import SPEC_FILES, SPEC_IDS
 
@@ -109,7 +109,7 @@ def test_a_concat_of_one_tensor_is_an_identity():
 
 
 def test_every_layer_read_back_from_torch_is_registered_once():
-    from cnnspec.importer import READERS
+    from cnnspec.torch.importer import READERS
 
     assert READERS["Conv2d"].type_name == "conv2d" and READERS["StochasticDepth"].type_name == "drop_path"
     assert READERS["AdaptiveAvgPool2d"].type_name == "adaptive_avgpool2d"  # not global_avgpool
@@ -150,7 +150,7 @@ class WithAux(nn.Module):
 
 
 def test_modules_never_called_are_reported_not_lost():
-    from cnnspec.importer import import_model
+    from cnnspec.torch.importer import import_model
 
     model = WithAux()
     imported = import_model(model, (3, 8, 8), "with_aux")

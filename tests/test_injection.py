@@ -10,7 +10,7 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from cnnspec.cli import main
+from cnnspec.cli.main import main
 from cnnspec.errors import SpecError, printable
 
 EVIL = ("# Heading @octocat #123 <!-- hidden --> [link](https://evil.example) "

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cnnspec.analysis import analyze
-from cnnspec.cli_check import check
+from cnnspec.api import analyze
+from cnnspec.cli.check import check
+from cnnspec.frontend.spec import load_spec
 from cnnspec.lint import check_file
 from cnnspec.lint.registry import all_rules
-from cnnspec.spec import load_spec
 
 from .conftest import ROOT, SPECS
 

@@ -10,10 +10,11 @@ import torch
 from torch import nn
 
 import cnnspec
-from cnnspec import expand, names
 from cnnspec.errors import SpecStructureError
-from cnnspec.spec import parse_overrides
-from cnnspec.torch_build import GraphModule
+from cnnspec.frontend import expand
+from cnnspec.frontend.spec import parse_overrides
+from cnnspec.torch.builder import GraphModule
+from cnnspec.util import names
 
 
 def spec(name: str, kind: str = "conv2d: {out: 4, kernel: 3, name: %s}") -> str:
@@ -45,7 +46,7 @@ def test_every_identifier_check_is_a_full_match():
             cnnspec.parse_spec(what % json.dumps("w\n"))
     with pytest.raises(cnnspec.UsageError):
         parse_overrides(["w\nx=3"])
-    from cnnspec import dims
+    from cnnspec.util import dims
 
     assert not dims.is_symbol_name("H\n")
 

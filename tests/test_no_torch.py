@@ -13,7 +13,7 @@ from .conftest import SPECS
 
 PROBE = """
 import sys
-from cnnspec.cli import main
+from cnnspec.cli.main import main
 try:
     main({args!r}, standalone_mode=False)
 except SystemExit:
@@ -59,7 +59,7 @@ def without_torch(tmp_path, args: list[str], cwd=SPECS.parent) -> subprocess.Com
     blocker = tmp_path / "blocker"
     blocker.mkdir(exist_ok=True)
     (blocker / "torch.py").write_text("raise ImportError(\"No module named 'torch'\")\n")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(blocker), str(SPECS.parent / "src")])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(blocker), str(SPECS.parent)])}
     return subprocess.run([sys.executable, "-c", RUN_CLI, *args], capture_output=True, text=True,
                           cwd=cwd, env=env)
 

@@ -10,8 +10,8 @@ import stat
 import pytest
 from click.testing import CliRunner
 
-from cnnspec import outfile
-from cnnspec.cli import main
+from cnnspec.cli.main import main
+from cnnspec.util import outfile
 
 from .conftest import SPECS
 

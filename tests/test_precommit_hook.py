@@ -17,7 +17,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from cnnspec.cli_check import check
+from cnnspec.cli.check import check
 
 from .conftest import ROOT
 from .sample_specs import CLEAN, FAT
@@ -134,10 +134,10 @@ def environment(tmp_path_factory) -> dict:
 def hook_repo(tmp_path_factory, environment) -> Path:
     """This checkout, for `pre-commit try-repo`: as it is when it is a git work tree whose new
     files (if any) are outside what the hook installs; else a snapshot of it committed to a
-    throw-away repository (an unpacked archive, or new files under src/ not yet added). try-repo
+    throw-away repository (an unpacked archive, or new files under cnnspec/ not yet added). try-repo
     itself takes uncommitted changes to tracked files along."""
     try:
-        untracked = _git("ls-files", "--others", "--exclude-standard", "--", "src", "pyproject.toml",
+        untracked = _git("ls-files", "--others", "--exclude-standard", "--", "cnnspec", "pyproject.toml",
                          ".pre-commit-hooks.yaml", cwd=ROOT, env=environment)
         if not untracked.strip():
             return ROOT
@@ -206,7 +206,7 @@ def test_the_example_config_works_as_it_is(tmp_path, environment):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     shim = bin_dir / "cnnspec"
-    shim.write_text(f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {str(ROOT / 'src')!r})\n"
+    shim.write_text(f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {str(ROOT)!r})\n"
                     "from cnnspec.cli import main\nsys.exit(main())\n")
     shim.chmod(0o755)
     env = dict(environment, PATH=f"{bin_dir}{os.pathsep}{environment.get('PATH', '')}")

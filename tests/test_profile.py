@@ -8,7 +8,7 @@ import json
 from click.testing import CliRunner
 
 import cnnspec
-from cnnspec.cli import main
+from cnnspec.cli.main import main
 
 from .conftest import SPECS
 
@@ -84,7 +84,7 @@ def test_measured_ceilings_follow_the_working_set():
 
 
 def test_the_bandwidth_ceiling_never_grows_with_the_working_set():
-    from cnnspec.profile import Ceilings, LayerProfile
+    from cnnspec.torch.profile import Ceilings, LayerProfile
 
     ceilings = Ceilings(1e9, 10.0, "measured", [(1000, 50.0), (10_000, 80.0), (100_000, 10.0)])
     assert [ceilings.bytes_per_s(n) for n in (1, 1000, 5000, 10_000, 50_000, 10 ** 9)] == \

@@ -1,4 +1,4 @@
-"""cnnspec.pyformat lays statements out as ``ruff format`` does: ruff, run with the project's
+"""cnnspec.emit.pyformat lays statements out as ``ruff format`` does: ruff, run with the project's
 settings, leaves its output unchanged, for random nested calls, tuples and lists with and
 without magic trailing commas."""
 
@@ -12,7 +12,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cnnspec.pyformat import _has_magic_comma, layout, reflow
+from cnnspec.emit.pyformat import _has_magic_comma, layout, reflow
 
 PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
 

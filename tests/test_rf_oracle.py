@@ -519,7 +519,7 @@ def test_a_mixed_rank_merge_is_refused_as_pytorch_refuses_it(kind, batch):
 
 
 def test_verify_judges_softmax_over_a_spatial_axis_and_shows_inexact_fields_as_info():
-    from cnnspec.verify import verify
+    from cnnspec.torch.verify import verify
 
     def fields(text):
         report = verify(cnnspec.parse_spec(text))
@@ -551,9 +551,9 @@ def test_reports_mark_inexact_fields():
     text = ("input: [1, 8, 8]\nlayers:\n  - conv2d: {out: 2, kernel: 3, padding: 1}\n"
             "  - upsample: 2\n  - conv2d: {out: 2, kernel: 3, padding: 1}\n")
     result = cnnspec.analyze(cnnspec.parse_spec(text))
-    from cnnspec.report.csv_report import render_csv
-    from cnnspec.report.json_report import analysis_to_dict
-    from cnnspec.report.table_report import render_markdown, render_table
+    from cnnspec.reports.csv_report import render_csv
+    from cnnspec.reports.json_report import analysis_to_dict
+    from cnnspec.reports.table_report import render_markdown, render_table
 
     data = analysis_to_dict(result)
     assert data["schema_version"] == "1.1"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import cnnspec
-from cnnspec import sizes
-from cnnspec.analysis import shapes_only
+from cnnspec.api import shapes_only
+from cnnspec.solvers import sizes
 
 from .conftest import SPEC_FILES, SPEC_IDS, SPECS
 

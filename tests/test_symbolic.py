@@ -6,7 +6,7 @@ import pytest
 import sympy
 
 import cnnspec
-from cnnspec import dims
+from cnnspec.util import dims
 
 from .conftest import SPEC_FILES, SPEC_IDS
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import cnnspec
-from cnnspec.emit import camel, emit
+from cnnspec.emit.emitter import camel, emit
 
 from .conftest import SPECS
 

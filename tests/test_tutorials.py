@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from torch.utils.flop_counter import FlopCounterMode
 
 import cnnspec
-from cnnspec.cli import main
+from cnnspec.cli.main import main
 
 from . import tutorial_models as tm
 from .conftest import SPECS

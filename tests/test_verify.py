@@ -8,9 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 import cnnspec
-from cnnspec.cli import main
+from cnnspec.cli.main import main
 from cnnspec.layers.conv import Conv2d
-from cnnspec.verify import verify
+from cnnspec.torch.verify import verify
 
 from .conftest import SPEC_FILES, SPEC_IDS, SPECS
 

@@ -1,0 +1,1 @@
+"""PyTorch source written from a graph, without importing torch."""

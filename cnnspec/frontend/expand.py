@@ -1,0 +1,475 @@
+"""Expansion: layer lists, names, references and layers, into graph nodes.
+
+The :class:`Expander` walks a spec's layer lists and creates one :class:`Node` per layer.
+It infers shapes as it goes, so that composites can decide by shape (a residual shortcut that
+projects only when the shape changes) and expressions can use ``in_channels``, the channel
+count of the item's input. Composite items (sequential, residual, branches, repeat, blocks,
+squeeze_excitation) are expanded by :mod:`cnnspec.composites`.
+
+Naming: a node's name is its scope's prefix plus its own name — the ``name`` it was given,
+or its index in its list — so ``layer1.0.conv1`` is also the module path in the built model.
+"""
+
+from __future__ import annotations
+
+from collections import ChainMap
+from dataclasses import dataclass, field
+
+from cnnspec.errors import (
+    BudgetError,
+    ExpressionError,
+    Position,
+    SpecStructureError,
+    UnknownNameError,
+    did_you_mean,
+)
+from cnnspec.frontend import expr
+from cnnspec.frontend.source import LDict, LList
+from cnnspec.ir.graph import INPUT, Graph, Node
+from cnnspec.layers import lookup
+from cnnspec.layers.base import AttrValueError, LayerInputError
+from cnnspec.layers.registry import all_names, suggest
+from cnnspec.util import dims
+from cnnspec.util.names import IDENTIFIER as NAME
+from cnnspec.util.names import taken_by_torch
+
+NODE_KEYS = ("name", "trainable", "from")
+
+#: The most nodes a spec may expand to: more than twice the deepest published CNNs (ResNet-1202
+#: has about 4,000 layers), and where analysing, checking and sizing still take about a second.
+MAX_NODES = 10_000
+#: The deepest nesting of composites and blocks.
+MAX_DEPTH = 64
+#: The most block and repeat arguments evaluated while expanding one spec (each instance of a
+#: block evaluates all of its arguments).
+MAX_ARGUMENTS = 50_000
+
+
+@dataclass
+class Scope:
+    """Where names are made and expressions evaluated: a name prefix, the names taken in it,
+    the variables visible, and whether its nodes train."""
+
+    prefix: str
+    values: dict
+    trainable: bool = True
+    parent: Scope | None = None
+    depth: int = 0
+    used: dict = field(default_factory=dict)
+    #: first parts of the dotted names used here ("0" for "0.1"), which plain names must avoid
+    heads: set = field(default_factory=set)
+
+    def child(self, name: str, values: dict | None = None, trainable: bool = True) -> Scope:
+        return Scope(f"{self.prefix}{name}.", self.values if values is None else values,
+                     self.trainable and trainable, self, self.depth + 1)
+
+    def claim(self, leaf: str, pos: Position) -> str:
+        self.check_free(leaf, pos)
+        self.used[leaf] = pos
+        if "." in leaf:
+            self.heads.add(leaf.split(".", 1)[0])
+        return self.prefix + leaf
+
+    def check_free(self, leaf: str, pos: Position) -> None:
+        for part in leaf.split("."):
+            if taken_by_torch(part):
+                what = ("a Python special name" if part.startswith("__") else
+                        "an attribute of torch.nn.Module or of the containers holding the layers")
+                raise SpecStructureError(
+                    f"node name '{self.prefix}{leaf}': '{part}' is {what}, so PyTorch cannot "
+                    "register a module by that name", pos,
+                    hint=f"rename it, e.g. '{part.strip('_') or 'layer'}_'")
+        head = leaf.split(".", 1)[0]
+        clash = None
+        if "." in leaf and head in self.used:
+            clash = head
+        elif leaf in self.heads:
+            clash = next(u for u in self.used if u.startswith(leaf + "."))
+        if clash is not None:
+            raise SpecStructureError(
+                f"node name '{self.prefix}{leaf}' clashes with '{self.prefix}{clash}': one would "
+                "be a module inside the other", pos, hint="give one of them another 'name'")
+        if leaf in self.used:
+            first = self.used[leaf]
+            raise SpecStructureError(
+                f"duplicate node name '{self.prefix}{leaf}' (first made at line {first.line})", pos,
+                hint="give one of them another 'name'",
+            )
+
+    def chain(self):
+        scope = self
+        while scope is not None:
+            yield scope
+            scope = scope.parent
+
+
+def is_leaf(name) -> bool:
+    """A node's own name: an identifier, or digits (a module index)."""
+    return isinstance(name, str) and (bool(NAME.match(name)) or name.isdigit())
+
+
+def evaluate(text: str, values, pos: Position):
+    try:
+        return expr.evaluate(text, values)
+    except expr.ExprError as exc:
+        raise ExpressionError(exc.message, pos, exc.hint) from None
+
+
+def evaluate_mapping(raw: LDict, base, overrides: dict, path: str, given_pos: dict | None = None) -> dict:
+    """Evaluate a mapping of names to numbers or expressions (vars, block args), each name
+    after the names its expression uses, whatever their order. ``overrides`` replace raw values
+    (already numbers, or expression text); ``base`` holds the names visible besides."""
+    values: dict = {}
+    names = set(raw)
+    scope = ChainMap(values, base)
+
+    def first_visit(name: str) -> list:
+        """Check a name's value; the names of this mapping its expression uses."""
+        value = overrides[name] if name in overrides else raw[name]
+        if isinstance(value, str):
+            try:
+                used = expr.free_names(value)
+            except expr.ExprError as exc:
+                raise ExpressionError(exc.message, where(name), exc.hint) from None
+            return sorted((used & names) - {name})
+        if not isinstance(value, (bool, int, float)):
+            raise SpecStructureError(
+                f"'{name}' must be a number, true/false or an expression, got {type(value).__name__}",
+                where(name))
+        return []
+
+    def where(name: str) -> Position:
+        return (given_pos or {}).get(name) or raw.value_position(name).at(f"{path}.{name}")
+
+    def resolve(start: str) -> None:
+        """Evaluate ``start`` after the names it uses, depth first, without recursion (a chain
+        of 20,000 vars is as fine as a short one), in time linear in the number of names."""
+        stack, on_stack, pending = [start], {start}, {}
+        while stack:
+            name = stack[-1]
+            if name not in pending:
+                pending[name] = iter(first_visit(name))
+            for other in pending[name]:
+                if other in values:
+                    continue
+                if other in on_stack:
+                    cycle = " -> ".join([*stack[stack.index(other):], other])
+                    raise ExpressionError(f"{path} refer to each other in a cycle: {cycle}",
+                                          raw.value_position(stack[0]).at(f"{path}.{stack[0]}"))
+                stack.append(other)
+                on_stack.add(other)
+                break
+            else:
+                value = overrides[name] if name in overrides else raw[name]
+                if isinstance(value, str):
+                    try:
+                        value = expr.evaluate(value, scope)
+                    except expr.ExprError as exc:
+                        raise ExpressionError(exc.message, where(name), exc.hint) from None
+                values[name] = value
+                stack.pop()
+                on_stack.discard(name)
+
+    for name in raw:
+        if not isinstance(name, str) or not NAME.match(name) or name in expr.FUNCTIONS:
+            raise SpecStructureError(
+                f"'{name}' cannot be a variable name", raw.position(name).at(f"{path}.{name}"),
+                hint="use letters, digits and _, not starting with a digit, and no function name",
+            )
+    for name in raw:
+        if name not in values:
+            resolve(name)
+    return {name: values[name] for name in raw}
+
+
+def split_item(item, pos: Position):
+    """A list item is ``type`` or ``{type: settings}``; returns (type, settings, position)."""
+    if isinstance(item, str):
+        return item, None, pos
+    if isinstance(item, LDict) and len(item) == 1:
+        (type_name,) = item
+        return str(type_name), item[type_name], item.value_position(type_name)
+    if isinstance(item, LDict) and len(item) > 1:
+        keys = ", ".join(map(str, item))
+        raise SpecStructureError(
+            f"a layer is written as one key, its type; this item has {len(item)} ({keys})", pos,
+            hint="put settings under the type: '- conv2d: {out: 64, kernel: 3, name: conv1}'",
+        )
+    raise SpecStructureError(
+        f"a layer must be a type name or a one-key mapping, got {type(item).__name__}", pos,
+        hint="e.g. '- relu' or '- conv2d: {out: 64, kernel: 3}'",
+    )
+
+
+def check_keys(mapping: LDict, allowed, path: str, what: str) -> None:
+    for key in mapping:
+        if key not in allowed:
+            raise UnknownNameError(
+                f"{what} has no setting '{key}'", mapping.position(key).at(f"{path}.{key}"),
+                hint=did_you_mean(str(key), allowed) or f"{what} settings: " + ", ".join(allowed),
+            )
+
+
+class Expander:
+    """Creates the nodes of one graph."""
+
+    def __init__(self, input_shape: tuple, blocks: dict, file: str):
+        self.input_shape = input_shape
+        self.symbolic = any(dims.is_symbolic(d) for d in input_shape)
+        self.blocks = blocks
+        self.file = file
+        self.nodes: list[Node] = []
+        self.shapes: dict[str, tuple] = {INPUT: input_shape}
+        #: group and block names, which references may use for their output node
+        self.aliases: dict[str, str] = {}
+        #: every named group: its kind (a composite, or the block's name) and a block's args
+        self.groups: dict[str, tuple[str, dict]] = {}
+        self.active_blocks: list[str] = []
+        #: block and repeat arguments evaluated so far (bounded by MAX_ARGUMENTS)
+        self.arguments = 0
+
+    def count_arguments(self, count: int, pos: Position, what: str) -> None:
+        """Charge ``count`` argument evaluations to the spec's budget."""
+        self.arguments += count
+        if self.arguments > MAX_ARGUMENTS:
+            raise BudgetError(
+                f"{what}: the spec evaluates more than {MAX_ARGUMENTS:,} block and repeat arguments "
+                "in all (every instance of a block evaluates each of its arguments)", pos,
+                hint="give blocks fewer arguments, or use fewer instances")
+
+    # ------------------------------------------------------------------ lists and items
+    def expand_list(self, items, scope: Scope, source: str, path: str,
+                    default_name=str) -> str:
+        """Expand the items of a list in order, each reading the previous one's output (or
+        what its ``from`` names); returns the last output."""
+        from cnnspec.frontend.composites import COMPOSITES
+
+        if not isinstance(items, LList) or not items:
+            pos = getattr(items, "pos", Position(self.file)).at(path)
+            raise SpecStructureError(f"{path} must be a non-empty list of layers", pos)
+        if scope.depth > MAX_DEPTH:
+            raise BudgetError(f"composites are nested more than {MAX_DEPTH} deep", items.pos.at(path))
+        outputs: list[str] = []
+        prev = source
+        for index, item in enumerate(items):
+            pos = items.position(index).at(f"{path}[{index}]")
+            kind, body, body_pos = split_item(item, pos)
+            settings = body if isinstance(body, LDict) else None
+            sources = self.sources(settings, scope, outputs, source, prev, pos)
+            name = self.leaf_name(settings, default_name(index), pos)
+            if settings is not None and "name" in settings:
+                scope.check_free(name, settings.value_position("name").at(pos.path + ".name"))
+            trainable = self.trainable(settings, pos, kind)
+            if kind in COMPOSITES:
+                out = COMPOSITES[kind](self, body, body_pos, pos, scope, name, sources, trainable)
+            elif kind in self.blocks:
+                from cnnspec.frontend.composites import expand_block
+
+                out = expand_block(self, kind, body, body_pos, pos, scope, name, sources, trainable)
+            else:
+                out = self.add_layer(kind, body, body_pos, pos, scope, name, sources, trainable)
+            full = scope.prefix + name
+            if full != out and scope.used.get(name) is not None:
+                self.aliases[full] = out
+            outputs.append(out)
+            prev = out
+        return prev
+
+    def leaf_name(self, settings, default: str, pos: Position) -> str:
+        """The node's own name: its ``name`` (an identifier, or a number as in torchvision's
+        ``features.0``), else ``default`` (its index in the list)."""
+        if settings is None or "name" not in settings:
+            return default
+        name = settings["name"]
+        if isinstance(name, int) and not isinstance(name, bool) and name >= 0:
+            return str(name)
+        if not is_leaf(name) or name == INPUT:
+            raise SpecStructureError(
+                f"'{name}' cannot be a node name", settings.value_position("name").at(pos.path + ".name"),
+                hint="use letters, digits and _ (not starting with a digit), or a plain number; "
+                     "'input' is reserved",
+            )
+        return name
+
+    def trainable(self, settings, pos: Position, kind: str = "") -> bool:
+        if settings is None or "trainable" not in settings:
+            return True
+        value = settings["trainable"]
+        if not isinstance(value, bool):
+            path = f"{pos.path}.{kind}.trainable" if kind else f"{pos.path}.trainable"
+            raise SpecStructureError("trainable must be true or false",
+                                     settings.value_position("trainable").at(path))
+        return value
+
+    # ------------------------------------------------------------------ references
+    def sources(self, settings, scope: Scope, outputs: list, list_input: str, prev: str,
+                pos: Position) -> list[str]:
+        """The inputs of an item: the previous output, or the nodes its ``from`` names."""
+        if settings is None or "from" not in settings:
+            return [prev]
+        raw = settings["from"]
+        at = settings.value_position("from").at(pos.path + ".from")
+        refs = raw if isinstance(raw, list) else [raw]
+        if not refs:
+            raise SpecStructureError("from must name at least one node", at)
+        return [self.resolve(ref, scope, outputs, list_input, at) for ref in refs]
+
+    def resolve(self, ref, scope: Scope, outputs: list, list_input: str, pos: Position) -> str:
+        """A reference: a negative int counts back in the current list (-1 = previous item);
+        a name is looked up in the current scope, then the enclosing ones; ``input`` is the
+        network's input."""
+        if isinstance(ref, int) and not isinstance(ref, bool):
+            index = len(outputs) + ref
+            if ref >= 0 or index < -1:
+                raise SpecStructureError(
+                    f"from: {ref} does not point at an earlier item of this list "
+                    f"(-1 is the previous item; at most -{len(outputs) + 1} reaches this list's input)",
+                    pos,
+                )
+            return list_input if index == -1 else outputs[index]
+        if not isinstance(ref, str):
+            raise SpecStructureError(f"from: {ref!r} is not a node name or a negative index", pos)
+        if ref == INPUT:
+            return INPUT
+        for level in scope.chain():
+            full = level.prefix + ref
+            if full in self.shapes:
+                return full
+            if full in self.aliases:
+                return self.aliases[full]
+        visible = {n[len(scope.prefix):] if n.startswith(scope.prefix) else n
+                   for n in (*self.shapes, *self.aliases)}
+        raise UnknownNameError(
+            f"from: no earlier node is named '{ref}'", pos,
+            hint=did_you_mean(ref, visible)
+            or "a node can only read nodes defined before it, so a graph cannot have cycles",
+        )
+
+    # ------------------------------------------------------------------ layers and nodes
+    def item_values(self, scope: Scope, sources: list[str]):
+        """The variables an item's settings see: its scope's, plus ``in_channels``."""
+        shape = self.shapes.get(sources[0]) if sources else None
+        if shape:
+            return ChainMap({"in_channels": dims.normalize(shape[0])}, scope.values)
+        return scope.values
+
+    def add_layer(self, type_name: str, body, body_pos: Position, pos: Position, scope: Scope,
+                  leaf: str, sources: list[str], trainable: bool) -> str:
+        cls = lookup(type_name)
+        if cls is None:
+            from cnnspec.frontend.composites import COMPOSITES
+
+            known = [*all_names(), *COMPOSITES, *self.blocks]
+            raise UnknownNameError(
+                f"unknown layer type '{type_name}'", pos,
+                hint=suggest(type_name) or did_you_mean(type_name, known)
+                or "layer types: " + ", ".join(sorted(known)),
+            )
+        layer = self.make_layer(cls, type_name, body, body_pos, pos, self.item_values(scope, sources))
+        self.check_arity(cls, type_name, sources, pos)
+        return self.add_node(scope.claim(leaf, pos), layer, sources, scope.trainable and trainable, pos)
+
+    def check_arity(self, cls, type_name: str, sources: list[str], pos: Position) -> None:
+        if cls.arity == 1 and len(sources) != 1:
+            raise SpecStructureError(f"{type_name} takes one input, 'from' names {len(sources)}", pos)
+        if cls.arity != 1 and len(sources) < cls.arity[0]:
+            raise SpecStructureError(
+                f"{type_name} merges {cls.arity[0]} or more inputs; name them with 'from'", pos,
+                hint=f"e.g. '- {type_name}: {{from: [-1, skip]}}'",
+            )
+
+    def make_layer(self, cls, type_name: str, body, body_pos: Position, pos: Position, values):
+        here = f"{pos.path}.{type_name}"
+        if body is None:
+            body = {}
+        elif not isinstance(body, LDict):
+            if cls.shorthand is None:
+                raise SpecStructureError(
+                    f"{type_name} takes a mapping of settings, not {body!r}", body_pos.at(here),
+                    hint=_example(cls),
+                )
+            body = {cls.shorthand: body}
+        by_name = cls.attr_spellings()
+        values_out: dict = {}
+        is_ldict = isinstance(body, LDict)
+
+        def key_pos(key) -> Position:
+            return body.position(key).at(f"{here}.{key}") if is_ldict else body_pos.at(here)
+
+        def value_pos(key) -> Position:
+            return body.value_position(key).at(f"{here}.{key}") if is_ldict else key_pos(key)
+
+        for key, raw in body.items():
+            if key in NODE_KEYS:
+                continue
+            attr = by_name.get(key)
+            if attr is None:
+                raise UnknownNameError(
+                    f"{type_name} has no setting '{key}'", key_pos(key),
+                    hint=did_you_mean(str(key), [*by_name, *NODE_KEYS]) or (
+                        f"{type_name} settings: " + ", ".join(a.name for a in cls.attrs)
+                        if cls.attrs else f"{type_name} takes no settings"
+                    ),
+                )
+            if attr.name in values_out:
+                raise SpecStructureError(f"{attr.name} is given twice (as '{key}')", key_pos(key))
+            try:
+                values_out[attr.name] = attr.kind.parse(
+                    raw, lambda text, key=key: evaluate(text, values, value_pos(key))
+                )
+            except AttrValueError as exc:
+                raise SpecStructureError(f"{type_name} {attr.name}: {exc.message}", value_pos(key),
+                                         hint=f"{attr.name} takes {attr.kind.name}") from None
+        missing = [a.name for a in cls.attrs if a.required and a.name not in values_out]
+        if missing:
+            raise SpecStructureError(f"{type_name} needs {' and '.join(missing)}", pos, hint=_example(cls))
+        layer = cls(**values_out)
+        texts = {by_name[k].name: v for k, v in body.items() if isinstance(v, str) and k in by_name}
+        if texts:
+            layer.spec_text = texts
+        try:
+            layer.validate()
+        except AttrValueError as exc:
+            at = pos
+            if exc.attr and isinstance(body, LDict):
+                for key in body:
+                    if key in by_name and by_name[key].name == exc.attr:
+                        at = body.value_position(key).at(f"{here}.{key}")
+            raise SpecStructureError(f"{type_name}: {exc.message}", at) from None
+        return layer
+
+    def add_node(self, name: str, layer, sources: list[str], trainable: bool, pos: Position) -> str:
+        node = Node(name, layer, tuple(sources), trainable, pos)
+        self.nodes.append(node)
+        if len(self.nodes) > MAX_NODES:
+            raise BudgetError(f"the spec expands to more than {MAX_NODES:,} layers", pos,
+                              hint="check repeats and YAML aliases that multiply the network")
+        try:
+            output = layer.output_shape([self.shapes[s] for s in sources])
+        except LayerInputError:
+            self.raise_shape_error()
+        output = tuple(dims.normalize(d) for d in output)
+        if self.symbolic:
+            from cnnspec.passes.shapes import check_formula
+
+            check_formula(node, output)
+        self.shapes[name] = output
+        return name
+
+    def raise_shape_error(self):
+        """Raise the analysis' own ShapeError (with its hints) for the nodes made so far."""
+        from cnnspec.ir.facts import Analysis
+        from cnnspec.passes.shapes import infer_shapes
+
+        partial = Graph("partial", self.input_shape, list(self.nodes), self.nodes[-1].name, self.file)
+        infer_shapes(partial, Analysis(partial, self.input_shape))
+        raise AssertionError("shape inference accepted a node the expander refused")  # pragma: no cover
+
+
+def _example(cls) -> str:
+    required = [a for a in cls.attrs if a.required]
+    if not required:
+        return f"e.g. '- {cls.type_name}'"
+    sample = {"out": 64, "kernel": 3, "output_size": 1}
+    inner = ", ".join(f"{a.name}: {sample.get(a.name, 1)}" for a in required)
+    return f"e.g. '- {cls.type_name}: {{{inner}}}'"

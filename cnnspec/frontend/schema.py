@@ -1,0 +1,203 @@
+"""The JSON Schema of the spec format, generated from the layer registry so it cannot drift
+from what the loader accepts. ``cnnspec schema`` prints it; editors use it to validate and
+complete specs (e.g. with a ``# yaml-language-server: $schema=...`` comment)."""
+
+from __future__ import annotations
+
+from cnnspec.frontend.composites import MERGES, SE_ACTIVATIONS, SE_GATES, SHORTCUTS
+from cnnspec.frontend.expand import NODE_KEYS
+from cnnspec.layers import LAYERS
+
+SCHEMA_ID = "cnnspec-spec-v1"
+
+_REF = {"anyOf": [{"type": "string"}, {"type": "integer", "maximum": -1}]}
+_NODE_PROPS = {
+    "name": {"anyOf": [{"type": "string", "pattern": "^([A-Za-z_][A-Za-z0-9_]*|[0-9]+)$"},
+                       {"type": "integer", "minimum": 0}],
+             "description": "node name (default: its index in the list)"},
+    "trainable": {"type": "boolean", "description": "false freezes its parameters"},
+    "from": {"anyOf": [_REF, {"type": "array", "items": _REF, "minItems": 1}],
+             "description": "input node(s): names, or -1 for the previous item, -2 before it"},
+}
+_LAYERS_REF = {"$ref": "#/$defs/layers"}
+_NUMBER_OR_EXPR = {"anyOf": [{"type": "number"}, {"type": "string"}]}
+_ARGS = {"type": "object", "additionalProperties": {"type": ["number", "boolean", "string"]}}
+_NAME_PATTERN = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}
+
+
+def _composite(name: str, description: str, props: dict, required: tuple = ()) -> dict:
+    inner = {"type": "object", "properties": {**_NODE_PROPS, **props}, "additionalProperties": False}
+    if required:
+        inner["required"] = list(required)
+    if name == "squeeze_excitation":
+        inner = {"anyOf": [inner, {"type": "null"}]}
+    return {"type": "object", "description": description, "properties": {name: inner},
+            "required": [name], "additionalProperties": False}
+
+
+def _composites() -> dict:
+    return {
+        "sequential": _composite("sequential", "layers in a row, as one named group",
+                                 {"layers": _LAYERS_REF}, ("layers",)),
+        "residual": _composite("residual", "a main path plus a shortcut, merged", {
+            "layers": _LAYERS_REF,
+            "shortcut": {"anyOf": [{"enum": list(SHORTCUTS)}, _LAYERS_REF]},
+            "shortcut_name": _NAME_PATTERN,
+            "merge": {"enum": list(MERGES)},
+            "merge_name": _NAME_PATTERN,
+            "after": _LAYERS_REF,
+        }, ("layers",)),
+        "branches": _composite("branches", "parallel paths from one input, merged", {
+            "paths": {"type": "array", "minItems": 2,
+                      "items": {"anyOf": [_LAYERS_REF, {"$ref": "#/$defs/item"}]}},
+            "merge": {"enum": list(MERGES)},
+            "merge_name": _NAME_PATTERN,
+        }, ("paths",)),
+        "repeat": _composite("repeat", "a block or layer list repeated", {
+            "times": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string"}]},
+            "block": {"type": "string"},
+            "layers": _LAYERS_REF,
+            "args": _ARGS,
+            "first": _ARGS,
+            "names": {"type": "string"},
+        }, ("times",)),
+        "squeeze_excitation": _composite("squeeze_excitation", "torchvision's SqueezeExcitation", {
+            "squeeze": _NUMBER_OR_EXPR,
+            "reduction": _NUMBER_OR_EXPR,
+            "activation": {"enum": list(SE_ACTIVATIONS)},
+            "gate": {"enum": list(SE_GATES)},
+        }),
+    }
+
+
+def _settings(cls) -> dict:
+    props = dict(_NODE_PROPS)
+    for attr in cls.attrs:
+        for spelling in (attr.name, *attr.aliases):
+            entry = dict(attr.kind.schema)
+            description = attr.doc or attr.kind.name
+            if spelling != attr.name:
+                description = f"alias of {attr.name}"
+            props[spelling] = {**entry, "description": description}
+    schema: dict = {"type": "object", "properties": props, "additionalProperties": False}
+    required = [a for a in cls.attrs if a.required]
+    if required:
+        schema["allOf"] = [
+            {"anyOf": [{"required": [s]} for s in (a.name, *a.aliases)]} for a in required
+        ]
+    return schema
+
+
+def _layer_item(name: str, cls) -> dict:
+    options: list[dict] = [_settings(cls)]
+    if not any(a.required for a in cls.attrs):
+        options.append({"type": "null"})
+    if cls.shorthand:
+        shorthand = next(a for a in cls.attrs if a.name == cls.shorthand)
+        options.append(shorthand.kind.schema)
+    return {
+        "type": "object",
+        "description": (cls.__doc__ or "").strip().split("\n\n")[0],
+        "properties": {name: {"anyOf": options}},
+        "required": [name],
+        "additionalProperties": False,
+    }
+
+
+def _lint_schema() -> dict:
+    """The spec's ``lint:`` section (docs/rules.md)."""
+    from cnnspec.lint.config import DTYPES
+    from cnnspec.lint.diagnostic import SEVERITIES
+    from cnnspec.lint.registry import default_settings
+
+    names = {"type": "array", "items": {"type": "string"}}
+    quantity = {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string"}]}
+    thresholds = {name: ({"anyOf": [{"type": "integer", "minimum": 1},
+                                    {"type": "array", "items": {"type": "integer", "minimum": 1},
+                                     "minItems": 2, "maxItems": 2}]}
+                         if isinstance(default, tuple) else {"type": "number", "minimum": 0})
+                  for name, default in default_settings().items()}
+    return {
+        "type": "object", "additionalProperties": False,
+        "description": "lint settings for this spec: rules by code (CNN101), prefix (CNN1) or name",
+        "properties": {
+            "select": names, "ignore": names,
+            "severity": {"type": "object", "additionalProperties": {"enum": list(SEVERITIES)}},
+            "thresholds": {"type": "object", "properties": thresholds, "additionalProperties": False},
+            "fail_on": {"enum": list(SEVERITIES)},
+            "max_params": quantity, "max_macs": quantity, "max_memory": quantity,
+            "batch": {"type": "integer", "minimum": 1}, "dtype": {"enum": list(DTYPES)},
+        },
+    }
+
+
+def spec_schema() -> dict:
+    items: list[dict] = []
+    bare = []
+    defs: dict = {}
+    for cls in sorted(LAYERS.values(), key=lambda c: c.type_name):
+        for name in (cls.type_name, *cls.aliases):
+            defs[name] = _layer_item(name, cls)
+            items.append({"$ref": f"#/$defs/{name}"})
+            if not any(a.required for a in cls.attrs):
+                bare.append(name)
+    for name, definition in _composites().items():
+        defs[name] = definition
+        items.append({"$ref": f"#/$defs/{name}"})
+    known = sorted(defs)
+    items.append({"enum": sorted(bare), "description": "a layer with default settings"})
+    items.append({
+        "description": "an instance of a block defined under 'blocks:' (its arguments)",
+        "type": "object", "minProperties": 1, "maxProperties": 1,
+        "propertyNames": {"not": {"enum": known}},
+        "additionalProperties": {"anyOf": [{"type": "null"}, {
+            "type": "object",
+            "properties": _NODE_PROPS,
+            "additionalProperties": {"type": ["number", "boolean", "string"]},
+        }]},
+    })
+    defs["item"] = {"anyOf": items}
+    defs["layers"] = {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/item"}}
+    assert set(_NODE_PROPS) == set(NODE_KEYS)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "cnnspec network spec",
+        "type": "object",
+        "required": ["input", "layers"],
+        "additionalProperties": False,
+        "properties": {
+            "name": {"type": "string"},
+            "description": {"type": "string"},
+            "input": {
+                "type": "array", "minItems": 1, "maxItems": 3,
+                "description": "[channels, height, width]; names such as H make the analysis symbolic",
+                "items": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string"}]},
+            },
+            "vars": {
+                "type": "object",
+                "description": "variables usable in expressions; --set NAME=VALUE overrides them",
+                "additionalProperties": {"type": ["number", "boolean", "string"]},
+            },
+            "blocks": {
+                "type": "object",
+                "description": "reusable, parameterised layer lists; use one as '- NAME: {args}'",
+                "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$", "not": {"enum": known}},
+                "additionalProperties": {
+                    "type": "object", "required": ["layers"], "additionalProperties": False,
+                    "properties": {"args": _ARGS, "layers": _LAYERS_REF},
+                },
+            },
+            "layers": {"$ref": "#/$defs/layers"},
+            "normalize": {
+                "type": "object", "required": ["mean", "std"], "additionalProperties": False,
+                "description": "the input normalisation: per-channel mean and std (or one for all)",
+                "properties": {key: {"anyOf": [{"type": "number"}, {"type": "array", "minItems": 1,
+                                                                  "items": {"type": "number"}}]}
+                               for key in ("mean", "std")},
+            },
+            "lint": _lint_schema(),
+        },
+        "patternProperties": {"^x-": {"description": "ignored: a place for YAML anchors"}},
+        "$defs": defs,
+    }

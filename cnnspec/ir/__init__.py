@@ -1,0 +1,1 @@
+"""The intermediate representation: the layer graph and the typed facts the passes attach to it."""

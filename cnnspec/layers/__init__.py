@@ -1,0 +1,7 @@
+"""Layer types. Importing this package registers every one of them."""
+
+from cnnspec.layers import activation, conv, linear, merge, norm, pool, resample, structural  # noqa: F401
+from cnnspec.layers.base import GLOBAL, Attr, Layer, LayerInputError, TorchCall, Window
+from cnnspec.layers.registry import LAYERS, lookup
+
+__all__ = ["GLOBAL", "LAYERS", "Attr", "Layer", "LayerInputError", "TorchCall", "Window", "lookup"]

@@ -1,0 +1,159 @@
+"""Element-wise activation functions and softmax."""
+
+from __future__ import annotations
+
+from cnnspec.layers.base import (
+    Attr,
+    Layer,
+    LayerInputError,
+    Mixes,
+    TorchCall,
+    choice_kind,
+    float_kind,
+    int_kind,
+)
+from cnnspec.layers.registry import register
+
+
+class _Activation(Layer):
+    """A parameter-free point-wise function: one operation per element."""
+
+    family = "activation"
+    ops_per_element = 1
+    pointwise = True
+    torch_class = ""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.imported_from = (cls.torch_class,) if cls.torch_class else ()  # its own module
+
+    def torch_call(self, inputs):
+        kwargs = {}
+        for attr in self.attrs:
+            value = getattr(self, attr.field)
+            if value != attr.default:
+                kwargs[attr.name] = value
+        return TorchCall(self.torch_class, (), kwargs)
+
+
+@register
+class ReLU(_Activation):
+    """max(0, x) (``torch.nn.ReLU``)."""
+
+    type_name = "relu"
+    torch_class = "ReLU"
+
+
+@register
+class SiLU(_Activation):
+    """x·sigmoid(x), also called swish (``torch.nn.SiLU``)."""
+
+    type_name = "silu"
+    aliases = ("swish",)
+    torch_class = "SiLU"
+
+
+@register
+class Sigmoid(_Activation):
+    """1 / (1 + e^−x) (``torch.nn.Sigmoid``)."""
+
+    type_name = "sigmoid"
+    torch_class = "Sigmoid"
+
+
+@register
+class Tanh(_Activation):
+    """Hyperbolic tangent (``torch.nn.Tanh``)."""
+
+    type_name = "tanh"
+    torch_class = "Tanh"
+
+
+@register
+class Hardswish(_Activation):
+    """x·ReLU6(x + 3) / 6 (``torch.nn.Hardswish``)."""
+
+    type_name = "hardswish"
+    torch_class = "Hardswish"
+
+
+@register
+class LeakyReLU(_Activation):
+    """max(0, x) + slope·min(0, x) (``torch.nn.LeakyReLU``)."""
+
+    type_name = "leaky_relu"
+    aliases = ("leakyrelu",)
+    shorthand = "negative_slope"
+    torch_class = "LeakyReLU"
+    attrs = (Attr("negative_slope", float_kind(), default=0.01),)
+
+
+@register
+class ELU(_Activation):
+    """Exponential linear unit (``torch.nn.ELU``)."""
+
+    type_name = "elu"
+    shorthand = "alpha"
+    torch_class = "ELU"
+    attrs = (Attr("alpha", float_kind(), default=1.0),)
+
+
+@register
+class GELU(_Activation):
+    """Gaussian error linear unit, exact or tanh-approximated (``torch.nn.GELU``)."""
+
+    type_name = "gelu"
+    shorthand = "approximate"
+    torch_class = "GELU"
+    attrs = (Attr("approximate", choice_kind("none", "tanh"), default="none"),)
+
+
+@register
+class Softmax(_Activation):
+    """Softmax along ``dim`` (PyTorch numbering, batch is dim 0; default 1, the channels or
+    features). Counted as three operations per element: exponent, sum, division."""
+
+    type_name = "softmax"
+    shorthand = "dim"
+    ops_per_element = 3
+    pointwise = False  # every output along ``dim`` reads every input along it
+    torch_class = "Softmax"
+    attrs = (Attr("dim", int_kind(None), default=1),)
+
+    def output_shape(self, inputs):
+        (shape,) = inputs
+        rank = len(shape) + 1
+        if not -rank <= self.dim < rank:
+            raise LayerInputError(
+                f"dim {self.dim} is out of range for a {rank}-D tensor (batch included)",
+                hint=f"use a dim from {-rank} to {rank - 1}",
+            )
+        return shape
+
+    def receptive_field(self, inputs):
+        """Mixes all of ``dim``: a spatial axis, or after a flatten the positions flattened
+        into the features; point-wise over space along the channels (or the batch)."""
+        rank = len(inputs[0])
+        axis = self.dim % (rank + 1)
+        if axis == 0 or (rank == 3 and axis == 1):  # the batch, or the channels of a map
+            return None
+        return Mixes((axis - 1,))
+
+    def torch_call(self, inputs):
+        return TorchCall("Softmax", (), {"dim": self.dim})
+
+
+@register
+class ReLU6(_Activation):
+    """min(max(0, x), 6) (``torch.nn.ReLU6``), as in MobileNetV2."""
+
+    type_name = "relu6"
+    torch_class = "ReLU6"
+
+
+@register
+class Hardsigmoid(_Activation):
+    """ReLU6(x + 3) / 6 (``torch.nn.Hardsigmoid``), the gate of MobileNetV3's squeeze-excitation."""
+
+    type_name = "hardsigmoid"
+    torch_class = "Hardsigmoid"

@@ -1,0 +1,151 @@
+"""Merges: nodes with several inputs (residual sums, concatenation, gating products)."""
+
+from __future__ import annotations
+
+from cnnspec.layers.base import Attr, Layer, LayerInputError, TorchCall, fmt_shape, int_kind
+from cnnspec.layers.registry import register
+from cnnspec.util import dims
+
+
+def _differ(a, b) -> bool:
+    """Definitely different sizes (a formula that might equal the other is not: see
+    ``assumptions``)."""
+    difference = dims.normalize(a - b)
+    return isinstance(difference, int) and difference != 0
+
+
+def _open_equalities(shapes: list, skip_axis: int | None = None) -> list[str]:
+    """Dims of several inputs given by different formulas: equal only for some inputs."""
+    notes = []
+    for axis in range(min(len(s) for s in shapes)):
+        if axis == skip_axis:
+            continue
+        sizes = {s[axis] for s in shapes} - {1}  # a size of 1 broadcasts
+        if len(sizes) > 1 and any(dims.is_symbolic(d) for d in sizes):
+            notes.append(" = ".join(sorted(dims.fmt(d) for d in sizes)))
+    return notes
+
+
+def broadcast(shapes: list, what: str) -> tuple:
+    """PyTorch's broadcasting of per-sample shapes of one rank (the batch dim is shared).
+
+    Inputs of different ranks are refused: PyTorch aligns shapes from the last dim, so with
+    the batch dim in front the smaller input's batch dim would meet one of the larger
+    input's dims. That works at batch 1 only; at a larger batch PyTorch refuses it, or, when
+    the sizes happen to agree, combines one sample's values with another sample's."""
+    ranks = [len(s) for s in shapes]
+    if len(set(ranks)) > 1:
+        small = min(range(len(shapes)), key=lambda i: ranks[i])
+        large = max(range(len(shapes)), key=lambda i: ranks[i])
+        meets = ranks[large] - ranks[small]  # the larger input's dim (1-based) the batch meets
+        listed = ", ".join(f"input {i} is {fmt_shape(s)}" for i, s in enumerate(shapes, 1))
+        raise LayerInputError(
+            f"{what} needs inputs with the same number of dims: {listed} per sample, so with "
+            f"the batch dim in front input {small + 1}'s batch would meet dim {meets} (size "
+            f"{dims.fmt(shapes[large][meets - 1])}) of input {large + 1}: PyTorch refuses that at "
+            "batch > 1, or combines different samples",
+            hint="give both inputs the same rank: flatten both, or keep a gate's (C, 1, 1) shape "
+                 "(no flatten before it)",
+        )
+    rank = ranks[0]
+    out = []
+    for axis in range(rank):
+        sizes = [s[axis - rank + len(s)] if axis - rank + len(s) >= 0 else 1 for s in shapes]
+        distinct = [d for d in dict.fromkeys(sizes) if dims.to_int(d) != 1]
+        if any(_differ(a, b) for a in distinct for b in distinct):
+            listed = ", ".join(f"input {i} is {'x'.join(dims.fmt(d) for d in s)}"
+                               for i, s in enumerate(shapes, 1))
+            raise LayerInputError(
+                f"{what} needs equal (or broadcastable) shapes; they differ in dim {axis + 1}: "
+                f"{listed}",
+                hint="match the channels and strides of the paths, or add a projection",
+            )
+        out.append(distinct[0] if distinct else 1)
+    return tuple(out)
+
+
+class _Merge(Layer):
+    family = "merge"
+    arity = (2, None)
+
+    def assumptions(self, inputs):
+        return _open_equalities(inputs) if len({len(s) for s in inputs}) == 1 else []
+
+
+class _Broadcasting(_Merge):
+    """An element-wise operation over broadcast inputs: one operation per output element per
+    extra input. ``torch_class`` names the builder's module (``Add`` or ``Mul``)."""
+
+    torch_class = ""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.imported_from = (cls.torch_class,) if cls.torch_class else ()  # cnnspec's Add / Mul
+
+    def output_shape(self, inputs):
+        return broadcast(inputs, self.type_name)
+
+    def elementwise_ops(self, inputs, output):
+        return (len(inputs) - 1) * dims.prod(output)
+
+    def torch_call(self, inputs):
+        return TorchCall(self.torch_class, module="cnnspec")
+
+
+@register
+class Add(_Broadcasting):
+    """Element-wise sum of two or more inputs, with broadcasting (``a + b``): the merge of a
+    residual connection."""
+
+    type_name = "add"
+    torch_class = "Add"
+
+
+@register
+class Mul(_Broadcasting):
+    """Element-wise product with broadcasting (``a * b``), e.g. the channel gate of
+    squeeze-and-excitation ((C, 1, 1) times (C, H, W))."""
+
+    type_name = "mul"
+    torch_class = "Mul"
+
+
+@register
+class Concat(_Merge):
+    """Concatenation along ``dim`` (``torch.cat``; PyTorch numbering, default 1 = channels).
+    Every other dimension must agree. It copies, and computes nothing."""
+
+    type_name = "concat"
+    imported_from = ("Concat",)
+    aliases = ("cat",)
+    attrs = (Attr("dim", int_kind(None), default=1),)
+
+    def output_shape(self, inputs):
+        ranks = {len(s) for s in inputs}
+        if len(ranks) != 1:
+            raise LayerInputError("concat inputs must have the same number of dims")
+        rank = ranks.pop() + 1
+        if not -rank <= self.dim < rank or self.dim % rank == 0:
+            raise LayerInputError(f"cannot concatenate along dim {self.dim} of a {rank}-D tensor")
+        axis = self.dim % rank - 1
+        first = inputs[0]
+        for i, shape in enumerate(inputs[1:], 2):
+            for a, (d0, d) in enumerate(zip(first, shape)):
+                if a != axis and _differ(d0, d):
+                    name = ("channels", "height", "width")[a] if rank == 4 else f"dim {a + 1}"
+                    raise LayerInputError(
+                        f"concat along dim {self.dim} needs equal {name}: input 1 is "
+                        f"{'x'.join(map(dims.fmt, first))}, input {i} is {'x'.join(map(dims.fmt, shape))}",
+                        hint="crop or pad the skip connection, or choose an input size at which "
+                             "both paths agree (cnnspec sizes)",
+                    )
+        return (*first[:axis], sum((s[axis] for s in inputs), 0), *first[axis + 1:])
+
+    def assumptions(self, inputs):
+        return _open_equalities(inputs, self.dim % (len(inputs[0]) + 1) - 1)
+
+    def stack_dim(self, inputs):
+        return self.dim % (len(inputs[0]) + 1) - 1
+
+    def torch_call(self, inputs):
+        return TorchCall("Concat", (), {} if self.dim == 1 else {"dim": self.dim}, module="cnnspec")

@@ -1,0 +1,341 @@
+"""Lint configuration: ``[tool.cnnspec]`` in pyproject.toml, a spec's own ``lint:`` section and
+the command line, merged in that order.
+
+=================  ===========================================================================
+key                meaning
+=================  ===========================================================================
+select             rules to run: codes, code prefixes, names or ALL (default ALL)
+ignore             rules not to run (added to the project's by a spec)
+severity           {rule: info | warning | error}
+thresholds         {setting: value}, e.g. fc_share: 0.6, object_size: 96
+fail_on            the least severity that makes ``check`` exit 1 (default warning)
+max_params         budgets, with units: 25M, 4G, 2GiB, 1.5e9
+max_macs
+max_memory         parameter bytes + peak activation bytes, at the batch and dtype
+batch, dtype       the batch and element type the budgets are checked at
+paths              (pyproject only) where ``cnnspec check`` and ``pytest --cnnspec`` look
+=================  ===========================================================================
+
+Keys may be written with ``-`` or ``_`` (``fail-on``, ``max_params``)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from cnnspec.errors import Position, SpecStructureError, UnknownNameError, UsageError, did_you_mean
+from cnnspec.lint.diagnostic import SEVERITIES
+
+KEYS = ("select", "ignore", "severity", "thresholds", "fail_on", "max_params", "max_macs",
+        "max_memory", "batch", "dtype")
+PROJECT_KEYS = (*KEYS, "paths")
+BUDGETS = ("max_params", "max_macs", "max_memory")
+DTYPES = ("float32", "float16", "bfloat16")
+
+_UNITS = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
+          "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+#: A budget is a number, then an optional prefix and unit word, each token matched on its own
+#: (no two adjacent optional whitespace runs, so matching is linear in the text's length).
+_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?")
+_PREFIX = re.compile(r"[kKMGT]i?")
+_WORD = re.compile(r"B|MACs?|FLOPs?")
+#: the longest budget text read (longer text is refused before matching)
+MAX_QUANTITY_LENGTH = 64
+
+
+#: the unit words each budget accepts after the number, and what one of them is worth
+_UNIT_WORDS = {"max_params": {"": 1}, "max_macs": {"": 1, "MAC": 1, "MACs": 1, "FLOP": 0.5, "FLOPs": 0.5},
+               "max_memory": {"": 1, "B": 1}, "budget": {"": 1, "B": 1, "MAC": 1, "MACs": 1}}
+
+
+def _quantity_parts(text: str) -> tuple[str, str, str] | None:
+    """(number, prefix, unit word) of ``25 M``, ``2GiB``, ``8 GFLOPs``; None if it is not one."""
+    text = text.strip()
+    if len(text) > MAX_QUANTITY_LENGTH:
+        return None
+    number = _NUMBER.match(text)
+    if number is None:
+        return None
+    rest = text[number.end():].lstrip()
+    prefix = _PREFIX.match(rest)
+    if prefix is not None:
+        rest = rest[prefix.end():].lstrip()
+    word = _WORD.fullmatch(rest) if rest else None
+    if rest and word is None:
+        return None
+    return number.group(), prefix.group() if prefix else "", word.group() if word else ""
+
+
+def parse_quantity(value, what: str = "budget") -> int:
+    """``25M`` → 25,000,000; ``2GiB`` → 2,147,483,648; ``4G`` → 4·10⁹; plain numbers too.
+    Decimal prefixes (k, M, G, T) and binary ones (Ki, Mi, Gi, Ti). A unit word may follow
+    where it fits ``what``: B for max_memory, MACs or FLOPs for max_macs (8 GFLOPs is 4 GMACs:
+    a MAC is two FLOPs), none for max_params."""
+    if isinstance(value, bool):
+        raise ValueError(f"{what} must be a number with an optional unit, got {value!r}")
+    if isinstance(value, (int, float)):
+        number, factor = value, 1
+    else:
+        parts = _quantity_parts(str(value))
+        if parts is None:
+            shown = repr(value) if len(str(value)) <= MAX_QUANTITY_LENGTH else \
+                f"{str(value)[:MAX_QUANTITY_LENGTH]!r}… ({len(str(value))} characters)"
+            raise ValueError(f"cannot read {what.replace('_', '-')} {shown}: write a number with an "
+                             "optional unit, "
+                             "e.g. 25M, 4G, 2GiB")
+        number, prefix, word = parts
+        number, factor = float(number), _UNITS[prefix]
+        words = _UNIT_WORDS.get(what, _UNIT_WORDS["budget"])
+        if word not in words:
+            raise ValueError(f"{what.replace('_', '-')} does not take '{word}': write "
+                             + ("a count, e.g. 25M" if what == "max_params" else
+                                "MACs or FLOPs, e.g. 4G or 8GFLOPs" if what == "max_macs" else
+                                "bytes, e.g. 2GiB or 500MB"))
+        factor *= words[word]
+    result = number * factor
+    if result < 0 or result != result or result == float("inf"):
+        raise ValueError(f"{what} must be a positive number, got {value!r}")
+    return int(round(result))
+
+
+@dataclass
+class LintSettings:
+    """A merged configuration. ``None`` means "not set here" while merging."""
+
+    select: list | None = None
+    ignore: list = field(default_factory=list)
+    severity: dict = field(default_factory=dict)
+    thresholds: dict = field(default_factory=dict)
+    fail_on: str | None = None
+    max_params: int | None = None
+    max_macs: int | None = None
+    max_memory: int | None = None
+    batch: int | None = None
+    dtype: str | None = None
+    paths: list = field(default_factory=list)
+
+    def merged(self, other: LintSettings | None) -> LintSettings:
+        """These settings overridden by ``other``'s: a later select replaces, ignores add up,
+        severities and thresholds are updated key by key, the rest replaced when set."""
+        if other is None:
+            return self
+        out = replace(self)
+        out.select = other.select if other.select is not None else self.select
+        out.ignore = [*self.ignore, *other.ignore]
+        out.severity = {**self.severity, **other.severity}
+        out.thresholds = {**self.thresholds, **other.thresholds}
+        for key in ("fail_on", *BUDGETS, "batch", "dtype"):
+            if getattr(other, key) is not None:
+                setattr(out, key, getattr(other, key))
+        out.paths = other.paths or self.paths
+        return out
+
+
+class ConfigError(Exception):
+    """A bad setting: the key path and what is wrong (the caller adds the position)."""
+
+    def __init__(self, key: str, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.key, self.message, self.hint = key, message, hint
+
+
+def settings_from_mapping(raw: dict, allowed=KEYS) -> LintSettings:
+    """Read and validate a mapping of settings; raises ConfigError naming the key."""
+    from cnnspec.lint.registry import RULES, all_rules, canonical_selector, default_settings
+
+    all_rules()
+    out = LintSettings()
+    for key, value in raw.items():
+        name = str(key).replace("-", "_")
+        if name == "paths" and name not in allowed:
+            raise ConfigError(str(key), "paths is a project setting",
+                              "set it in [tool.cnnspec] of pyproject.toml, not in a spec")
+        if name not in allowed:
+            raise ConfigError(str(key), f"unknown lint setting '{key}'",
+                              did_you_mean(name, allowed) or "settings: " + ", ".join(allowed))
+        if name in ("select", "ignore", "paths"):
+            items = [value] if isinstance(value, str) else value
+            if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+                raise ConfigError(str(key), f"{key} must be a list of text")
+            if name != "paths":
+                seen: dict = {}
+                for item in items:
+                    canonical = canonical_selector(item)
+                    if canonical is None:
+                        names = [r.name for r in RULES.values()] + list(RULES)
+                        raise ConfigError(str(key), f"{key}: no rule matches '{_short(item)}'",
+                                          did_you_mean(item[:100], names)
+                                          or "see docs/rules.md for the codes")
+                    seen.setdefault(canonical, item)  # each rule selector once
+                items = list(seen.values())
+            setattr(out, name, list(items))
+        elif name == "severity":
+            if not isinstance(value, dict):
+                raise ConfigError(str(key), "severity must map rules to info, warning or error")
+            spelled: dict = {}
+            for selector, level in value.items():
+                canonical = canonical_selector(str(selector))
+                if canonical is None:
+                    raise ConfigError(f"{key}.{selector}", f"severity: no rule matches '{_short(selector)}'")
+                if level not in SEVERITIES:
+                    raise ConfigError(f"{key}.{selector}", f"severity must be one of "
+                                      f"{', '.join(SEVERITIES)}, got {_short(repr(level))}")
+                if canonical in spelled:  # the same rules spelt again: the later entry wins
+                    del out.severity[spelled[canonical]]
+                spelled[canonical] = str(selector)
+                out.severity[str(selector)] = level
+        elif name == "thresholds":
+            known = default_settings()
+            if not isinstance(value, dict):
+                raise ConfigError(str(key), "thresholds must be a mapping of setting names to values")
+            for setting, setting_value in value.items():
+                setting_name = str(setting).replace("-", "_")
+                if setting_name not in known:
+                    raise ConfigError(f"{key}.{setting}", f"no rule has a threshold '{setting}'",
+                                      did_you_mean(setting_name, known) or "thresholds: " + ", ".join(known))
+                out.thresholds[setting_name] = _threshold(f"{key}.{setting}", setting_name, setting_value,
+                                                          known[setting_name])
+        elif name == "fail_on":
+            if value not in SEVERITIES:
+                raise ConfigError(str(key), f"fail_on must be one of {', '.join(SEVERITIES)}, got {value!r}")
+            out.fail_on = value
+        elif name in BUDGETS:
+            try:
+                setattr(out, name, parse_quantity(value, name))
+            except ValueError as exc:
+                raise ConfigError(str(key), str(exc)) from None
+        elif name == "batch":
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(str(key), f"batch must be a positive integer, got {value!r}")
+            out.batch = value
+        elif name == "dtype":
+            if value not in DTYPES:
+                raise ConfigError(str(key), f"dtype must be one of {', '.join(DTYPES)}, got {value!r}")
+            out.dtype = value
+    return out
+
+
+def _short(value, limit: int = 60) -> str:
+    """A value as a message quotes it: at most ``limit`` characters."""
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _threshold(key: str, name: str, value, default):
+    """A threshold's value, of the same kind as its default (a number; object_size: a size
+    or [height, width])."""
+    if name == "object_size":
+        sizes = value if isinstance(value, list) else [value, value]
+        if (len(sizes) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0
+                                       for v in sizes)):
+            raise ConfigError(key, "object_size must be a positive integer or [height, width], "
+                              f"got {value!r}")
+        return tuple(sizes)
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or value != value
+            or value in (float("inf"), float("-inf")) or value < 0):
+        raise ConfigError(key, f"{name} must be a non-negative number, got {value!r}")
+    if isinstance(default, int) and not isinstance(default, bool):
+        if not float(value).is_integer():
+            raise ConfigError(key, f"{name} must be a whole number, got {value!r}")
+        return int(value)
+    return float(value)
+
+
+def spec_settings(raw, pos: Position) -> LintSettings:
+    """A spec's ``lint:`` section, with errors at the offending key."""
+    from cnnspec.frontend.source import LDict
+
+    if not isinstance(raw, LDict):
+        raise SpecStructureError("lint must be a mapping of settings", pos.at("lint"),
+                                 hint="e.g. lint: {ignore: [CNN101], thresholds: {fc_share: 0.6}}")
+    try:
+        return settings_from_mapping(raw)
+    except ConfigError as exc:
+        head = exc.key.split(".", 1)[0]
+        at = raw.value_position(head) if head in raw else raw.pos
+        if "." in exc.key and isinstance(raw.get(head), LDict):
+            inner = exc.key.split(".", 1)[1]
+            at = raw[head].position(inner) if inner in raw[head] else at
+        cls = UnknownNameError if exc.message.startswith("unknown") else SpecStructureError
+        raise cls(exc.message, at.at(f"lint.{exc.key}"), hint=exc.hint) from None
+
+
+# ------------------------------------------------------------------------------ pyproject.toml
+
+
+def find_pyproject(start: Path) -> Path | None:
+    """The nearest pyproject.toml with a [tool.cnnspec] table, from ``start`` upwards."""
+    for folder in (start, *start.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file() and "cnnspec" in (_read_toml(candidate).get("tool") or {}):
+            return candidate
+    return None
+
+
+_TOML_CACHE: dict = {}
+
+
+def _read_toml(path: Path) -> dict:
+    """A TOML file's content (cached while the file is unchanged)."""
+    try:
+        key = (str(path.resolve()), path.stat().st_mtime_ns)
+    except OSError:
+        key = None
+    if key is not None and key in _TOML_CACHE:
+        return _TOML_CACHE[key]
+    _TOML_CACHE[key] = data = _load_toml(path)
+    return data
+
+
+def _load_toml(path: Path) -> dict:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    from cnnspec.errors import SpecError
+    from cnnspec.frontend.source import read_source
+
+    try:
+        text = read_source(path, "it").decode("utf-8")
+        data = tomllib.loads(text)
+    except SpecError as exc:
+        raise UsageError(f"{path}: {exc.message}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: cannot read it as TOML: it is not UTF-8 text (byte {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path}: cannot read it as TOML: {exc}") from None
+    tool = data.get("tool")
+    if tool is not None and not isinstance(tool, dict):
+        raise UsageError(f"{path}: 'tool' must be a table, got {type(tool).__name__}",
+                         hint="write [tool.cnnspec] as a table header")
+    return data
+
+
+def project_settings(path: Path) -> LintSettings:
+    """The [tool.cnnspec] table of a pyproject.toml."""
+    key = (str(path.resolve()), path.stat().st_mtime_ns) if path.is_file() else None
+    if key in _SETTINGS_CACHE:
+        return _SETTINGS_CACHE[key]
+    _SETTINGS_CACHE[key] = settings = _project_settings(path)
+    return settings
+
+
+_SETTINGS_CACHE: dict = {}
+
+
+def _project_settings(path: Path) -> LintSettings:
+    table = (_read_toml(path).get("tool") or {}).get("cnnspec")
+    if table is None:
+        raise UsageError(f"{path} has no [tool.cnnspec] table")
+    if not isinstance(table, dict):
+        raise UsageError(f"{path}: [tool.cnnspec] must be a table of settings, got "
+                         f"{type(table).__name__} {table!r:.40}",
+                         hint="write it as a table: [tool.cnnspec] followed by lines such as "
+                              "fail-on = \"error\"")
+    try:
+        settings = settings_from_mapping(table, PROJECT_KEYS)
+    except ConfigError as exc:
+        raise UsageError(f"{path}: [tool.cnnspec] {exc.key}: {exc.message}", hint=exc.hint) from None
+    settings.paths = [str(path.parent / p) for p in settings.paths]
+    return settings

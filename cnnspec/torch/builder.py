@@ -1,0 +1,94 @@
+"""Build a graph as a ``torch.nn.Module`` (the in-memory builder; imports torch).
+
+Every node becomes the ``torch.nn`` module its layer class names (``Layer.torch_call``),
+registered under the node's dotted name, so ``features.0`` is ``model.features[0]`` and the
+state_dict keys follow the spec's names. ``forward`` runs the nodes in order, passing each the
+outputs of its inputs, and drops every tensor after its last reader.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from cnnspec.api import shapes_only
+from cnnspec.errors import SpecStructureError
+from cnnspec.ir.graph import INPUT, Graph
+from cnnspec.torch.modules import MODULES
+
+
+class GraphModule(nn.Module):
+    """A network built from a cnnspec graph."""
+
+    def __init__(self, graph: Graph, input_shape=None):
+        super().__init__()
+        shape = tuple(input_shape or graph.input_shape)
+        facts = shapes_only(graph, shape, strict=True).facts
+        self.spec_name = graph.name
+        self._plan: list[tuple[str, nn.Module, tuple[str, ...]]] = []
+        for node in graph.nodes:
+            call = node.layer.torch_call(facts[node.name].inputs)
+            factory = MODULES[call.cls] if call.module == "cnnspec" else getattr(nn, call.cls)
+            module = factory(*call.args, **call.kwargs)
+            if not node.trainable:
+                module.requires_grad_(False)
+            self._attach(node, module)
+            self._plan.append((node.name, module, node.inputs))
+        last_use = {}
+        for step, (name, _, inputs) in enumerate(self._plan):
+            last_use[name] = step  # an output nothing reads is dropped at once
+            for src in inputs:
+                last_use[src] = step
+        self._release = [
+            tuple(src for src in dict.fromkeys((*inputs, name)) if last_use[src] == step)
+            for step, (name, _, inputs) in enumerate(self._plan)
+        ]
+        self._output = graph.output
+
+    def _attach(self, node, module: nn.Module) -> None:
+        name = node if isinstance(node, str) else node.name
+        *parents, leaf = name.split(".")
+        owner: nn.Module = self
+
+        def check(part: str) -> None:
+            if part not in owner._modules and hasattr(owner, part):  # a name this torch has taken
+                raise SpecStructureError(
+                    f"node name '{name}': '{part}' is an attribute of {type(owner).__name__} in this "
+                    "PyTorch, so it cannot name a module", getattr(node, "pos", None),
+                    hint=f"rename it, e.g. '{part.strip('_') or 'layer'}_'")
+
+        for part in parents:
+            check(part)
+            child = owner._modules.get(part)
+            if child is None:
+                child = nn.Sequential()
+                owner.add_module(part, child)
+            owner = child
+        check(leaf)
+        owner._modules.pop(leaf, None)
+        owner.add_module(leaf, module)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        values = {INPUT: x}
+        for (name, module, inputs), release in zip(self._plan, self._release):
+            values[name] = module(*(values[src] for src in inputs))
+            for src in release:
+                if src != self._output:
+                    del values[src]
+        return values[self._output]
+
+    def nodes(self):
+        """(node name, module) in execution order."""
+        return [(name, module) for name, module, _ in self._plan]
+
+    def replace_node(self, name: str, module: nn.Module) -> None:
+        """Run ``module`` in place of node ``name`` (e.g. to linearise a model for measuring
+        receptive fields)."""
+        index = next(i for i, (node, _, _) in enumerate(self._plan) if node == name)
+        self._plan[index] = (name, module, self._plan[index][2])
+        self._attach(name, module)
+
+
+def to_torch(graph: Graph, input_shape=None) -> GraphModule:
+    """The graph as an ``nn.Module`` whose module names are the node names."""
+    return GraphModule(graph, input_shape)

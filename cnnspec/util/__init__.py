@@ -1,0 +1,1 @@
+"""Small helpers every stage uses: int/sympy dimension arithmetic, identifiers, units, safe output files."""

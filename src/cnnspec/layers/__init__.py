@@ -1,7 +1,0 @@
-"""Layer types. Importing this package registers every one of them."""
-
-from . import activation, conv, linear, merge, norm, pool, resample, structural  # noqa: F401
-from .base import GLOBAL, Attr, Layer, LayerInputError, TorchCall, Window
-from .registry import LAYERS, lookup
-
-__all__ = ["GLOBAL", "LAYERS", "Attr", "Layer", "LayerInputError", "TorchCall", "Window", "lookup"]
