@@ -28,6 +28,7 @@ import keyword
 import re
 import textwrap
 from dataclasses import dataclass, field
+from importlib.util import find_spec
 from pathlib import Path
 
 from cnnspec import __version__
@@ -61,7 +62,7 @@ MERGES = ("Add", "Mul", "Concat")
 def module_source(name: str) -> str:
     """The source of one of cnnspec's own modules (``cnnspec/torch/modules.py``), read as text so that
     ``build`` never imports torch: the emitted class is the very one the builder runs."""
-    text = (Path(__file__).parent.parent / "torch" / "modules.py").read_text(encoding="utf-8")
+    text = Path(find_spec("cnnspec.torch.modules").origin).read_text(encoding="utf-8")
     node = next(n for n in ast.parse(text).body if isinstance(n, ast.ClassDef) and n.name == name)
     return ast.get_source_segment(text, node) + "\n"
 
