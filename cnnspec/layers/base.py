@@ -284,6 +284,16 @@ class TorchCall:
     defaults: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class OwnModule:
+    """A torch module a layer type brings itself: its class name and its class source as text
+    (so the layer module stays torch-free). The builder compiles ``source`` once with ``torch``,
+    ``nn`` and ``F`` in scope; the emitter pastes it into the generated file."""
+
+    name: str
+    source: str
+
+
 class Layer:
     """Everything cnnspec knows about one layer type. Subclasses fill in the class attributes
     and override the rules; the defaults describe a parameter-free, shape-preserving,
@@ -314,6 +324,8 @@ class Layer:
     fully_connected: ClassVar[bool] = False
     #: the class names of the torch modules ``cnnspec import`` reads as this layer type
     imported_from: ClassVar[tuple[str, ...]] = ()
+    #: the layer's own torch module, when ``torch.nn`` has none for it
+    torch_module: ClassVar[OwnModule | None] = None
 
     #: the spec's own text for attributes written as expressions or names ({attr: text})
     spec_text: dict = {}

@@ -16,6 +16,26 @@ from cnnspec.errors import SpecStructureError
 from cnnspec.ir.graph import INPUT, Graph
 from cnnspec.torch.modules import MODULES
 
+_COMPILED: dict = {}
+
+
+def own_class(own) -> type:
+    """The class of a layer's own torch module (``OwnModule``), compiled once."""
+    key = (own.name, own.source)
+    if key not in _COMPILED:
+        namespace = {"torch": torch, "nn": nn, "F": torch.nn.functional, "__name__": "cnnspec_own"}
+        exec(compile(own.source, f"<cnnspec own module {own.name}>", "exec"), namespace)  # noqa: S102
+        _COMPILED[key] = namespace[own.name]
+    return _COMPILED[key]
+
+
+def factory_of(layer, call):
+    """The constructor a TorchCall names: the layer's own module, cnnspec's merges or torch.nn."""
+    own = type(layer).torch_module
+    if own is not None and own.name == call.cls:
+        return own_class(own)
+    return MODULES[call.cls] if call.module == "cnnspec" else getattr(nn, call.cls)
+
 
 class GraphModule(nn.Module):
     """A network built from a cnnspec graph."""
@@ -28,7 +48,7 @@ class GraphModule(nn.Module):
         self._plan: list[tuple[str, nn.Module, tuple[str, ...]]] = []
         for node in graph.nodes:
             call = node.layer.torch_call(facts[node.name].inputs)
-            factory = MODULES[call.cls] if call.module == "cnnspec" else getattr(nn, call.cls)
+            factory = factory_of(node.layer, call)
             module = factory(*call.args, **call.kwargs)
             if not node.trainable:
                 module.requires_grad_(False)
