@@ -290,6 +290,17 @@ def test_a_padding_of_1e9_in_the_receptive_field_pass(spec, tmp_path):
     fast(cli("check", "--isolated", path, cwd=tmp_path), code=1)
 
 
+def test_a_padding_past_2_to_the_63_in_the_receptive_field_pass(spec, tmp_path):
+    """The pass counted the border units with len(range(...)), which CPython cannot do past
+    2^63 units (OverflowError; found by benchmarks/fuzz.py, seed 13, padding 1.0e+308)."""
+    path = spec("input: [1, 28, 28]\nlayers:\n  - conv2d: {out: 8, kernel: 3, padding: 1.0e+308}\n"
+                "  - relu\n  - maxpool2d: 2\n  - conv2d: {out: 16, kernel: 3, padding: 1}\n")
+    run = cli("analyze", path, "--format", "json", cwd=tmp_path)
+    fast(run)
+    assert "too many units to check" in run.out, run
+    fast(cli("check", "--isolated", "--format", "sarif", path, cwd=tmp_path), code=1)
+
+
 def test_read_share_closed_form_matches_the_residues():
     from cnnspec.layers.base import Window
     from cnnspec.lint.rules.spatial import _read_share

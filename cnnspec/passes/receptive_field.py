@@ -241,7 +241,9 @@ def _border_units(rf: RF, out: RF, step: Window) -> str | None:
         left = max(0, -(-(low + p) // s))  # units whose first tap is before the first lit unit
         right = (high + p - k + 1) // s + 1  # units from here on end after the last lit unit
         runs = (range(min(left, units)), range(max(right, left, 0), units))
-    if sum(map(len, runs)) > _LIMIT:  # counted, not listed: a padding may be 10^9
+    # counted, not listed (a padding may be 10^9), and not with len(): a range longer than
+    # 2^63 has no length in CPython
+    if sum(max(0, r.stop - r.start) for r in runs) > _LIMIT:
         return "too many units to check"
     for o in itertools.chain(*runs):
         origin = o * s - p
