@@ -21,8 +21,8 @@ _LAZY = {
     "UsageError": ("errors", "UsageError"),
     "Graph": ("ir.graph", "Graph"),
     "Node": ("ir.graph", "Node"),
-    "load_spec": ("frontend.spec", "load_spec"),
-    "parse_spec": ("frontend.spec", "parse_spec"),
+    "load_spec": ("api", "load_spec"),
+    "parse_spec": ("api", "parse_spec"),
 }
 
 

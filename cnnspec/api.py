@@ -1,14 +1,32 @@
-"""The library entry point for analysis: run the passes over a graph."""
+"""The library entry points: load a spec, run the passes over its graph."""
 
 from __future__ import annotations
 
 from cnnspec.errors import UsageError
-from cnnspec.frontend.spec import parse_input_shape
+from cnnspec.frontend import spec as _spec
+from cnnspec.frontend.spec import parse_input_shape, parse_overrides
 from cnnspec.ir.facts import DTYPE_BYTES, Analysis
 from cnnspec.ir.graph import Graph
 from cnnspec.passes import PASSES
 from cnnspec.passes.shapes import infer_shapes
 from cnnspec.util.dims import gc_paused
+
+__all__ = ["analyze", "load_spec", "parse_input_shape", "parse_overrides", "parse_spec",
+           "shapes_only"]
+
+
+def load_spec(path, overrides: dict | None = None, input_shape=None,
+              only_defined: bool = False) -> Graph:
+    """Read a spec file and expand it into a :class:`Graph`.
+
+    ``overrides`` replaces vars (like ``--set``); ``input_shape`` replaces the declared input."""
+    return _spec.load_spec(path, overrides, input_shape, only_defined)
+
+
+def parse_spec(text: str, file: str = "<string>", overrides: dict | None = None,
+               input_shape=None) -> Graph:
+    """Like :func:`load_spec`, from YAML text (``file`` names it in messages)."""
+    return _spec.parse_spec(text, file, overrides, input_shape)
 
 
 def analyze(graph: Graph, input_shape=None, batch: int = 1, dtype: str = "float32") -> Analysis:
