@@ -14,7 +14,9 @@ emitted model has the same state_dict keys. Each group of nodes becomes:
 - The top-level class takes the spec's variables that layers use directly as arguments with
   their defaults, so ``Model()`` builds the spec as written.
 
-Module constructors come from each layer's ``torch_call``, the same data the builder uses.
+Module constructors come from each layer's ``torch_call``, the same data the builder uses; a
+layer type's own module (``Layer.torch_module``) is defined in the file from the source text
+the builder compiles, and layers ``emitted_inline`` are written as the expressions they give.
 Identifiers in the source are validated node names, block names and variable names;
 everything else from a spec is a number or a repr'd literal, so a spec cannot inject code.
 torch is not imported here.
@@ -22,20 +24,18 @@ torch is not imported here.
 
 from __future__ import annotations
 
-import ast
 import builtins
 import keyword
 import re
 import textwrap
 from dataclasses import dataclass, field
-from importlib.util import find_spec
-from pathlib import Path
 
 from cnnspec import __version__
 from cnnspec.api import shapes_only
 from cnnspec.emit.pyformat import LINE_LENGTH, reflow
 from cnnspec.errors import UsageError
 from cnnspec.ir.graph import Graph, Node
+from cnnspec.layers.registry import LAYERS
 from cnnspec.util.names import is_identifier
 
 _SLOT = re.compile("\x00(\\d+)\x00")
@@ -46,9 +46,10 @@ SPEC_ATTR = {"out_channels": "out", "out_features": "out", "in_channels": "in",
              "in_features": "in", "num_features": "in", "kernel_size": "kernel"}
 #: settings that change no shape: safe to expose as constructor arguments
 SHAPELESS = ("p", "eps", "momentum", "negative_slope", "alpha")
-#: names the generated code uses itself (never a class, argument or parameter name)
-RESERVED = {"self", "nn", "torch", "OrderedDict", "StochasticDepth", "super", "int", "float",
-            "x", "out", "annotations"}
+#: names the generated code uses itself (never a class, argument or parameter name), besides
+#: the own modules it may define (``own_modules``)
+RESERVED = frozenset({"self", "nn", "torch", "OrderedDict", "super", "int", "float", "x", "out",
+                      "annotations"})
 #: Python's builtins (True, None, Exception, super, …): no class is named after one
 BUILTINS = frozenset(dir(builtins))
 
@@ -57,14 +58,19 @@ BUILTINS = frozenset(dir(builtins))
 _DEFAULTED = re.compile("\x02(\\w+)=([^\x02\x03]*)\x03([^\x02]*)\x02")
 #: group kinds that are composites, not user blocks
 COMPOSITE_KINDS = ("", "sequential", "repeat", "residual", "branches", "squeeze_excitation")
-MERGES = ("Add", "Mul", "Concat")
 
-def module_source(name: str) -> str:
-    """The source of one of cnnspec's own modules (``cnnspec/torch/modules.py``), read as text so that
-    ``build`` never imports torch: the emitted class is the very one the builder runs."""
-    text = Path(find_spec("cnnspec.torch.modules").origin).read_text(encoding="utf-8")
-    node = next(n for n in ast.parse(text).body if isinstance(n, ast.ClassDef) and n.name == name)
-    return ast.get_source_segment(text, node) + "\n"
+
+def own_modules() -> dict:
+    """Name -> ``OwnModule`` of the registered layer types whose own module a generated file
+    defines (those not ``emitted_inline``), from the registry as it is now. The file holds
+    the very source the builder compiles; the names are never used for anything else."""
+    return {cls.torch_module.name: cls.torch_module for cls in LAYERS.values()
+            if cls.torch_module is not None and not cls.emitted_inline}
+
+
+def reserved() -> frozenset:
+    """Every name the generated file may use itself."""
+    return RESERVED | set(own_modules())
 
 
 def camel(name: str, suffix: str = "Block") -> str:
@@ -78,7 +84,7 @@ def camel(name: str, suffix: str = "Block") -> str:
 def usable_class_name(name: str) -> bool:
     """A name the emitted file can give a class: an identifier that is no keyword, builtin or
     name the file uses itself, and does not start with __ (mangled inside a class body)."""
-    return _identifier(name) and name not in RESERVED and name not in BUILTINS
+    return _identifier(name) and name not in reserved() and name not in BUILTINS
 
 
 def docstring(paragraphs: list[str], indent: str) -> str:
@@ -172,7 +178,9 @@ class Emitter:
         self.index = {node.name: i for i, node in enumerate(graph.nodes)}
         self.classes: dict[tuple, ClassSpec] = {}
         self.uses = set()
-        self.reserved = set(RESERVED)
+        self.own: dict = {}  # name -> OwnModule, the own modules used, in order of first use
+        self.base_reserved = reserved()
+        self.reserved = set(self.base_reserved)
 
     # ------------------------------------------------------------------ the module tree
     def tree(self) -> Box:
@@ -199,9 +207,10 @@ class Emitter:
                             and box.outputs == [box.nodes[-1].name] and len(box.inputs) == 1)
         return root
 
-    def is_merge(self, node: Node) -> bool:
-        call = node.layer.torch_call(self.facts[node.name].inputs)
-        return call.module == "cnnspec" and call.cls in MERGES
+    @staticmethod
+    def is_inline(node: Node) -> bool:
+        """Written as an expression in its parent's forward, with no module (merges)."""
+        return node.layer.emitted_inline
 
     def is_chain(self, box: Box) -> bool:
         """Its children run one after another, each reading the previous one's output."""
@@ -210,7 +219,7 @@ class Emitter:
         previous = box.inputs[0]
         for child in box.children.values():
             if isinstance(child, Node):
-                if self.is_merge(child) or list(child.inputs) != [previous]:
+                if self.is_inline(child) or list(child.inputs) != [previous]:
                     return False
                 previous = child.name
             elif not child.callable or child.inputs != [previous]:
@@ -240,7 +249,7 @@ class Emitter:
         else:
             init = "".join(self.init_line(name, c, slots, children, top)
                            for name, c in box.children.items()
-                           if not (isinstance(c, Node) and self.is_merge(c)))
+                           if not (isinstance(c, Node) and self.is_inline(c)))
             forward = self.forward(box)
         kind, args = self.graph.groups.get(box.name, ("", {}))
         if top:
@@ -281,7 +290,7 @@ class Emitter:
             children.append(self.template(child))
             return f"\x01{len(children) - 1}\x01"
         items = [(name, self.expr(c, slots, children, top, inner)) for name, c in child.children.items()
-                 if not (isinstance(c, Node) and self.is_merge(c))]
+                 if not (isinstance(c, Node) and self.is_inline(c))]
         if not child.callable:  # its parent's forward runs these one by one
             body = "".join(f"{inner}{_str(name)}: {expr},\n" for name, expr in items)
             return f"nn.ModuleDict({{\n{body}{indent}}})"
@@ -305,9 +314,10 @@ class Emitter:
                 parts.append(f"\x02{key}={slot}\x03{literal(defaults[key])}\x02")
             elif key in call.kwargs:
                 parts.append(f"{key}={self.value(call.kwargs[key], slots, node, key, texts)}")
-        if call.module == "cnnspec":
-            self.uses.add("StochasticDepth")
-            return f"StochasticDepth({', '.join(parts)})"
+        own = type(node.layer).torch_module
+        if own is not None and own.name == call.cls:
+            self.own.setdefault(own.name, own)
+            return f"{own.name}({', '.join(parts)})"
         return f"nn.{call.cls}({', '.join(parts)})"
 
     def value(self, value, slots: list, node: Node, name: str, texts: dict) -> str:
@@ -320,7 +330,7 @@ class Emitter:
         # break another layer: the network's last layer, or settings that change no shape
         safe = node.name == self.graph.output or name in SHAPELESS
         var = text if safe and isinstance(text, str) and text in self.graph.vars and _identifier(text) \
-            and text not in RESERVED and self.graph.vars[text] == value else None
+            and text not in self.base_reserved and self.graph.vars[text] == value else None
         leaf = node.name.rsplit(".", 1)[-1]
         owner = leaf if _identifier(leaf) else re.sub(r"\d+d$", "", type(node.layer).__name__.lower())
         slots.append((value, f"{owner}_{name}", var))
@@ -340,13 +350,8 @@ class Emitter:
             args = [var[s] for s in sources]
             for s in sources:
                 pending[s] -= 1
-            if isinstance(child, Node) and self.is_merge(child):
-                call = child.layer.torch_call(self.facts[child.name].inputs)
-                if call.cls == "Concat":
-                    self.uses.add("torch.cat")
-                    expression = f"torch.cat([{', '.join(args)}], dim={int(child.layer.dim)})"
-                else:
-                    expression = (" + " if call.cls == "Add" else " * ").join(args)
+            if isinstance(child, Node) and self.is_inline(child):
+                expression = child.layer.inline_source(args)
             else:
                 expression = f"{self.access(path)}({', '.join(args)})"
             freed = [var[s] for s in reversed(sources) if pending[s] == 0]
@@ -493,7 +498,7 @@ class Emitter:
     def rename(self, order: list, top: ClassSpec) -> None:
         """Variants of one block: the one with the fewest children keeps the block's name, the
         others are named after their extra children (``Bottleneck``, ``BottleneckDownsample``)."""
-        taken = {self.class_name, "StochasticDepth"}
+        taken = {self.class_name, *own_modules()}
         by_base: dict[str, list] = {}
         for spec in order:
             if spec is not top:
@@ -578,7 +583,7 @@ class Emitter:
         visit(top.cls, set())
         self.rename(order, top.cls)
         # parameters are named after the classes are, so that none hides a class it calls
-        self.reserved = RESERVED | {spec.name for spec in order}
+        self.reserved = self.base_reserved | {spec.name for spec in order}
         for spec in order:
             if not spec.slot_text:
                 self.resolve(spec)
@@ -587,13 +592,10 @@ class Emitter:
         head = [docstring(self.header, "").rstrip("\n"), "", "from __future__ import annotations", ""]
         if "OrderedDict" in self.uses:
             head += ["from collections import OrderedDict", ""]
-        if "torch.cat" in self.uses or "StochasticDepth" in self.uses or any(not c.chain for c in order):
+        if self.own or any(not c.chain for c in order):  # inline expressions are in a forward
             head.append("import torch")
         head.append("from torch import nn")
-        parts = ["\n".join(head)]
-        if "StochasticDepth" in self.uses:
-            parts.append(module_source("StochasticDepth"))
-        parts += texts
+        parts = ["\n".join(head), *(own.source for own in self.own.values()), *texts]
         return reflow("\n\n\n".join(p.rstrip("\n") for p in parts) + "\n")
 
 

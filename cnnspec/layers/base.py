@@ -267,16 +267,15 @@ class Weights(NamedTuple):
 
 @dataclass(frozen=True)
 class TorchCall:
-    """The module constructor a layer maps to: class name, positional and keyword args, and
-    where the class lives (``torch.nn``, or cnnspec's own small modules for merges and drop
-    path, which the emitter writes out as plain tensor operations).
+    """The module constructor a layer maps to: class name and positional and keyword args.
+    The class is the layer's own module when ``cls`` is its name (``Layer.torch_module``),
+    else the ``torch.nn`` class of that name.
 
     The builder calls it; the emitter writes it out as source, so the two cannot drift."""
 
     cls: str
     args: tuple = ()
     kwargs: dict = field(default_factory=dict)
-    module: str = "torch.nn"
     #: the constructor's names for ``args`` (the emitter names the ones that vary)
     arg_names: tuple = ()
     #: keyword arguments the emitted class templates always spell out, with the constructor's
@@ -287,8 +286,10 @@ class TorchCall:
 @dataclass(frozen=True)
 class OwnModule:
     """A torch module a layer type brings itself: its class name and its class source as text
-    (so the layer module stays torch-free). The builder compiles ``source`` once with ``torch``,
-    ``nn`` and ``F`` in scope; the emitter pastes it into the generated file."""
+    (so the layer module stays torch-free). The builder compiles ``source`` once with ``torch``
+    and ``nn`` (``from torch import nn``) in scope; the emitter pastes it into the generated
+    file, which imports both; ``cnnspec import`` reads a module of class ``name`` as the layer.
+    Own-module names are unique among the registered layer types."""
 
     name: str
     source: str
@@ -322,13 +323,24 @@ class Layer:
     normalizes: ClassVar[bool] = False
     #: every output reads every input feature (a fully-connected layer)
     fully_connected: ClassVar[bool] = False
-    #: the class names of the torch modules ``cnnspec import`` reads as this layer type
+    #: the class names of the torch modules ``cnnspec import`` reads as this layer type (the
+    #: name of the layer's own module, ``torch_module``, is added to them)
     imported_from: ClassVar[tuple[str, ...]] = ()
     #: the layer's own torch module, when ``torch.nn`` has none for it
     torch_module: ClassVar[OwnModule | None] = None
+    #: the emitted ``forward`` writes the layer as the tensor expression ``inline_source``
+    #: gives (merges: ``a + b``) instead of calling a module, so the generated file never
+    #: defines the layer's own module
+    emitted_inline: ClassVar[bool] = False
 
     #: the spec's own text for attributes written as expressions or names ({attr: text})
     spec_text: dict = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        own = cls.torch_module
+        if own is not None and own.name not in cls.imported_from:
+            cls.imported_from = (*cls.imported_from, own.name)
 
     def __init__(self, **values):
         fields = type(self).__dict__.get("_fields")
@@ -427,6 +439,12 @@ class Layer:
 
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         raise NotImplementedError(f"{self.type_name} has no torch mapping")
+
+    def inline_source(self, args: list[str]) -> str:
+        """For an ``emitted_inline`` layer: the Python expression the emitted ``forward``
+        computes it with, over the variable names holding its inputs (``torch`` and ``nn``
+        are imported in the generated file)."""
+        raise NotImplementedError(f"{self.type_name} is not written inline")
 
 
 def torch_pair(value):

@@ -2,9 +2,40 @@
 
 from __future__ import annotations
 
-from cnnspec.layers.base import Attr, Layer, LayerInputError, TorchCall, float_kind, int_kind
+from cnnspec.layers.base import (
+    Attr,
+    Layer,
+    LayerInputError,
+    OwnModule,
+    TorchCall,
+    float_kind,
+    int_kind,
+)
 from cnnspec.layers.registry import register
 from cnnspec.util import dims
+
+#: drop path's torch module (torchvision's ``StochasticDepth``, mode "row"), as the builder
+#: runs it and ``cnnspec build`` writes it
+STOCHASTIC_DEPTH = OwnModule("StochasticDepth", '''\
+class StochasticDepth(nn.Module):
+    """Drops the whole input of a sample with probability ``p`` while training, scaling the
+    rest by 1 / (1 − p); the identity at inference (torchvision's ``StochasticDepth``, "row")."""
+
+    def __init__(self, p: float):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        keep = 1.0 - self.p
+        mask = torch.empty((x.shape[0],) + (1,) * (x.dim() - 1), dtype=x.dtype, device=x.device)
+        mask.bernoulli_(keep)
+        return x * mask.div_(keep) if keep > 0 else x * 0
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+''')
 
 
 @register
@@ -114,11 +145,12 @@ class DropPath(Dropout):
 
     type_name = "drop_path"
     imported_from = ("StochasticDepth",)  # torchvision.ops and cnnspec's own
+    torch_module = STOCHASTIC_DEPTH
     aliases = ("stochastic_depth",)
     attrs = (Attr("p", float_kind(0.0, 1.0), default=0.0),)
 
     def torch_call(self, inputs):
-        return TorchCall("StochasticDepth", (self.p,), module="cnnspec", arg_names=("p",))
+        return TorchCall("StochasticDepth", (self.p,), arg_names=("p",))
 
 
 @register

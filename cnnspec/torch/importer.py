@@ -32,9 +32,10 @@ from cnnspec.layers.base import NotImportable
 from cnnspec.util.names import is_identifier
 
 
-def _readers() -> dict:
-    """Torch module class name -> the layer type that reads it (from the registry: each
-    layer class names what it is imported from and reads its settings itself)."""
+def readers() -> dict:
+    """Torch module class name -> the layer type that reads it, from the registry as it is now
+    (each layer class names what it is imported from, its own module among them, and reads
+    its settings itself)."""
     table = {}
     for cls in LAYERS.values():
         for name in cls.imported_from:
@@ -44,7 +45,12 @@ def _readers() -> dict:
     return table
 
 
-READERS = _readers()
+def __getattr__(name: str):
+    if name == "READERS":  # the table as of now (layer types may be registered later)
+        return readers()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 FUNCTIONS = {
     operator.add: "add", torch.add: "add", operator.mul: "mul", torch.mul: "mul",
     F.relu: "relu", torch.relu: "relu", F.silu: "silu", torch.sigmoid: "sigmoid", F.sigmoid: "sigmoid",
@@ -56,10 +62,15 @@ METHODS = {"add": "add", "mul": "mul", "relu": "relu", "sigmoid": "sigmoid", "fl
 
 
 class _Tracer(fx.Tracer):
-    """Also keeps cnnspec's merge modules and stochastic depth as single calls."""
+    """Also keeps every module a layer type reads (the layers' own modules: merges, stochastic
+    depth) as single calls."""
+
+    def __init__(self, readers: dict):
+        super().__init__()
+        self.readers = readers
 
     def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
-        return super().is_leaf_module(m, qualname) or type(m).__name__ in READERS
+        return super().is_leaf_module(m, qualname) or type(m).__name__ in self.readers
 
 
 def load_factory(target: str):
@@ -176,8 +187,9 @@ def import_model(model: nn.Module, input_shape: tuple, name: str = "imported") -
     """Trace ``model`` (in eval mode) into a spec at per-sample ``input_shape``, and list what
     the spec cannot hold (modules the forward never calls)."""
     model = model.eval()
+    table = readers()
     try:
-        traced = fx.GraphModule(model, _Tracer().trace(model))
+        traced = fx.GraphModule(model, _Tracer(table).trace(model))
     except Exception as exc:  # fx raises many kinds; all mean "cannot trace"
         raise UsageError(f"torch.fx cannot trace the model: {type(exc).__name__}: {exc}") from None
     modules = dict(traced.named_modules())
@@ -202,7 +214,7 @@ def import_model(model: nn.Module, input_shape: tuple, name: str = "imported") -
         if node.op == "get_attr":
             raise UsageError(f"the model reads the tensor {node.target!r} directly; cnnspec layers "
                              "hold their own parameters")
-        kind, attrs, args, dotted = _convert(node, modules)
+        kind, attrs, args, dotted = _convert(node, modules, table)
         inputs = [a for a in args if isinstance(a, fx.Node)]
         if not inputs:
             raise UsageError(f"{node.name}: the operation has no tensor input")
@@ -219,10 +231,10 @@ def import_model(model: nn.Module, input_shape: tuple, name: str = "imported") -
     return result
 
 
-def _convert(node: fx.Node, modules: dict):
+def _convert(node: fx.Node, modules: dict, table: dict):
     if node.op == "call_module":
         module = modules[node.target]
-        reader = READERS.get(type(module).__name__)
+        reader = table.get(type(module).__name__)
         if reader is None:
             raise UsageError(f"{node.target}: cnnspec has no layer for {type(module).__name__}",
                              hint="see docs/spec.md for the layer types")
