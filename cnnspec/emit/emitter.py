@@ -41,11 +41,6 @@ from cnnspec.util.names import is_identifier
 _SLOT = re.compile("\x00(\\d+)\x00")
 _CHILD = re.compile("\x01(\\d+)\x01")
 
-#: the spec attribute a constructor argument comes from, where the names differ
-SPEC_ATTR = {"out_channels": "out", "out_features": "out", "in_channels": "in",
-             "in_features": "in", "num_features": "in", "kernel_size": "kernel"}
-#: settings that change no shape: safe to expose as constructor arguments
-SHAPELESS = ("p", "eps", "momentum", "negative_slope", "alpha")
 #: names the generated code uses itself (never a class, argument or parameter name), besides
 #: the own modules it may define (``own_modules``)
 RESERVED = frozenset({"self", "nn", "torch", "OrderedDict", "super", "int", "float", "x", "out",
@@ -325,10 +320,11 @@ class Emitter:
             return literal(value)
         if isinstance(value, tuple):
             return "(" + ", ".join(self.value(v, slots, node, name, texts) for v in value) + ")"
-        text = texts.get(SPEC_ATTR.get(name, name))
+        attr = type(node.layer).attr_of_torch_arg(name)  # the setting the value comes from
+        text = texts.get(attr.name if attr is not None else name)
         # a variable becomes an argument of the top-level class only where changing it cannot
         # break another layer: the network's last layer, or settings that change no shape
-        safe = node.name == self.graph.output or name in SHAPELESS
+        safe = node.name == self.graph.output or (attr is not None and attr.shapeless)
         var = text if safe and isinstance(text, str) and text in self.graph.vars and _identifier(text) \
             and text not in self.base_reserved and self.graph.vars[text] == value else None
         leaf = node.name.rsplit(".", 1)[-1]

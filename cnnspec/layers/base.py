@@ -197,6 +197,12 @@ class Attr:
     required: bool = False
     aliases: tuple[str, ...] = ()
     doc: str = ""
+    #: the torch constructor argument that takes the value as it is, where its name differs
+    #: (``out`` is Conv2d's ``out_channels``): the emitter finds the spec's text for it
+    torch_arg: str = ""
+    #: the value changes no shape anywhere (a probability, eps, a slope), so the emitted model
+    #: may take the spec variable it is written with as an argument of its top-level class
+    shapeless: bool = False
 
     @property
     def field(self) -> str:
@@ -323,9 +329,17 @@ class Layer:
     normalizes: ClassVar[bool] = False
     #: every output reads every input feature (a fully-connected layer)
     fully_connected: ClassVar[bool] = False
+    #: it can be the inner activation of ``squeeze_excitation`` (its ``activation``); the
+    #: number orders the choices in messages and the JSON Schema. None: it cannot
+    se_activation: ClassVar[int | None] = None
     #: the class names of the torch modules ``cnnspec import`` reads as this layer type (the
     #: name of the layer's own module, ``torch_module``, is added to them)
     imported_from: ClassVar[tuple[str, ...]] = ()
+    #: the functions ``cnnspec import`` reads as this layer type, by dotted name
+    #: (``torch.nn.functional.relu``, ``operator.add`` for ``x + y``); see ``from_torch_function``
+    imported_functions: ClassVar[tuple[str, ...]] = ()
+    #: the tensor methods ``cnnspec import`` reads as this layer type (``x.relu()``)
+    imported_methods: ClassVar[tuple[str, ...]] = ()
     #: the layer's own torch module, when ``torch.nn`` has none for it
     torch_module: ClassVar[OwnModule | None] = None
     #: the emitted ``forward`` writes the layer as the tensor expression ``inline_source``
@@ -348,6 +362,14 @@ class Layer:
             fields = type(self)._fields = tuple((a.field, a.name, a.default) for a in self.attrs)
         for field_name, name, default in fields:
             setattr(self, field_name, values.get(name, default))
+
+    @classmethod
+    def attr_of_torch_arg(cls, name: str) -> Attr | None:
+        """The attribute whose value the torch constructor argument ``name`` takes, or None."""
+        cached = cls.__dict__.get("_torch_args")
+        if cached is None:
+            cached = cls._torch_args = {attr.torch_arg or attr.name: attr for attr in cls.attrs}
+        return cached.get(name)
 
     @classmethod
     def attr_spellings(cls) -> dict:
@@ -418,6 +440,13 @@ class Layer:
         """The layer's weight tensor, if it is a convolution or a fully-connected layer."""
         return None
 
+    def linear_twin(self, inputs: list[Shape]) -> Layer | None:
+        """A layer that reads the same input positions as this one through positive weights
+        only (max pooling: average pooling), which ``cnnspec verify`` runs in its place to
+        measure receptive fields from gradients. None: the layer serves itself (verify makes
+        every weight positive), or, when it is element-wise, the identity does."""
+        return None
+
     def padding_skew(self) -> tuple:
         """Per spatial axis, how many more padding pixels come after the input than before it
         (1 for PyTorch's ``padding='same'`` with an even kernel); () when symmetric."""
@@ -436,6 +465,15 @@ class Layer:
                 if attr.required or value != attr.default:
                     settings[attr.name] = value
         return settings
+
+    @classmethod
+    def from_torch_function(cls, args: list, kwargs: dict, is_tensor: Callable) -> tuple:
+        """For a call of one of ``imported_functions`` or ``imported_methods`` (a method's
+        tensor is the first argument): (layer type name, spec settings, the arguments that are
+        the layer's inputs). ``is_tensor`` tells a traced tensor from a constant. By default
+        the layer type itself, no settings and the first argument. Raises NotImportable for
+        what the spec cannot express."""
+        return cls.type_name, {}, list(args[:1])
 
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         raise NotImplementedError(f"{self.type_name} has no torch mapping")

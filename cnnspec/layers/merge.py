@@ -6,6 +6,7 @@ from cnnspec.layers.base import (
     Attr,
     Layer,
     LayerInputError,
+    NotImportable,
     OwnModule,
     TorchCall,
     fmt_shape,
@@ -124,6 +125,12 @@ class _Broadcasting(_Merge):
 
     operator = ""
 
+    @classmethod
+    def from_torch_function(cls, args, kwargs, is_tensor):
+        if not all(is_tensor(a) for a in args[:2]) or kwargs:
+            raise NotImportable(f"only tensor {cls.type_name}s of two tensors are supported")
+        return cls.type_name, {}, list(args[:2])
+
     def output_shape(self, inputs):
         return broadcast(inputs, self.type_name)
 
@@ -143,6 +150,8 @@ class Add(_Broadcasting):
     residual connection."""
 
     type_name = "add"
+    imported_functions = ("operator.add", "torch.add")
+    imported_methods = ("add",)
     torch_module = ADD
     operator = "+"
 
@@ -153,6 +162,8 @@ class Mul(_Broadcasting):
     squeeze-and-excitation ((C, 1, 1) times (C, H, W))."""
 
     type_name = "mul"
+    imported_functions = ("operator.mul", "torch.mul")
+    imported_methods = ("mul",)
     torch_module = MUL
     operator = "*"
 
@@ -163,6 +174,7 @@ class Concat(_Merge):
     Every other dimension must agree. It copies, and computes nothing."""
 
     type_name = "concat"
+    imported_functions = ("torch.cat",)
     torch_module = CONCAT
     aliases = ("cat",)
     attrs = (Attr("dim", int_kind(None), default=1),)
@@ -187,6 +199,15 @@ class Concat(_Merge):
                              "both paths agree (cnnspec sizes)",
                     )
         return (*first[:axis], sum((s[axis] for s in inputs), 0), *first[axis + 1:])
+
+    @classmethod
+    def from_torch_function(cls, args, kwargs, is_tensor):
+        """``torch.cat(tensors, dim)``; of one tensor (DenseNet's first layer) it is a copy."""
+        tensors = list(args[0])
+        dim = kwargs.get("dim", args[1] if len(args) > 1 else 0)
+        if len(tensors) == 1:
+            return "identity", {}, tensors
+        return cls.type_name, {} if dim == 1 else {"dim": dim}, tensors
 
     def assumptions(self, inputs):
         return _open_equalities(inputs, self.dim % (len(inputs[0]) + 1) - 1)

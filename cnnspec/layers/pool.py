@@ -21,7 +21,7 @@ from cnnspec.layers.base import (
     spatial,
     torch_pair,
 )
-from cnnspec.layers.conv import compact
+from cnnspec.layers.conv import Conv2d, compact
 from cnnspec.layers.registry import register
 from cnnspec.util import dims
 
@@ -99,7 +99,7 @@ class _Pool(Layer):
 
 
 _POOL_ATTRS = (
-    Attr("kernel", pair_kind(1), required=True, aliases=("kernel_size",)),
+    Attr("kernel", pair_kind(1), required=True, aliases=("kernel_size",), torch_arg="kernel_size"),
     Attr("stride", pair_kind(1), default=None, doc="defaults to the kernel size"),
     Attr("padding", pair_kind(0), default=(0, 0)),
 )
@@ -120,6 +120,16 @@ class MaxPool2d(_Pool):
 
     def _dilation(self):
         return self.dilation
+
+    def linear_twin(self, inputs):
+        """Average pooling over the same windows; a dilated window's averaging (depthwise)
+        convolution."""
+        if self.dilation != (1, 1):
+            channels = inputs[0][0]
+            return Conv2d(out=channels, kernel=self.kernel, stride=self._stride(), padding=self.padding,
+                          dilation=self.dilation, groups=channels, bias=False)
+        return AvgPool2d(kernel=self.kernel, stride=self.stride, padding=self.padding,
+                         ceil_mode=self.ceil_mode)
 
     @classmethod
     def from_torch(cls, module) -> dict:
@@ -274,6 +284,12 @@ class _Adaptive(Layer):
                                   f"only where {o} divides {dims.fmt(n)}")
 
     @classmethod
+    def from_torch_function(cls, args, kwargs, is_tensor):
+        size = kwargs.get("output_size", args[1] if len(args) > 1 else None)
+        return cls.type_name, {"output_size": list(size) if isinstance(size, (tuple, list)) else size}, \
+            list(args[:1])
+
+    @classmethod
     def from_torch(cls, module) -> dict:
         size = module.output_size
         if isinstance(size, (tuple, list)):
@@ -292,6 +308,7 @@ class AdaptiveAvgPool2d(_Adaptive):
 
     type_name = "adaptive_avgpool2d"
     imported_from = ("AdaptiveAvgPool2d",)
+    imported_functions = ("torch.nn.functional.adaptive_avg_pool2d",)
     aliases = ("adaptive_avgpool",)
     torch_class = "AdaptiveAvgPool2d"
     attrs = (Attr("output_size", output_size_kind(), required=True),)
@@ -303,9 +320,13 @@ class AdaptiveMaxPool2d(_Adaptive):
 
     type_name = "adaptive_maxpool2d"
     imported_from = ("AdaptiveMaxPool2d",)
+    imported_functions = ("torch.nn.functional.adaptive_max_pool2d",)
     aliases = ("adaptive_maxpool",)
     torch_class = "AdaptiveMaxPool2d"
     attrs = (Attr("output_size", output_size_kind(), required=True),)
+
+    def linear_twin(self, inputs):
+        return AdaptiveAvgPool2d(output_size=self.output_size)
 
 
 @register
@@ -327,4 +348,7 @@ class GlobalMaxPool(_Adaptive):
     shorthand = None
     torch_class = "AdaptiveMaxPool2d"
     output_size = (1, 1)
+
+    def linear_twin(self, inputs):
+        return AdaptiveAvgPool2d(output_size=self.output_size)
 

@@ -16,14 +16,11 @@ and ``cnnspec import`` prints a note.
 from __future__ import annotations
 
 import importlib
-import operator
 import sys
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
-import torch.nn.functional as F
 from torch import fx, nn
 
 from cnnspec.errors import UsageError
@@ -51,14 +48,25 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-FUNCTIONS = {
-    operator.add: "add", torch.add: "add", operator.mul: "mul", torch.mul: "mul",
-    F.relu: "relu", torch.relu: "relu", F.silu: "silu", torch.sigmoid: "sigmoid", F.sigmoid: "sigmoid",
-    torch.tanh: "tanh", F.hardswish: "hardswish", F.relu6: "relu6", F.gelu: "gelu",
-    F.dropout: "dropout", torch.flatten: "flatten", torch.cat: "concat",
-    F.adaptive_avg_pool2d: "adaptive_avgpool2d", F.adaptive_max_pool2d: "adaptive_maxpool2d",
-}
-METHODS = {"add": "add", "mul": "mul", "relu": "relu", "sigmoid": "sigmoid", "flatten": "flatten"}
+def _resolve(dotted: str):
+    """``torch.nn.functional.relu`` -> the function."""
+    module, _, name = dotted.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def operations() -> tuple[dict, dict]:
+    """(function -> layer type, tensor method name -> layer type) for the operations between
+    modules, from the registry as it is now (``imported_functions``, ``imported_methods``)."""
+    functions: dict = {}
+    methods: dict = {}
+    for cls in LAYERS.values():
+        for table, keys in ((functions, map(_resolve, cls.imported_functions)),
+                            (methods, cls.imported_methods)):
+            for key in keys:
+                if key in table and table[key] is not cls:
+                    raise AssertionError(f"{key} is read by both {table[key].type_name} and {cls.type_name}")
+                table[key] = cls
+    return functions, methods
 
 
 class _Tracer(fx.Tracer):
@@ -188,6 +196,7 @@ def import_model(model: nn.Module, input_shape: tuple, name: str = "imported") -
     the spec cannot hold (modules the forward never calls)."""
     model = model.eval()
     table = readers()
+    functions, methods = operations()
     try:
         traced = fx.GraphModule(model, _Tracer(table).trace(model))
     except Exception as exc:  # fx raises many kinds; all mean "cannot trace"
@@ -214,7 +223,7 @@ def import_model(model: nn.Module, input_shape: tuple, name: str = "imported") -
         if node.op == "get_attr":
             raise UsageError(f"the model reads the tensor {node.target!r} directly; cnnspec layers "
                              "hold their own parameters")
-        kind, attrs, args, dotted = _convert(node, modules, table)
+        kind, attrs, args, dotted = _convert(node, modules, table, functions, methods)
         inputs = [a for a in args if isinstance(a, fx.Node)]
         if not inputs:
             raise UsageError(f"{node.name}: the operation has no tensor input")
@@ -231,62 +240,40 @@ def import_model(model: nn.Module, input_shape: tuple, name: str = "imported") -
     return result
 
 
-def _convert(node: fx.Node, modules: dict, table: dict):
+def _convert(node: fx.Node, modules: dict, table: dict, functions: dict, methods: dict):
     if node.op == "call_module":
-        module = modules[node.target]
-        reader = table.get(type(module).__name__)
-        if reader is None:
-            raise UsageError(f"{node.target}: cnnspec has no layer for {type(module).__name__}",
-                             hint="see docs/spec.md for the layer types")
-        try:
-            kind, attrs = reader.type_name, reader.from_torch(module)
-        except NotImportable as exc:
-            raise UsageError(f"{node.target}: {type(module).__name__}: {exc}") from None
-        weights = list(module.parameters())
-        if weights and not any(p.requires_grad for p in weights):
-            attrs["trainable"] = False
-        return kind, attrs, list(node.args), node.target
-    if node.op == "call_function" and node.target in FUNCTIONS:
-        kind = FUNCTIONS[node.target]
-        return _functional(kind, node)
-    if node.op == "call_method" and node.target in METHODS:
-        return _functional(METHODS[node.target], node)
-    what = getattr(node.target, "__name__", str(node.target))
-    raise UsageError(f"{node.name}: cnnspec has no layer for the operation {what!r}",
-                     hint="supported: module calls of the layer types, +, *, torch.cat, torch.flatten "
-                          "and functional activations")
+        return _module_call(node, modules[node.target], table)
+    reader = None
+    if node.op == "call_function":
+        reader = functions.get(node.target)
+    elif node.op == "call_method":
+        reader = methods.get(node.target)
+    if reader is None:
+        what = getattr(node.target, "__name__", str(node.target))
+        raise UsageError(f"{node.name}: cnnspec has no layer for the operation {what!r}",
+                         hint="supported: module calls of the layer types, +, *, torch.cat, torch.flatten "
+                              "and functional activations")
+    try:
+        kind, attrs, args = reader.from_torch_function(list(node.args), dict(node.kwargs),
+                                                       lambda a: isinstance(a, fx.Node))
+    except NotImportable as exc:
+        raise UsageError(f"{node.name}: {exc}") from None
+    return kind, attrs, args, node.name
 
 
-def _functional(kind: str, node: fx.Node):
-    args = list(node.args)
-    attrs: dict = {}
-    if kind == "concat":
-        tensors = list(args[0])
-        dim = node.kwargs.get("dim", args[1] if len(args) > 1 else 0)
-        if len(tensors) == 1:  # torch.cat of one tensor (DenseNet's first layer): a copy
-            return "identity", {}, tensors, node.name
-        if dim != 1:
-            attrs["dim"] = dim
-        return kind, attrs, tensors, node.name
-    if kind == "flatten":
-        start = node.kwargs.get("start_dim", args[1] if len(args) > 1 else 0)
-        if start == 0:
-            raise UsageError(f"{node.name}: flattening the batch dimension is not supported")
-        if start != 1:
-            attrs["start_dim"] = start
-        return kind, attrs, args[:1], node.name
-    if kind in ("adaptive_avgpool2d", "adaptive_maxpool2d"):
-        size = node.kwargs.get("output_size", args[1] if len(args) > 1 else None)
-        attrs["output_size"] = list(size) if isinstance(size, (tuple, list)) else size
-        return kind, attrs, args[:1], node.name
-    if kind == "dropout":
-        attrs["p"] = node.kwargs.get("p", args[1] if len(args) > 1 else 0.5)
-        return kind, attrs, args[:1], node.name
-    if kind in ("add", "mul"):
-        if not all(isinstance(a, fx.Node) for a in args[:2]) or node.kwargs:
-            raise UsageError(f"{node.name}: only tensor {kind}s of two tensors are supported")
-        return kind, attrs, args[:2], node.name
-    return kind, attrs, args[:1], node.name
+def _module_call(node: fx.Node, module: nn.Module, table: dict):
+    reader = table.get(type(module).__name__)
+    if reader is None:
+        raise UsageError(f"{node.target}: cnnspec has no layer for {type(module).__name__}",
+                         hint="see docs/spec.md for the layer types")
+    try:
+        kind, attrs = reader.type_name, reader.from_torch(module)
+    except NotImportable as exc:
+        raise UsageError(f"{node.target}: {type(module).__name__}: {exc}") from None
+    weights = list(module.parameters())
+    if weights and not any(p.requires_grad for p in weights):
+        attrs["trainable"] = False
+    return kind, attrs, list(node.args), node.target
 
 
 def _common(before: str, after: str) -> str:

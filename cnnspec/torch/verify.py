@@ -31,7 +31,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from cnnspec.api import analyze
 from cnnspec.ir.facts import Analysis
 from cnnspec.ir.graph import INPUT, Graph
-from cnnspec.torch.builder import to_torch
+from cnnspec.torch.builder import factory_of, to_torch
 from cnnspec.util import dims
 
 RF_MAX_SIDE = 96
@@ -204,36 +204,18 @@ def _rf_input(graph: Graph, shape: tuple) -> tuple | None:
     return shape if max(shape[1:]) <= RF_FALLBACK_SIDE else None  # e.g. a declared fc size
 
 
-class _MixAlong(nn.Module):
-    """The linear twin of a softmax: every output along ``dim`` reads every input along it,
-    with positive weights (a softmax's own gradient sums to 0 over its outputs)."""
-
-    def __init__(self, dim: int):
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, x):
-        return x + x.mean(self.dim, keepdim=True)
-
-
 def _linearise(model, graph: Graph, facts) -> None:
-    """Positive weights and biases, element-wise layers as identities, max as average pooling,
-    softmax as a positive average along its dim: every path from an input pixel to a unit
-    then carries a positive weight (the input is all ones, so products such as a
-    squeeze-excitation gate stay positive too)."""
-    for (name, module), node in zip(model.nodes(), graph.nodes):
-        if isinstance(module, nn.MaxPool2d) and module.dilation not in (1, (1, 1)):
-            channels = facts[name].inputs[0][0]  # a dilated window: its averaging convolution
-            conv = nn.Conv2d(channels, channels, module.kernel_size, module.stride, module.padding,
-                             module.dilation, groups=channels, bias=False)
-            model.replace_node(name, conv)
-        elif isinstance(module, nn.MaxPool2d):
-            model.replace_node(name, nn.AvgPool2d(module.kernel_size, module.stride, module.padding,
-                                                  module.ceil_mode))
-        elif isinstance(module, nn.AdaptiveMaxPool2d):
-            model.replace_node(name, nn.AdaptiveAvgPool2d(module.output_size))
-        elif isinstance(module, nn.Softmax):
-            model.replace_node(name, _MixAlong(module.dim))
+    """Positive weights and biases, element-wise layers as identities, and every other layer
+    that has one as its linear twin (``Layer.linear_twin``: max as average pooling, softmax as
+    a positive average along its dim): every path from an input pixel to a unit then carries
+    a positive weight (the input is all ones, so products such as a squeeze-excitation gate
+    stay positive too)."""
+    for (name, _), node in zip(model.nodes(), graph.nodes):
+        inputs = facts[name].inputs
+        twin = node.layer.linear_twin(inputs)
+        if twin is not None:
+            call = twin.torch_call(inputs)
+            model.replace_node(name, factory_of(twin, call)(*call.args, **call.kwargs))
         elif node.layer.pointwise:  # activations, batch norm, dropout: identities
             model.replace_node(name, nn.Identity())
     with torch.no_grad():  # averaging weights keep every value bounded in float32; biases are
