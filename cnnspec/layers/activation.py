@@ -17,11 +17,10 @@ from cnnspec.layers.registry import register
 
 
 class _Activation(Layer):
-    """A parameter-free point-wise function: one operation per element."""
+    """A parameter-free element-wise function: one operation per element."""
 
-    family = "activation"
     ops_per_element = 1
-    pointwise = True
+    elementwise = True
     torch_class = ""
 
     def __init_subclass__(cls, **kwargs):
@@ -129,7 +128,7 @@ class Softmax(_Activation):
     type_name = "softmax"
     shorthand = "dim"
     ops_per_element = 3
-    pointwise = False  # every output along ``dim`` reads every input along it
+    elementwise = False  # every output along ``dim`` reads every input along it
     torch_class = "Softmax"
     attrs = (Attr("dim", int_kind(None), default=1),)
 

@@ -302,13 +302,12 @@ class OwnModule:
 
 
 class Layer:
-    """Everything cnnspec knows about one layer type. Subclasses fill in the class attributes
-    and override the rules; the defaults describe a parameter-free, shape-preserving,
-    point-wise layer."""
+    """Everything cnnspec knows about one layer type, torch side included. Subclasses fill in
+    the class attributes and override the rules; the default rules describe a parameter-free,
+    shape-preserving layer whose outputs each read one input position."""
 
     type_name: ClassVar[str] = ""
     aliases: ClassVar[tuple[str, ...]] = ()
-    family: ClassVar[str] = ""
     attrs: ClassVar[tuple[Attr, ...]] = ()
     #: the attribute set by the scalar shorthand ``- dropout: 0.5``
     shorthand: ClassVar[str | None] = None
@@ -320,9 +319,11 @@ class Layer:
     arity: ClassVar[object] = 1
     #: what a declared ``in`` counts, for messages
     declared_what: ClassVar[str] = "input channels"
-    #: an element-wise map of each value on its own (activations, batch norm at inference,
-    #: dropout): it moves no information between positions
-    pointwise: ClassVar[bool] = False
+    #: at inference each output value is a function of the input value at the same position
+    #: (channel, row and column) alone: activations, batch norm, dropout. Such a layer keeps
+    #: every value where it is and mixes none (the linter looks through it; verify measures
+    #: receptive fields with the identity in its place). Softmax is not: it mixes along its dim
+    elementwise: ClassVar[bool] = False
     #: a per-channel constant added to its input is cancelled (batch norm subtracts the mean)
     absorbs_bias: ClassVar[bool] = False
     #: it normalises its input (batch norm): what deep stacks need between their convs

@@ -23,8 +23,7 @@ class BatchNorm2d(Layer):
 
     type_name = "batchnorm2d"
     aliases = ("bn", "batchnorm")
-    family = "norm"
-    pointwise = True
+    elementwise = True  # at inference: a per-channel scale and shift
     normalizes = True
     imported_from = ("BatchNorm2d",)
     absorbs_bias = True  # in training it subtracts the batch mean; at inference the running mean

@@ -50,7 +50,6 @@ def pool_output_size(size, kernel: int, stride: int, padding: int, dilation: int
 class _Pool(Layer):
     """Shared rules of max and average pooling with a fixed window."""
 
-    family = "pool"
     shorthand = "kernel"
 
     def _dilation(self):
@@ -231,7 +230,6 @@ def _ratio(num, den: int):
 
 
 class _Adaptive(Layer):
-    family = "pool"
     shorthand = "output_size"
     torch_class = ""
 

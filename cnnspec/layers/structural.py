@@ -48,7 +48,6 @@ class Flatten(Layer):
     imported_from = ("Flatten",)
     imported_functions = ("torch.flatten",)
     imported_methods = ("flatten",)
-    family = "structural"
     view_of_input = True
     attrs = (
         Attr("start_dim", int_kind(None), default=1),
@@ -103,7 +102,6 @@ class Identity(Layer):
 
     type_name = "identity"
     imported_from = ("Identity",)
-    family = "structural"
     view_of_input = True
 
     def torch_call(self, inputs):
@@ -118,10 +116,9 @@ class Dropout(Layer):
     type_name = "dropout"
     imported_from = ("Dropout",)
     imported_functions = ("torch.nn.functional.dropout",)
-    family = "dropout"
     shorthand = "p"
     view_of_input = True
-    pointwise = True
+    elementwise = True
     attrs = (Attr("p", float_kind(0.0, 1.0), default=0.5, shapeless=True),)
 
     @classmethod
@@ -177,7 +174,6 @@ class ChannelShuffle(Layer):
 
     type_name = "channel_shuffle"
     imported_from = ("ChannelShuffle",)
-    family = "structural"
     shorthand = "groups"
     attrs = (Attr("groups", int_kind(1), required=True),)
 

@@ -216,7 +216,7 @@ def _linearise(model, graph: Graph, facts) -> None:
         if twin is not None:
             call = twin.torch_call(inputs)
             model.replace_node(name, factory_of(twin, call)(*call.args, **call.kwargs))
-        elif node.layer.pointwise:  # activations, batch norm, dropout: identities
+        elif node.layer.elementwise:  # activations, batch norm, dropout: identities
             model.replace_node(name, nn.Identity())
     with torch.no_grad():  # averaging weights keep every value bounded in float32; biases are
         for p in model.parameters():  # positive, so a unit reading only padding is not 0
