@@ -24,146 +24,27 @@ torch is not imported here.
 
 from __future__ import annotations
 
-import builtins
 import keyword
 import re
-import textwrap
-from dataclasses import dataclass, field
 
 from cnnspec import __version__
 from cnnspec.api import shapes_only
-from cnnspec.emit.pyformat import LINE_LENGTH, reflow
+from cnnspec.emit.class_text import ClassText
+from cnnspec.emit.literals import docstring, literal, quoted
+from cnnspec.emit.names import camel, identifier, reserved, usable_class_name
+from cnnspec.emit.parameters import Parameters
+from cnnspec.emit.pyformat import reflow
+from cnnspec.emit.structure import Box, ClassSpec, Instance, ModuleTree
 from cnnspec.errors import UsageError
 from cnnspec.ir.graph import Graph, Node
-from cnnspec.layers.registry import LAYERS
 from cnnspec.util.names import is_identifier
 
-_SLOT = re.compile("\x00(\\d+)\x00")
-_CHILD = re.compile("\x01(\\d+)\x01")
-
-#: names the generated code uses itself (never a class, argument or parameter name), besides
-#: the own modules it may define (``own_modules``)
-RESERVED = frozenset({"self", "nn", "torch", "OrderedDict", "super", "int", "float", "x", "out",
-                      "annotations"})
-#: Python's builtins (True, None, Exception, super, …): no class is named after one
-BUILTINS = frozenset(dir(builtins))
-
-#: a keyword argument a block class always spells out: \x02name=value\x03default\x02, where the
-#: value is any expression (a slot, a tuple of slots, a string) and is left out where it is the default
-_DEFAULTED = re.compile("\x02(\\w+)=([^\x02\x03]*)\x03([^\x02]*)\x02")
-#: group kinds that are composites, not user blocks
-COMPOSITE_KINDS = ("", "sequential", "repeat", "residual", "branches", "squeeze_excitation")
+__all__ = ["Emitter", "camel", "emit", "usable_class_name"]
 
 
-def own_modules() -> dict:
-    """Name -> ``OwnModule`` of the registered layer types whose own module a generated file
-    defines (those not ``emitted_inline``), from the registry as it is now. The file holds
-    the very source the builder compiles; the names are never used for anything else."""
-    return {cls.torch_module.name: cls.torch_module for cls in LAYERS.values()
-            if cls.torch_module is not None and not cls.emitted_inline}
+class Emitter(ModuleTree, Parameters, ClassText):
+    """Writes one graph as a Python module defining its model class."""
 
-
-def reserved() -> frozenset:
-    """Every name the generated file may use itself."""
-    return RESERVED | set(own_modules())
-
-
-def camel(name: str, suffix: str = "Block") -> str:
-    """``basic_conv`` -> ``BasicConv``: an ASCII class name that shadows nothing the file uses
-    (``none`` -> ``NoneBlock``, ``ordered_dict`` -> ``OrderedDictBlock``)."""
-    text = "".join(p[:1].upper() + p[1:] for p in re.split(r"[^A-Za-z0-9]+", str(name)) if p)
-    text = text if text[:1].isalpha() else suffix + text
-    return text + suffix if not usable_class_name(text) else text
-
-
-def usable_class_name(name: str) -> bool:
-    """A name the emitted file can give a class: an identifier that is no keyword, builtin or
-    name the file uses itself, and does not start with __ (mangled inside a class body)."""
-    return _identifier(name) and name not in reserved() and name not in BUILTINS
-
-
-def docstring(paragraphs: list[str], indent: str) -> str:
-    """A docstring at ``indent``: the paragraphs wrapped to the line length, the closing quotes
-    on a line of their own when there is more than one line."""
-    width = LINE_LENGTH - len(indent)
-    lines = []
-    for paragraph in paragraphs:
-        if lines:
-            lines.append("")
-        first = 3 if not lines else 0  # the opening quotes
-        lines += textwrap.wrap(" " * first + paragraph, width, break_long_words=False,
-                               break_on_hyphens=False)
-    lines[0] = lines[0][3:]
-    if len(lines) == 1 and len(lines[0]) + 6 <= width:
-        return f'{indent}"""{lines[0]}"""\n'
-    body = "\n".join(f"{indent}{line}" if line and i else line for i, line in enumerate(lines))
-    return f'{indent}"""{body}\n{indent}"""\n'
-
-
-def literal(value) -> str:
-    if isinstance(value, tuple):
-        return "(" + ", ".join(literal(v) for v in value) + ("," if len(value) == 1 else "") + ")"
-    if isinstance(value, str):
-        return _str(value)
-    if isinstance(value, (bool, float)) or value is None:
-        return repr(value)
-    return str(int(value))
-
-
-def _identifier(name: str) -> bool:
-    """Usable as written in the emitted source (``self.name``, a parameter): an identifier, no
-    keyword, and not starting with ``__``, which Python mangles inside a class body."""
-    return is_identifier(name) and not keyword.iskeyword(name) and not name.startswith("__")
-
-
-def _str(text: str) -> str:
-    """A string literal in double quotes, as ruff format writes it (the names and settings a
-    spec can hold have no quotes; one that had would keep repr's quotes)."""
-    text = str(text)
-    return repr(text) if '"' in text or "'" in text else '"' + repr(text)[1:-1] + '"'
-
-
-@dataclass
-class Box:
-    """A group of the module tree: its children (boxes or nodes) and every node below it."""
-
-    name: str
-    leaf: str
-    children: dict = field(default_factory=dict)
-    nodes: list = field(default_factory=list)
-    inputs: list = field(default_factory=list)
-    outputs: list = field(default_factory=list)
-    callable: bool = False
-
-
-@dataclass
-class Instance:
-    """One use of a class: its numeric slots, its child instances, and what it stands for."""
-
-    cls: ClassSpec
-    slots: list  # (value, origin, variable name or None)
-    children: list  # child Instances, referenced by \x01j\x01 in the class text
-    args: dict
-    in_channels: object
-    params_values: list = field(default_factory=list)
-
-
-@dataclass
-class ClassSpec:
-    """A generated class: its text with slots and child placeholders, and its instances."""
-
-    name: str
-    init: str
-    forward: str
-    chain: bool
-    instances: list = field(default_factory=list)
-    params: list = field(default_factory=list)
-    slot_text: list = field(default_factory=list)
-    children_names: set = field(default_factory=set)
-    base: str = ""
-
-
-class Emitter:
     def __init__(self, graph: Graph, class_name: str, header: list[str]):
         self.graph = graph
         self.class_name = class_name
@@ -177,57 +58,6 @@ class Emitter:
         self.base_reserved = reserved()
         self.reserved = set(self.base_reserved)
 
-    # ------------------------------------------------------------------ the module tree
-    def tree(self) -> Box:
-        root = Box("", "")
-        boxes = {"": root}
-        for node in self.graph.nodes:
-            parts = node.name.split(".")
-            box = root
-            root.nodes.append(node)
-            for i, part in enumerate(parts[:-1]):
-                full = ".".join(parts[: i + 1])
-                if full not in boxes:
-                    boxes[full] = box.children[part] = Box(full, part)
-                box = boxes[full]
-                box.nodes.append(node)
-            box.children[parts[-1]] = node
-        for box in boxes.values():
-            inside = {n.name for n in box.nodes}
-            box.inputs = list(dict.fromkeys(s for n in box.nodes for s in n.inputs if s not in inside))
-            box.outputs = [n.name for n in box.nodes if n.name == self.graph.output
-                           or any(u not in inside for u in self.users[n.name])]
-            steps = [self.index[n.name] for n in box.nodes]
-            box.callable = (steps == list(range(steps[0], steps[0] + len(steps)))
-                            and box.outputs == [box.nodes[-1].name] and len(box.inputs) == 1)
-        return root
-
-    @staticmethod
-    def is_inline(node: Node) -> bool:
-        """Written as an expression in its parent's forward, with no module (merges)."""
-        return node.layer.emitted_inline
-
-    def is_chain(self, box: Box) -> bool:
-        """Its children run one after another, each reading the previous one's output."""
-        if not box.callable:
-            return False
-        previous = box.inputs[0]
-        for child in box.children.values():
-            if isinstance(child, Node):
-                if self.is_inline(child) or list(child.inputs) != [previous]:
-                    return False
-                previous = child.name
-            elif not child.callable or child.inputs != [previous]:
-                return False
-            else:
-                previous = child.outputs[0]
-        return True
-
-    def is_block(self, box: Box) -> bool:
-        kind, _ = self.graph.groups.get(box.name, ("", {}))
-        return kind not in COMPOSITE_KINDS
-
-    # ------------------------------------------------------------------ templates
     def template(self, box: Box, top: bool = False) -> Instance:
         """Describe a callable group as an instance of a (possibly shared) class."""
         slots: list = []
@@ -272,9 +102,9 @@ class Emitter:
     def assign(name: str, expr: str) -> str:
         """The ``__init__`` line registering a child: ``self.name = …``, or ``add_module`` for a
         name that is no plain identifier (digits, a keyword, a leading __)."""
-        if _identifier(name):
+        if identifier(name):
             return f"        self.{name} = {expr}\n"
-        return f"        self.add_module({_str(name)}, {expr})\n"
+        return f"        self.add_module({quoted(name)}, {expr})\n"
 
     def expr(self, child, slots: list, children: list, top: bool, indent: str) -> str:
         """The expression building one child inside its parent's ``__init__``."""
@@ -287,12 +117,12 @@ class Emitter:
         items = [(name, self.expr(c, slots, children, top, inner)) for name, c in child.children.items()
                  if not (isinstance(c, Node) and self.is_inline(c))]
         if not child.callable:  # its parent's forward runs these one by one
-            body = "".join(f"{inner}{_str(name)}: {expr},\n" for name, expr in items)
+            body = "".join(f"{inner}{quoted(name)}: {expr},\n" for name, expr in items)
             return f"nn.ModuleDict({{\n{body}{indent}}})"
         if all(name == str(i) for i, (name, _) in enumerate(items)):
             return "nn.Sequential(\n" + "".join(f"{inner}{e},\n" for _, e in items) + f"{indent})"
         self.uses.add("OrderedDict")
-        body = "".join(f"{inner}({_str(name)}, {expr}),\n" for name, expr in items)
+        body = "".join(f"{inner}({quoted(name)}, {expr}),\n" for name, expr in items)
         return f"nn.Sequential(OrderedDict([\n{body}{indent}]))"
 
     def ctor(self, node: Node, slots: list, top: bool) -> str:
@@ -325,14 +155,13 @@ class Emitter:
         # a variable becomes an argument of the top-level class only where changing it cannot
         # break another layer: the network's last layer, or settings that change no shape
         safe = node.name == self.graph.output or (attr is not None and attr.shapeless)
-        var = text if safe and isinstance(text, str) and text in self.graph.vars and _identifier(text) \
+        var = text if safe and isinstance(text, str) and text in self.graph.vars and identifier(text) \
             and text not in self.base_reserved and self.graph.vars[text] == value else None
         leaf = node.name.rsplit(".", 1)[-1]
-        owner = leaf if _identifier(leaf) else re.sub(r"\d+d$", "", type(node.layer).__name__.lower())
+        owner = leaf if identifier(leaf) else re.sub(r"\d+d$", "", type(node.layer).__name__.lower())
         slots.append((value, f"{owner}_{name}", var))
         return f"\x00{len(slots) - 1}\x00"
 
-    # ------------------------------------------------------------------ forward
     def forward(self, box: Box) -> str:
         """``forward``: each child called in order, merges written as operators; a value's
         name is reused once its last reader inside the group has run."""
@@ -359,206 +188,6 @@ class Emitter:
             pending[result] = self.readers(box, result)
             lines.append(f"        {target} = {expression}\n")
         return "".join(lines) + f"        return {var[box.outputs[0]]}\n"
-
-    def steps(self, box: Box):
-        """(attribute path, child) in execution order; a non-callable group's nodes one by one."""
-        for name, child in sorted(box.children.items(), key=lambda kv: self.index[
-                (kv[1] if isinstance(kv[1], Node) else kv[1].nodes[0]).name]):
-            if isinstance(child, Node) or child.callable:
-                yield [name], child
-            else:
-                yield from self.leaves(child, [name])
-
-    def leaves(self, box: Box, path: list):
-        for name, child in box.children.items():
-            if isinstance(child, Node):
-                yield [*path, name], child
-            else:
-                yield from self.leaves(child, [*path, name])
-
-    def readers(self, box: Box, name: str) -> int:
-        inside = {n.name for n in box.nodes}
-        return sum(1 for u in self.users[name] if u in inside)
-
-    @staticmethod
-    def access(path: list) -> str:
-        text = "self"
-        for i, part in enumerate(path):
-            if _identifier(part):
-                text += f".{part}"
-            elif i == 0:
-                text = f"getattr(self, {_str(part)})"
-            else:  # inside an nn.ModuleDict holder
-                text += f"[{_str(part)}]"
-        return text
-
-    # ------------------------------------------------------------------ parameters
-    def resolve(self, spec: ClassSpec) -> None:
-        """Choose the class's constructor parameters from its instances (children first)."""
-        for instance in spec.instances:
-            for child in instance.children:
-                if not child.cls.params and child.cls.instances and not child.cls.slot_text:
-                    self.resolve(child.cls)
-        rows = [self.flat_slots(instance) for instance in spec.instances]
-        texts, params, vectors = [], [], []
-        for k in range(len(rows[0])):
-            vector = tuple(row[k][0] for row in rows)
-            var = rows[0][k][2]
-            if var is not None and spec.name == self.class_name and var not in self.reserved:
-                texts.append(var)
-                if var not in params:
-                    params.append(var)
-                    vectors.append(vector)
-                continue
-            if len(set(vector)) == 1 or spec.name == self.class_name:
-                texts.append(literal(vector[0]))
-            elif vector in vectors:
-                texts.append(params[vectors.index(vector)])
-            else:
-                named = self.known_name(spec, vector, params)
-                multiple = None if named else self.multiple(vector, params, vectors)
-                if multiple:
-                    texts.append(multiple)
-                    continue
-                name = named or self.param_name(rows[0][k][1], params)
-                params.append(name)
-                vectors.append(vector)
-                texts.append(name)
-        spec.params, spec.slot_text = params, texts
-        for instance, row in zip(spec.instances, rows):
-            instance.params_values = [row[[t for t in texts].index(p)][0] for p in params]
-
-    def flat_slots(self, instance: Instance) -> list:
-        """The instance's own slots, then one per argument of each child instance."""
-        rows = list(instance.slots)
-        for child in instance.children:
-            if not child.cls.slot_text and child.cls.instances:
-                self.resolve(child.cls)
-            rows += [(v, f"{child.cls.name}_{p}", None)
-                     for p, v in zip(child.cls.params, child.params_values)]
-        return rows
-
-    @staticmethod
-    def multiple(vector: tuple, params: list, vectors: list) -> str | None:
-        for name, other in zip(params, vectors):
-            if all(isinstance(a, int) and not isinstance(a, bool) and isinstance(b, int) and b > 0
-                   and a % b == 0 for a, b in zip(vector, other)):
-                factors = {a // b for a, b in zip(vector, other)}
-                if len(factors) == 1 and (factor := factors.pop()) > 1:
-                    return f"{name} * {factor}"
-        return None
-
-    def known_name(self, spec: ClassSpec, vector: tuple, taken: list) -> str | None:
-        """A block argument, or in_channels, whose values are exactly these in every instance."""
-        for arg in spec.instances[0].args:
-            if (_identifier(arg) and arg not in taken and arg not in self.reserved
-                    and all(inst.args.get(arg) == v for inst, v in zip(spec.instances, vector))):
-                return arg
-        if "in_channels" not in taken and all(i.in_channels == v for i, v in zip(spec.instances, vector)):
-            return "in_channels"
-        return None
-
-    def param_name(self, origin: str, taken: list) -> str:
-        name = re.sub(r"\W", "_", origin)
-        name = name if _identifier(name) else f"m{name}"
-        while name in taken or name in self.reserved:
-            name += "_"
-        return name
-
-    # ------------------------------------------------------------------ text
-    def fill(self, spec: ClassSpec, text: str) -> str:
-        """Replace slots by the class's texts, child placeholders by constructor calls."""
-        own = len(spec.instances[0].slots)
-        offsets, offset = [], own
-        for child in spec.instances[0].children:
-            offsets.append(offset)
-            offset += len(child.cls.params)
-
-        def child_call(m) -> str:
-            j = int(m.group(1))
-            child = spec.instances[0].children[j]
-            args = spec.slot_text[offsets[j]: offsets[j] + len(child.cls.params)]
-            return f"{child.cls.name}({', '.join(args)})"
-
-        def slots(text: str) -> str:
-            return _SLOT.sub(lambda m: spec.slot_text[int(m.group(1))], text)
-
-        def defaulted(m) -> str:
-            value = slots(m.group(2))
-            return "" if value == m.group(3) else f", {m.group(1)}={value}"
-
-        text = re.sub(r",? ?" + _DEFAULTED.pattern, defaulted, text)
-        text = slots(text)
-        return _CHILD.sub(child_call, text)
-
-    def rename(self, order: list, top: ClassSpec) -> None:
-        """Variants of one block: the one with the fewest children keeps the block's name, the
-        others are named after their extra children (``Bottleneck``, ``BottleneckDownsample``)."""
-        taken = {self.class_name, *own_modules()}
-        by_base: dict[str, list] = {}
-        for spec in order:
-            if spec is not top:
-                by_base.setdefault(spec.base, []).append(spec)
-        for base, variants in by_base.items():
-            variants.sort(key=lambda v: (len(v.children_names), order.index(v)))
-            plain = variants[0].children_names
-            for spec in variants:
-                extra = sorted(n for n in spec.children_names - plain if _identifier(n))
-                name = base + "".join(camel(e) for e in extra)
-                candidate, count = name, 2
-                while candidate in taken:
-                    candidate, count = f"{name}{count}", count + 1
-                spec.name = candidate
-                taken.add(candidate)
-
-    def frozen(self, box: Box) -> list[str]:
-        """The fewest module paths covering every frozen (trainable: false) layer with weights."""
-        paths = []
-        for child in box.children.values():
-            nodes = [child] if isinstance(child, Node) else child.nodes
-            weighted = [n for n in nodes if n.layer.params(self.facts[n.name].inputs)]
-            frozen = [n for n in weighted if not n.trainable]
-            if not frozen:
-                continue
-            if len(frozen) == len(weighted) or isinstance(child, Node):
-                paths.append(child.name)
-            else:
-                paths.extend(self.frozen(child))
-        return paths
-
-    def freeze_lines(self) -> str:
-        paths = self.frozen(self.root)
-        if not paths:
-            return ""
-        listed = "".join(f"            {_str(p)},\n" for p in paths)
-        return ("        # trainable: false in the spec\n"
-                f"        for name in (\n{listed}        ):\n"
-                "            self.get_submodule(name).requires_grad_(False)\n")
-
-    def class_text(self, spec: ClassSpec, doc: str = "") -> str:
-        top = spec.name == self.class_name
-        if top:
-            values = {p: v for p, v in zip(spec.params, spec.instances[0].params_values)}
-            signature = "".join(f", {p}: {type(v).__name__} = {literal(v)}" for p, v in values.items())
-        else:
-            ints = [all(isinstance(i.params_values[k], int) for i in spec.instances)
-                    for k in range(len(spec.params))]
-            signature = "".join(f", {p}: int" if is_int else f", {p}"
-                                for p, is_int in zip(spec.params, ints))
-        init = self.fill(spec, spec.init)
-        if spec.chain:
-            if init.lstrip().startswith("self."):  # named children, registered in order
-                body = f"        super().__init__()\n{init}"
-            else:
-                body = f"        super().__init__(\n{init}        )\n"
-            return (f"class {spec.name}(nn.Sequential):\n{doc}"
-                    f"    def __init__(self{signature}) -> None:\n{body}"
-                    + (self.freeze_lines() if top else ""))
-        args = "x: torch.Tensor"
-        return (f"class {spec.name}(nn.Module):\n{doc}"
-                f"    def __init__(self{signature}) -> None:\n"
-                f"        super().__init__()\n{init}" + (self.freeze_lines() if top else "") + "\n"
-                f"    def forward(self, {args}) -> torch.Tensor:\n{spec.forward}")
 
     def source(self) -> str:
         root = self.root = self.tree()

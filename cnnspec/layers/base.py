@@ -1,19 +1,40 @@
-"""The base of every layer type: attribute declarations, their parsing, and the layer protocol.
+"""The base of every layer type: the layer protocol, and what a layer maps to in torch.
 
-A layer class declares its spec attributes as :class:`Attr` objects and implements the rules
-that describe it: output shape, parameter and buffer counts, MACs and element-wise work,
-its receptive-field transform and the ``torch.nn`` constructor it maps to. Passes, the
-builder, the JSON Schema and the tests all work from these declarations.
+A layer class declares its spec attributes as :class:`Attr` objects (``cnnspec.layers.attrs``)
+and implements the rules that describe it: output shape, parameter and buffer counts, MACs
+and element-wise work, its receptive-field transform (``cnnspec.layers.receptive``), the
+torch module it maps to and how torch modules and functions are read back as it. Passes, the
+builder, the emitter, verify, the importer, the JSON Schema and the tests all work from
+these declarations. The names of those two modules can be imported from here too.
 """
 
 from __future__ import annotations
 
-import keyword
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, NamedTuple
+from typing import ClassVar
 
+from cnnspec.layers.attrs import (
+    BOOL,
+    Attr,
+    AttrValueError,
+    Kind,
+    choice_kind,
+    float_kind,
+    int_kind,
+    output_size_kind,
+    padding_kind,
+    pair_kind,
+)
+from cnnspec.layers.receptive import GLOBAL, Mixes, Weights, Window
 from cnnspec.util import dims
+
+__all__ = [  # the layer protocol, with the attribute kinds and field descriptions it uses
+    "BOOL", "GLOBAL", "Attr", "AttrValueError", "Kind", "Layer", "LayerInputError", "Mixes",
+    "NotImportable", "OwnModule", "Shape", "TorchCall", "Weights", "Window", "choice_kind",
+    "float_kind", "fmt_shape", "int_kind", "output_size_kind", "padding_kind", "pair_kind",
+    "spatial", "torch_pair",
+]
 
 Shape = tuple  # per-sample shape: (C, H, W) or (F,); entries are dims
 
@@ -29,246 +50,6 @@ class LayerInputError(Exception):
 
 class NotImportable(Exception):
     """A torch module whose configuration the layer type cannot express (cnnspec import)."""
-
-
-class AttrValueError(Exception):
-    """An attribute value of the wrong type or out of range (the caller adds the position).
-    ``attr`` names the attribute when a cross-attribute check in ``validate`` fails."""
-
-    def __init__(self, message: str, attr: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.attr = attr
-
-
-# --------------------------------------------------------------------------- attribute kinds
-
-
-@dataclass(frozen=True)
-class Kind:
-    """How one attribute's value is read from the spec and described in the JSON Schema."""
-
-    name: str
-    parse: Callable[[Any, Callable], Any]
-    schema: dict
-
-
-def _number(value, resolve, what: str):
-    if isinstance(value, bool):
-        raise AttrValueError(f"expected {what}, got {str(value).lower()}")
-    if isinstance(value, str):
-        value = resolve(value)
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise AttrValueError(f"expected {what}, got {type(value).__name__} {value!r}")
-    return value
-
-
-def _integer(value, resolve, minimum: int | None):
-    number = _number(value, resolve, "an integer")
-    if isinstance(number, float):
-        if not number.is_integer():
-            raise AttrValueError(
-                f"expected an integer, got {number:g}"
-                + (" (use // for whole-number division)" if isinstance(value, str) else "")
-            )
-        number = int(number)
-    if minimum is not None and number < minimum:
-        raise AttrValueError(f"must be at least {minimum}, got {number}")
-    return number
-
-
-_EXPR = {"type": "string", "description": "an arithmetic expression over vars"}
-
-
-def int_kind(minimum: int | None = 1) -> Kind:
-    schema: dict = {"type": "integer"}
-    if minimum is not None:
-        schema["minimum"] = minimum
-    return Kind(
-        f"integer >= {minimum}" if minimum is not None else "integer",
-        lambda v, r: _integer(v, r, minimum),
-        {"anyOf": [schema, _EXPR]},
-    )
-
-
-def pair_kind(minimum: int = 1) -> Kind:
-    """An int used for both spatial axes, or a [height, width] pair."""
-
-    def parse(value, resolve):
-        if isinstance(value, list):
-            if len(value) != 2:
-                raise AttrValueError(f"expected [height, width], got {len(value)} values")
-            return tuple(_integer(v, resolve, minimum) for v in value)
-        number = _integer(value, resolve, minimum)
-        return (number, number)
-
-    item = {"anyOf": [{"type": "integer", "minimum": minimum}, _EXPR]}
-    return Kind(
-        f"integer >= {minimum} or [height, width]",
-        parse,
-        {"anyOf": [item, {"type": "array", "items": item, "minItems": 2, "maxItems": 2}]},
-    )
-
-
-def float_kind(minimum: float | None = None, maximum: float | None = None) -> Kind:
-    def parse(value, resolve):
-        number = float(_number(value, resolve, "a number"))
-        if minimum is not None and number < minimum:
-            raise AttrValueError(f"must be at least {minimum:g}, got {number:g}")
-        if maximum is not None and number > maximum:
-            raise AttrValueError(f"must be at most {maximum:g}, got {number:g}")
-        return number
-
-    schema: dict = {"type": "number"}
-    if minimum is not None:
-        schema["minimum"] = minimum
-    if maximum is not None:
-        schema["maximum"] = maximum
-    return Kind("number", parse, {"anyOf": [schema, _EXPR]})
-
-
-def _parse_bool(value, resolve):
-    if isinstance(value, str):
-        value = resolve(value)
-    if not isinstance(value, bool):
-        raise AttrValueError(f"expected true or false, got {value!r}")
-    return value
-
-
-BOOL = Kind("true or false", _parse_bool, {"type": "boolean"})
-
-
-def choice_kind(*choices: str) -> Kind:
-    def parse(value, resolve):
-        if value not in choices:
-            from cnnspec.errors import did_you_mean
-
-            hint = did_you_mean(str(value), choices)
-            raise AttrValueError(
-                f"expected one of {', '.join(choices)}; got {value!r}" + (f" ({hint})" if hint else "")
-            )
-        return value
-
-    return Kind("one of " + ", ".join(choices), parse, {"enum": list(choices)})
-
-
-def padding_kind() -> Kind:
-    pair = pair_kind(0)
-
-    def parse(value, resolve):
-        if value in ("same", "valid"):
-            return value
-        return pair.parse(value, resolve)
-
-    return Kind(
-        "integer >= 0, [height, width], 'same' or 'valid'",
-        parse,
-        {"anyOf": [{"enum": ["same", "valid"]}, pair.schema]},
-    )
-
-
-def output_size_kind() -> Kind:
-    """Adaptive pooling's output size: an int, or [height, width] where null keeps that axis."""
-
-    def parse(value, resolve):
-        if isinstance(value, list):
-            if len(value) != 2:
-                raise AttrValueError(f"expected [height, width], got {len(value)} values")
-            return tuple(None if v is None else _integer(v, resolve, 1) for v in value)
-        number = _integer(value, resolve, 1)
-        return (number, number)
-
-    item = {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}, _EXPR]}
-    return Kind(
-        "integer >= 1 or [height, width]",
-        parse,
-        {"anyOf": [{"type": "integer", "minimum": 1}, _EXPR,
-                   {"type": "array", "items": item, "minItems": 2, "maxItems": 2}]},
-    )
-
-
-@dataclass(frozen=True)
-class Attr:
-    """One attribute of a layer type as written in a spec."""
-
-    name: str
-    kind: Kind
-    default: Any = None
-    required: bool = False
-    aliases: tuple[str, ...] = ()
-    doc: str = ""
-    #: the torch constructor argument that takes the value as it is, where its name differs
-    #: (``out`` is Conv2d's ``out_channels``): the emitter finds the spec's text for it
-    torch_arg: str = ""
-    #: the value changes no shape anywhere (a probability, eps, a slope), so the emitted model
-    #: may take the spec variable it is written with as an argument of its top-level class
-    shapeless: bool = False
-
-    @property
-    def field(self) -> str:
-        """The Python attribute the value is stored under (``in`` becomes ``in_``)."""
-        return self.name + "_" if keyword.iskeyword(self.name) else self.name
-
-
-# --------------------------------------------------------------------------- receptive field
-
-
-class Window(NamedTuple):
-    """A sliding window along one axis: effective kernel, stride and padding before it.
-    ``outputs`` is the number of output units when the layer fixes it (adaptive pooling)."""
-
-    kernel: object
-    stride: object = 1
-    padding: object = 0
-    outputs: object = None
-    ceil: bool = False  # ceil_mode: the last window may overhang instead of dropping pixels
-    #: the spacing of the taps inside the window: ``kernel`` spans (taps - 1)·dilation + 1
-    dilation: int = 1
-    #: why the window only approximates the layer (units not on one evenly spaced grid of
-    #: equal windows: upsampling, a strided transposed convolution, uneven adaptive bins);
-    #: None when it describes every output unit exactly
-    approximate: str | None = None
-    #: an approximate window whose output units may read no input unit at all (a transposed
-    #: convolution's outputs between the strided taps); for exact windows the pass finds them
-    gaps: bool = False
-    #: the first output unit reads the first input unit and the last the last, so the union
-    #: of all the units' fields is the input's (adaptive pooling, enlarging upsampling)
-    keeps_union: bool = False
-
-    @property
-    def taps(self) -> int:
-        """How many input positions the window reads along the axis."""
-        return (self.kernel - 1) // self.dilation + 1
-
-
-#: The layer mixes every position of its input (global pooling).
-GLOBAL = "global"
-
-
-class Mixes(NamedTuple):
-    """The layer mixes every position along these dims of its (per-sample) input: 0 is the
-    channels of a (C, H, W) input or the features of a flattened one (``linear`` mixes its
-    last dim, ``softmax`` its ``dim``). The receptive-field pass maps the dims to the spatial
-    axes they hold (after a flatten, one dim can hold both)."""
-
-    dims: tuple
-
-
-class Weights(NamedTuple):
-    """The weight tensor of a convolution or fully-connected layer, for the rules that reason
-    about its shape (the linter): channels in and out, groups, kernel and dilation per axis,
-    whether it has a bias, and whether it is a transposed convolution."""
-
-    in_channels: object
-    out_channels: object
-    groups: int = 1
-    kernel: tuple = (1, 1)
-    dilation: tuple = (1, 1)
-    bias: bool = True
-    transposed: bool = False
-
-
-# --------------------------------------------------------------------------- the layer protocol
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,7 @@ def _conv_settings(m) -> dict:
     return settings
 
 
-def _transposed_gaps(n, k: int, s: int, p: int, d: int, outputs, limit: int = 4096) -> bool:
+def _transposed_gaps(n, k: int, s: int, p: int, d: int, outputs, *, limit: int = 4096) -> bool:
     """Whether some output of a transposed convolution reads no input unit (output o reads
     input i through tap t when o = i·s − p + t·d). True when it cannot be told cheaply."""
     if not (isinstance(n, int) and isinstance(outputs, int)) or max(outputs, n) * k > limit:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import math
-from fractions import Fraction
-
 from cnnspec.layers.base import (
     BOOL,
     GLOBAL,
@@ -21,6 +18,8 @@ from cnnspec.layers.base import (
     spatial,
     torch_pair,
 )
+from cnnspec.layers.bins import adaptive_bins as adaptive_bins  # re-exported
+from cnnspec.layers.bins import adaptive_widths, ratio
 from cnnspec.layers.conv import Conv2d, compact
 from cnnspec.layers.registry import register
 from cnnspec.util import dims
@@ -194,41 +193,6 @@ def _pool_settings(m) -> dict:
     return settings
 
 
-def adaptive_bins(size, out: int) -> list[tuple]:
-    """PyTorch's adaptive pooling bins: [⌊i·n/o⌋, ⌈(i+1)·n/o⌉) for i < o (formulas when n is)."""
-    return [(dims.floordiv(i * size, out), dims.ceildiv((i + 1) * size, out)) for i in range(out)]
-
-
-def adaptive_widths(size, out: int) -> tuple:
-    """(first bin's width, widest bin's width, sum of all widths) of adaptive pooling from
-    ``size`` to ``out`` bins, without listing the bins when ``size`` is an int: with g =
-    gcd(n, o), bin i starts at ⌊i·n/o⌋ and is ⌈(r + n)/o⌉ wide where r = i·n mod o runs over
-    the multiples of g below o, so the first is ⌈n/o⌉ wide, the widest ⌈(n + o − g)/o⌉, and
-    the widths add up to n + o − g."""
-    if isinstance(size, int):
-        g = math.gcd(size, out)
-        return -(-size // out), -(-(size + out - g) // out), size + out - g
-    g = _gcd(size, out)
-    return dims.ceildiv(size, out), dims.ceildiv(size + out - g, out), size + out - g
-
-
-def _gcd(size, out: int):
-    """gcd(n, o) as a formula in n: the sum of φ(d) over the divisors d of o that divide n,
-    where [d | n] = ⌊n/d⌋ − ⌊(n − 1)/d⌋."""
-    import sympy
-
-    return sum((sympy.totient(d) * (dims.floordiv(size, d) - dims.floordiv(size - 1, d))
-                for d in sympy.divisors(out)), sympy.Integer(0))
-
-
-def _ratio(num, den: int):
-    """num / den exactly: an int, a Fraction, or a formula."""
-    if isinstance(num, int):
-        value = Fraction(num, den)
-        return int(value) if value.denominator == 1 else value
-    return num / den
-
-
 class _Adaptive(Layer):
     shorthand = "output_size"
     torch_class = ""
@@ -268,7 +232,7 @@ class _Adaptive(Layer):
             if n % o <= 1:  # one grid of equal windows: n = o·q or o·q + 1 (7 to 3: k 3, s 2)
                 windows.append(Window(first, n // o, 0, outputs=o))
                 continue
-            windows.append(Window(widest, _ratio(n - first, o - 1), _ratio(widest - first, 2),
+            windows.append(Window(widest, ratio(n - first, o - 1), ratio(widest - first, 2),
                                   outputs=o, keeps_union=True,
                                   approximate=f"adaptive pooling of {n} units to {o} bins: the "
                                               "bins differ in width or spacing"))
@@ -276,7 +240,7 @@ class _Adaptive(Layer):
 
     def _symbolic_window(self, n, o: int):
         """A formula size: the bins are even only for some sizes (where o divides n)."""
-        return Window(dims.ceildiv(n, o), _ratio(n - dims.ceildiv(n, o), o - 1), 0, outputs=o,
+        return Window(dims.ceildiv(n, o), ratio(n - dims.ceildiv(n, o), o - 1), 0, outputs=o,
                       keeps_union=True,
                       approximate=f"adaptive pooling of {dims.fmt(n)} units to {o} bins: even bins "
                                   f"only where {o} divides {dims.fmt(n)}")

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import importlib
 import sys
-import textwrap
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from torch import fx, nn
@@ -26,7 +24,11 @@ from torch import fx, nn
 from cnnspec.errors import UsageError
 from cnnspec.layers import LAYERS
 from cnnspec.layers.base import NotImportable
-from cnnspec.util.names import is_identifier
+from cnnspec.torch.dropped import Dropped, Imported, dropped_modules
+from cnnspec.torch.spec_writer import write_spec
+
+__all__ = ["Dropped", "Imported", "dropped_modules", "import_model", "load_factory", "operations",
+           "readers", "to_spec"]
 
 
 def readers() -> dict:
@@ -105,90 +107,9 @@ def load_factory(target: str):
     return model
 
 
-@dataclass
-class Dropped:
-    """Part of the model that the spec does not have: a module the forward never calls (or the
-    tensors a calling container holds itself), with what it holds."""
-
-    name: str
-    type: str
-    params: int
-    keys: list = field(default_factory=list)  # its state_dict keys
-
-    def describe(self) -> str:
-        return f"{self.name} ({'' if self.type == 'tensor' else self.type + ', '}{_count(self.params)})"
-
-
-def _count(params: int) -> str:
-    return f"{params:,} param{'' if params == 1 else 's'}"
-
-
-@dataclass
-class Imported:
-    """What ``cnnspec import`` makes of a model: the spec text and what it leaves out."""
-
-    text: str
-    dropped: list
-    params: int  # the model's, all of them
-    keys: int  # the model's state_dict keys
-
-    def note(self) -> str | None:
-        """One sentence naming what was left out, or None."""
-        if not self.dropped:
-            return None
-        modules = [d for d in self.dropped if d.type != "tensor"]
-        tensors = [d for d in self.dropped if d.type == "tensor"]
-        parts = []
-        if modules:
-            parts.append(f"{len(modules)} module{'s' if len(modules) != 1 else ''} the traced forward "
-                         f"never calls (in eval mode): {', '.join(d.describe() for d in modules)}")
-        if tensors:
-            parts.append(f"{len(tensors)} tensor{'s' if len(tensors) != 1 else ''} no layer holds: "
-                         f"{', '.join(d.describe() for d in tensors)}")
-        params = sum(d.params for d in self.dropped)
-        keys = sum(len(d.keys) for d in self.dropped)
-        return (f"not in the spec: {'; and '.join(parts)}. That is {params:,} of {self.params:,} "
-                f"params and {keys} of {self.keys} state_dict keys")
-
-
 def to_spec(model: nn.Module, input_shape: tuple, name: str = "imported") -> str:
     """The spec text for ``model`` at per-sample ``input_shape``."""
     return import_model(model, input_shape, name).text
-
-
-def dropped_modules(model: nn.Module, called: set) -> list[Dropped]:
-    """The parts of ``model`` no called module covers: every uncalled module with no called
-    module inside it (the topmost of them), and the tensors an uncalled container holds
-    directly. A module that is also registered under a called name is not dropped."""
-    objects = {id(m) for path, m in model.named_modules(remove_duplicate=False) if path in called}
-    inside = {path.rsplit(".", i)[0] for path in called for i in range(path.count(".") + 1)} | {""}
-
-    def covered(path: str) -> bool:  # called, or inside a called module
-        parts = path.split(".")
-        return any(".".join(parts[:i]) in called for i in range(1, len(parts) + 1))
-
-    dropped: dict[str, Dropped] = {}
-    modules = dict(model.named_modules(remove_duplicate=False))
-    keys = list(model.state_dict(keep_vars=True))
-    for key in keys:
-        owner = key.rpartition(".")[0]
-        if covered(owner) or id(modules.get(owner)) in objects:
-            continue
-        parts = owner.split(".") if owner else []
-        top = next((".".join(parts[:i]) for i in range(1, len(parts) + 1)
-                    if ".".join(parts[:i]) not in inside), None)
-        if top is not None and id(modules[top]) in objects:
-            continue
-        if top is None:  # a container that calls modules holds this tensor itself
-            entry = dropped.setdefault(key, Dropped(key, "tensor", 0))
-            tensor = model.get_parameter(key) if key in dict(model.named_parameters()) else None
-            entry.params = tensor.numel() if tensor is not None else 0
-        else:
-            module = modules[top]
-            entry = dropped.setdefault(top, Dropped(top, type(module).__name__,
-                                                    sum(p.numel() for p in module.parameters())))
-        entry.keys.append(key)
-    return list(dropped.values())
 
 
 def import_model(model: nn.Module, input_shape: tuple, name: str = "imported") -> Imported:
@@ -236,7 +157,7 @@ def import_model(model: nn.Module, input_shape: tuple, name: str = "imported") -
     called = {node.target for node in order if node.op == "call_module"}
     dropped = dropped_modules(model, called)
     result = Imported("", dropped, sum(p.numel() for p in model.parameters()), len(model.state_dict()))
-    result.text = _write(items, input_shape, name, result.note())
+    result.text = write_spec(items, input_shape, name, result.note())
     return result
 
 
@@ -298,65 +219,3 @@ def _unique(name: str, taken: set) -> str:
         count += 1
     taken.add(f"{name}_{count}")
     return f"{head + '.' if head else ''}{leaf}_{count}"
-
-
-def _yaml(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_yaml(v) for v in value) + "]"
-    if isinstance(value, str):
-        plain = is_identifier(value) and value.lower() not in _YAML_WORDS
-        return value if plain else repr(value)
-    return repr(value)
-
-
-_YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "null", "y", "n"}
-
-
-def _write(items, input_shape: tuple, name: str, note: str | None = None) -> str:
-    """Nest the items in sequential groups along their dotted names."""
-    lines = ["# Imported by cnnspec from a PyTorch module (torch.fx trace)."]
-    if note:  # never lost silently: what the spec does not have, in its header
-        lines += ["#"] + [f"# {line}" for line in textwrap.wrap(note[:1].upper() + note[1:] + ".", 92)]
-    lines += [
-             f"name: {_yaml(name) if is_identifier(name) else 'imported'}",
-             f"input: {_yaml(list(input_shape))}", "layers:"]
-    stack: list[str] = []  # open group paths
-    previous = "input"
-    opened: set[str] = set()
-    for dotted, kind, attrs, inputs in items:
-        parts = dotted.split(".")
-        groups, leaf = parts[:-1], parts[-1]
-        common = 0
-        while common < min(len(stack), len(groups)) and stack[common] == groups[common]:
-            common += 1
-        del stack[common:]
-        for part in groups[common:]:
-            path = ".".join([*stack, part])
-            if path in opened:
-                raise UsageError(f"module {path!r} runs in two separate stretches; cnnspec groups "
-                                 "must be contiguous")
-            opened.add(path)
-            indent = "  " * (2 * len(stack) + 1)
-            lines.append(f"{indent}- sequential:")
-            lines.append(f"{indent}    name: {_yaml(part) if not part.isdigit() else part}")
-            lines.append(f"{indent}    layers:")
-            stack.append(part)
-        settings = dict(attrs)
-        settings["name"] = int(leaf) if leaf.isdigit() else leaf
-        if inputs != [previous]:
-            refs = [ref for ref in inputs]
-            settings["from"] = refs[0] if len(refs) == 1 else refs
-        body = ", ".join(f"{k}: {_ref(v) if k == 'from' else _yaml(v)}" for k, v in settings.items())
-        lines.append(f"{'  ' * (2 * len(stack) + 1)}- {kind}: {{{body}}}")
-        previous = dotted
-    return "\n".join(lines) + "\n"
-
-
-def _ref(value) -> str:
-    if isinstance(value, list):
-        return "[" + ", ".join(_ref(v) for v in value) + "]"
-    return f'"{value}"' if not is_identifier(value) else value
