@@ -19,6 +19,7 @@ from cnnspec.layers.registry import register
 class _Activation(Layer):
     """A parameter-free element-wise function: one operation per element."""
 
+    family = "activation"
     ops_per_element = 1
     elementwise = True
     torch_class = ""

@@ -89,6 +89,9 @@ class Layer:
 
     type_name: ClassVar[str] = ""
     aliases: ClassVar[tuple[str, ...]] = ()
+    #: the kind of layer it is (activation, norm, conv, pool, merge, dropout, structural, …):
+    #: the layer reference lists the types of one family together
+    family: ClassVar[str] = ""
     attrs: ClassVar[tuple[Attr, ...]] = ()
     #: the attribute set by the scalar shorthand ``- dropout: 0.5``
     shorthand: ClassVar[str | None] = None

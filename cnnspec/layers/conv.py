@@ -79,6 +79,7 @@ class Conv2d(Layer):
 
     type_name = "conv2d"
     aliases = ("conv",)
+    family = "conv"
     imported_from = ("Conv2d",)
     attrs = (
         Attr("out", int_kind(1), required=True, aliases=("out_channels",),
@@ -208,6 +209,7 @@ class ConvTranspose2d(Layer):
 
     type_name = "conv_transpose2d"
     aliases = ("deconv", "conv_transpose")
+    family = "conv"
     imported_from = ("ConvTranspose2d",)
     attrs = (
         Attr("out", int_kind(1), required=True, aliases=("out_channels",), torch_arg="out_channels"),

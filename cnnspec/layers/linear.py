@@ -15,6 +15,7 @@ class Linear(Layer):
 
     type_name = "linear"
     aliases = ("fc", "dense")
+    family = "linear"
     fully_connected = True
     imported_from = ("Linear",)
     shorthand = "out"

@@ -111,6 +111,7 @@ def broadcast(shapes: list, what: str) -> tuple:
 
 
 class _Merge(Layer):
+    family = "merge"
     arity = (2, None)
     emitted_inline = True
 

@@ -23,6 +23,7 @@ class BatchNorm2d(Layer):
 
     type_name = "batchnorm2d"
     aliases = ("bn", "batchnorm")
+    family = "norm"
     elementwise = True  # at inference: a per-channel scale and shift
     normalizes = True
     imported_from = ("BatchNorm2d",)

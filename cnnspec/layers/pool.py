@@ -49,6 +49,7 @@ def pool_output_size(size, kernel: int, stride: int, padding: int, dilation: int
 class _Pool(Layer):
     """Shared rules of max and average pooling with a fixed window."""
 
+    family = "pool"
     shorthand = "kernel"
 
     def _dilation(self):
@@ -194,6 +195,7 @@ def _pool_settings(m) -> dict:
 
 
 class _Adaptive(Layer):
+    family = "pool"
     shorthand = "output_size"
     torch_class = ""
 

@@ -33,6 +33,7 @@ class Upsample(Layer):
     bilinear reads two neighbours per axis (the first unit's centre is approximate)."""
 
     type_name = "upsample"
+    family = "resample"
     imported_from = ("Upsample",)
     shorthand = "scale"
     attrs = (

@@ -48,6 +48,7 @@ class Flatten(Layer):
     imported_from = ("Flatten",)
     imported_functions = ("torch.flatten",)
     imported_methods = ("flatten",)
+    family = "structural"
     view_of_input = True
     attrs = (
         Attr("start_dim", int_kind(None), default=1),
@@ -102,6 +103,7 @@ class Identity(Layer):
 
     type_name = "identity"
     imported_from = ("Identity",)
+    family = "structural"
     view_of_input = True
 
     def torch_call(self, inputs):
@@ -116,6 +118,7 @@ class Dropout(Layer):
     type_name = "dropout"
     imported_from = ("Dropout",)
     imported_functions = ("torch.nn.functional.dropout",)
+    family = "dropout"
     shorthand = "p"
     view_of_input = True
     elementwise = True
@@ -174,6 +177,7 @@ class ChannelShuffle(Layer):
 
     type_name = "channel_shuffle"
     imported_from = ("ChannelShuffle",)
+    family = "structural"
     shorthand = "groups"
     attrs = (Attr("groups", int_kind(1), required=True),)
 
