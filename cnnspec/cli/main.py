@@ -311,7 +311,7 @@ def diff(specs, rev, input_shape, batch, dtype, overrides, fmt, show_all, exit_c
 @_friendly
 def schema(output):
     """Print the JSON Schema of the spec format."""
-    from cnnspec.frontend.schema import spec_schema
+    from cnnspec.reports.schema import spec_schema
 
     _emit(json.dumps(spec_schema(), indent=2) + "\n", output)
 
