@@ -19,7 +19,7 @@ import inspect
 import re
 import sys
 
-from cnnspec.frontend.expand import NODE_KEYS
+from cnnspec.frontend.scope import NODE_KEYS
 from cnnspec.layers import LAYERS
 from cnnspec.layers.base import AttrValueError
 
