@@ -24,8 +24,22 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from cnnspec.errors import Position, SpecStructureError, UnknownNameError, UsageError, did_you_mean
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+from cnnspec.errors import (
+    Position,
+    SpecError,
+    SpecStructureError,
+    UnknownNameError,
+    UsageError,
+    did_you_mean,
+)
+from cnnspec.frontend.source import LDict, read_source
 from cnnspec.lint.diagnostic import SEVERITIES
+from cnnspec.lint.registry import RULES, canonical_selector, default_settings
 
 KEYS = ("select", "ignore", "severity", "thresholds", "fail_on", "max_params", "max_macs",
         "max_memory", "batch", "dtype")
@@ -142,9 +156,6 @@ class ConfigError(Exception):
 
 def settings_from_mapping(raw: dict, allowed=KEYS) -> LintSettings:
     """Read and validate a mapping of settings; raises ConfigError naming the key."""
-    from cnnspec.lint.registry import RULES, all_rules, canonical_selector, default_settings
-
-    all_rules()
     out = LintSettings()
     for key, value in raw.items():
         name = str(key).replace("-", "_")
@@ -244,8 +255,6 @@ def _threshold(key: str, name: str, value, default):
 
 def spec_settings(raw, pos: Position) -> LintSettings:
     """A spec's ``lint:`` section, with errors at the offending key."""
-    from cnnspec.frontend.source import LDict
-
     if not isinstance(raw, LDict):
         raise SpecStructureError("lint must be a mapping of settings", pos.at("lint"),
                                  hint="e.g. lint: {ignore: [CNN101], thresholds: {fc_share: 0.6}}")
@@ -289,13 +298,6 @@ def _read_toml(path: Path) -> dict:
 
 
 def _load_toml(path: Path) -> dict:
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib
-    from cnnspec.errors import SpecError
-    from cnnspec.frontend.source import read_source
-
     try:
         text = read_source(path, "it").decode("utf-8")
         data = tomllib.loads(text)
