@@ -47,6 +47,11 @@ class CheckReport:
     def failed(self, fail_on: str = "warning") -> bool:
         return any(severity_rank(d.severity) >= severity_rank(fail_on) for d in self.diagnostics)
 
+    def fail_level(self, default: str = "warning") -> str:
+        """The least severity that fails this spec: its settings' fail_on, else ``default``
+        (the run's)."""
+        return (self.settings and self.settings.fail_on) or default
+
 
 def enabled_rules(settings: LintSettings) -> list[Rule]:
     select = settings.select if settings.select is not None else ["ALL"]
@@ -178,7 +183,7 @@ def project_for(path: Path, config: Path | None = None) -> LintSettings:
 
 
 def check_file(path, command_line: LintSettings | None = None, overrides: dict | None = None,
-               input_shape=None, config: Path | None = None, use_project: bool = True,
+               input_shape=None, config: Path | None = None, use_project: bool = True, *,
                skip_non_specs: bool = False, lenient_overrides: bool = False) -> CheckReport:
     """Load a spec file and check it with the project's settings, the spec's and
     ``command_line``'s; a spec error is kept in the report, not raised. With
