@@ -15,7 +15,7 @@ import sys
 
 import click
 
-from cnnspec.errors import CnnspecError, UsageError
+from cnnspec.errors import CnnspecError, ShapeError, UsageError
 
 __all__ = ["batch_opt", "dtype_opt", "error_boundary", "input_opt", "need_concrete_input", "need_torch",
            "output_opt", "set_opt", "spec_arg", "write_output"]
@@ -29,6 +29,10 @@ def error_boundary(func):
         try:
             return func(*args, **kwargs)
         except CnnspecError as exc:
+            if isinstance(exc, ShapeError):  # from a path that bypassed the api (diff's sides)
+                from cnnspec.api import add_size_hint
+
+                add_size_hint(exc)
             click.echo(exc.render(), err=True)
             sys.exit(2)
         except RecursionError:

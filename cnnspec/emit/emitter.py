@@ -31,12 +31,12 @@ from dataclasses import dataclass, field
 from importlib.util import find_spec
 from pathlib import Path
 
-from cnnspec import __version__
 from cnnspec.api import shapes_only
 from cnnspec.emit.pyformat import LINE_LENGTH, reflow
 from cnnspec.errors import UsageError
 from cnnspec.ir.graph import Graph, Node
 from cnnspec.util.names import is_identifier
+from cnnspec.version import __version__
 
 _SLOT = re.compile("\x00(\\d+)\x00")
 _CHILD = re.compile("\x01(\\d+)\x01")
