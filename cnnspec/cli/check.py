@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from cnnspec.cli.common import error_boundary, output_opt, set_opt, write_output
+from cnnspec.cli.common import DTYPE_CHOICE, error_boundary, output_opt, set_opt, write_output
 from cnnspec.errors import UsageError
 
 FORMATS = ("text", "json", "sarif", "github")
@@ -28,7 +28,7 @@ def _csv(values) -> list[str] | None:
 @click.option("--max-memory", metavar="BYTES",
               help="Budget: parameter + peak activation bytes at the batch and dtype, e.g. 2GiB.")
 @click.option("--batch", type=click.IntRange(min=1), default=None, help="Batch for the budgets [default: 1].")
-@click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16"]), default=None,
+@click.option("--dtype", type=DTYPE_CHOICE, default=None,
               help="Element type for the memory budget [default: float32].")
 @click.option("--input", "input_shape", metavar="CxHxW",
               help="Check at this input shape instead of the spec's.")

@@ -16,6 +16,10 @@ import sys
 import click
 
 from cnnspec.errors import CnnspecError, ShapeError, UsageError
+from cnnspec.util.dtypes import DTYPES
+
+#: the --dtype choices
+DTYPE_CHOICE = click.Choice(DTYPES)
 
 __all__ = ["batch_opt", "dtype_opt", "error_boundary", "input_opt", "need_concrete_input", "need_torch",
            "output_opt", "set_opt", "spec_arg", "write_output"]
@@ -81,7 +85,7 @@ set_opt = click.option("--set", "overrides", multiple=True, metavar="NAME=VALUE"
                        help="Override a spec variable (repeatable).")
 batch_opt = click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
                          help="Batch size for MACs, FLOPs and memory.")
-dtype_opt = click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16"]), default="float32",
+dtype_opt = click.option("--dtype", type=DTYPE_CHOICE, default="float32",
                          show_default=True, help="Element type for memory figures.")
 output_opt = click.option("-o", "--output", type=click.Path(dir_okay=False),
                           help="Write to this file instead of standard output.")

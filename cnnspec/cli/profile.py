@@ -8,6 +8,7 @@ import sys
 import click
 
 from cnnspec.cli.common import (
+    DTYPE_CHOICE,
     error_boundary,
     input_opt,
     need_concrete_input,
@@ -26,7 +27,7 @@ from cnnspec.errors import UsageError
 @set_opt
 @click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
-@click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16"]), default="float32",
+@click.option("--dtype", type=DTYPE_CHOICE, default="float32",
               show_default=True)
 @click.option("--warmup", type=click.IntRange(min=0), default=2, show_default=True)
 @click.option("--iters", type=click.IntRange(min=1), default=10, show_default=True)

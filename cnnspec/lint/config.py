@@ -41,13 +41,13 @@ from cnnspec.frontend.source import LDict, read_source
 from cnnspec.lint.diagnostic import SEVERITIES
 from cnnspec.lint.quantity import MAX_QUANTITY_LENGTH, parse_quantity
 from cnnspec.lint.registry import RULES, canonical_selector, default_settings
+from cnnspec.util.dtypes import DTYPES
 
 __all__ = ["BUDGETS", "DTYPES", "KEYS", "MAX_QUANTITY_LENGTH", "PROJECT_KEYS", "SETTINGS", "ConfigError",
            "LintSettings", "Setting", "find_pyproject", "parse_quantity", "project_settings",
            "settings_from_mapping", "spec_settings"]
 
 BUDGETS = ("max_params", "max_macs", "max_memory")
-DTYPES = ("float32", "float16", "bfloat16")
 
 @dataclass
 class LintSettings:

@@ -7,10 +7,9 @@ from collections import Counter
 
 from cnnspec.errors import printable
 from cnnspec.lint.diagnostic import SEVERITIES
-from cnnspec.version import __version__
+from cnnspec.version import SCHEMA_VERSION, __version__
 
 #: The version of the JSON output's layout.
-SCHEMA_VERSION = "1.1"
 
 
 def _summary(reports, fail_on: str) -> dict:
