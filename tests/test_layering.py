@@ -88,6 +88,15 @@ def test_functions_stay_small():
     assert long == {}, f"split these functions (at most {MAX_FUNCTION_LINES} lines)"
 
 
+def test_ruff_passes_on_the_repository():
+    """ruff (pyproject's settings, complexity and size limits included) on everything we
+    write: the package, tests, benchmarks, tools and examples."""
+    run = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "cnnspec", "tests",
+                          "benchmarks", "tools", "examples"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+
+
 def test_ruff_limits_the_package_pieces():
     """pyproject turns on ruff's complexity and size rules for the package, with the limits
     the issue set; the suite's ruff run (CI) enforces them."""
