@@ -11,7 +11,7 @@ torch is imported only by :func:`to_torch`. The names below are imported when fi
 every pytest run).
 """
 
-__version__ = "0.1.0"
+from cnnspec.version import __version__
 
 _LAZY = {
     "analyze": ("api", "analyze"),

@@ -106,6 +106,10 @@ class ExpressionError(SpecError):
 class ShapeError(SpecError):
     """A layer cannot take the tensor it receives (too small, wrong width, …)."""
 
+    #: what the sizes solver could tell about the inputs that work (a
+    #: ``cnnspec.ir.infer.SizeQuestion``); :mod:`cnnspec.api` turns its answer into the hint
+    sizes = None
+
 
 class BudgetError(SpecError):
     """A spec that would expand beyond what cnnspec is willing to build."""

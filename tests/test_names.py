@@ -11,7 +11,7 @@ from torch import nn
 
 import cnnspec
 from cnnspec.errors import SpecStructureError
-from cnnspec.frontend import expand
+from cnnspec.frontend import scope
 from cnnspec.frontend.spec import parse_overrides
 from cnnspec.torch.builder import GraphModule
 from cnnspec.util import names
@@ -81,7 +81,7 @@ def test_other_names_keep_their_state_dict_keys(name):
 def test_the_builder_refuses_a_name_this_torch_has_taken(monkeypatch):
     """A future torch may add a Module attribute the list does not have yet: the builder
     refuses it with the node's position instead of a KeyError traceback."""
-    monkeypatch.setattr(expand, "taken_by_torch", lambda name: False)
+    monkeypatch.setattr(scope, "taken_by_torch", lambda name: False)
     graph = cnnspec.parse_spec(spec("forward"))
     with pytest.raises(SpecStructureError, match="'forward' is an attribute of GraphModule") as info:
         cnnspec.to_torch(graph)

@@ -6,8 +6,8 @@ import jsonschema
 import pytest
 import yaml
 
-from cnnspec.frontend.schema import spec_schema
 from cnnspec.layers import LAYERS
+from cnnspec.reports.schema import spec_schema
 
 from .conftest import SPEC_FILES, SPEC_IDS
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 import keyword
 import re
 
-from cnnspec import __version__
 from cnnspec.api import shapes_only
 from cnnspec.emit.class_text import ClassText
 from cnnspec.emit.literals import docstring, literal, quoted
@@ -38,6 +37,7 @@ from cnnspec.emit.structure import Box, ClassSpec, Instance, ModuleTree
 from cnnspec.errors import UsageError
 from cnnspec.ir.graph import Graph, Node
 from cnnspec.util.names import is_identifier
+from cnnspec.version import __version__
 
 __all__ = ["Emitter", "camel", "emit", "usable_class_name"]
 

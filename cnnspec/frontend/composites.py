@@ -19,11 +19,10 @@ import re
 from collections import ChainMap
 
 from cnnspec.errors import BudgetError, Position, SpecStructureError, UnknownNameError, did_you_mean
-from cnnspec.frontend.expand import (
+from cnnspec.frontend.scope import (
     MAX_NODES,
     NAME,
     NODE_KEYS,
-    Expander,
     Scope,
     check_keys,
     evaluate,
@@ -57,7 +56,7 @@ def _one_source(sources: list[str], kind: str, pos: Position) -> str:
 
 
 def _scope_for(scope: Scope, body: LDict, leaf: str, pos: Position, trainable: bool,
-               ex: Expander | None = None, kind: str = "") -> Scope:
+               ex=None, kind: str = "") -> Scope:
     """A named composite opens a scope; an unnamed residual or branches names its nodes in
     the enclosing scope (so a block whose body is one residual reads ``layer1.0.conv1``)."""
     if "name" in body:
@@ -67,7 +66,7 @@ def _scope_for(scope: Scope, body: LDict, leaf: str, pos: Position, trainable: b
 
 
 def _named_scope(scope: Scope, leaf: str, pos: Position, trainable: bool, values=None,
-                 ex: Expander | None = None, kind: str = "", args: dict | None = None) -> Scope:
+                 ex=None, kind: str = "", args: dict | None = None) -> Scope:
     """A scope named ``leaf``; with ``ex``, the group is recorded for the emitter (its kind:
     a composite or a block name, and a block's evaluated arguments)."""
     full = scope.claim(leaf, pos)
@@ -95,7 +94,7 @@ def _leaf(body: LDict, key: str, default: str, pos: Position) -> str:
     return value
 
 
-def _merge(ex: Expander, merge: str, scope: Scope, leaf: str, sources: list[str], pos: Position) -> str:
+def _merge(ex, merge: str, scope: Scope, leaf: str, sources: list[str], pos: Position) -> str:
     return ex.add_node(scope.claim(leaf, pos), lookup(merge)(), sources, scope.trainable, pos)
 
 
@@ -149,7 +148,7 @@ def expand_residual(ex, body, body_pos, pos, scope, leaf, sources, trainable) ->
     return out
 
 
-def _projection(ex: Expander, scope: Scope, name: str, source: str, main: str, main_nodes,
+def _projection(ex, scope: Scope, name: str, source: str, main: str, main_nodes,
                 pos: Position) -> str:
     """1x1 conv + batch norm to the main path's channels, with the stride that maps the
     input's size onto the main path's output size (per axis: the smallest s with
@@ -333,7 +332,7 @@ def expand_block(ex, kind, body, body_pos, pos, scope, leaf, sources, trainable)
     return instantiate(ex, kind, given, given_pos, scope, leaf, source, trainable, pos)
 
 
-def instantiate(ex: Expander, kind: str, given: dict, given_pos: dict, scope: Scope, leaf: str,
+def instantiate(ex, kind: str, given: dict, given_pos: dict, scope: Scope, leaf: str,
                 source: str, trainable: bool, pos: Position) -> str:
     """One instance of a user block: its args (defaults, then the given values) evaluated with
     the global vars and ``in_channels``, its layers named under ``leaf``."""

@@ -4,7 +4,8 @@ The :class:`Expander` walks a spec's layer lists and creates one :class:`Node` p
 It infers shapes as it goes, so that composites can decide by shape (a residual shortcut that
 projects only when the shape changes) and expressions can use ``in_channels``, the channel
 count of the item's input. Composite items (sequential, residual, branches, repeat, blocks,
-squeeze_excitation) are expanded by :mod:`cnnspec.composites`.
+squeeze_excitation) are expanded by :mod:`cnnspec.frontend.composites`; names, scopes and
+expression evaluation are in :mod:`cnnspec.frontend.scope`.
 
 Naming: a node's name is its scope's prefix plus its own name — the ``name`` it was given,
 or its index in its list — so ``layer1.0.conv1`` is also the module path in the built model.
@@ -13,201 +14,27 @@ or its index in its list — so ``layer1.0.conv1`` is also the module path in th
 from __future__ import annotations
 
 from collections import ChainMap
-from dataclasses import dataclass, field
 
-from cnnspec.errors import (
-    BudgetError,
-    ExpressionError,
-    Position,
-    SpecStructureError,
-    UnknownNameError,
-    did_you_mean,
-)
+from cnnspec.errors import BudgetError, Position, SpecStructureError, UnknownNameError, did_you_mean
 from cnnspec.frontend import expr
+from cnnspec.frontend.composites import COMPOSITES, expand_block
+from cnnspec.frontend.scope import (
+    MAX_ARGUMENTS,
+    MAX_DEPTH,
+    MAX_NODES,
+    NODE_KEYS,
+    Scope,
+    evaluate,
+    is_leaf,
+    split_item,
+)
 from cnnspec.frontend.source import LDict, LList
 from cnnspec.ir.graph import INPUT, Graph, Node
+from cnnspec.ir.infer import node_output
 from cnnspec.layers import lookup
-from cnnspec.layers.base import AttrValueError, LayerInputError
+from cnnspec.layers.base import AttrValueError
 from cnnspec.layers.registry import all_names, suggest
 from cnnspec.util import dims
-from cnnspec.util.names import IDENTIFIER as NAME
-from cnnspec.util.names import taken_by_torch
-
-NODE_KEYS = ("name", "trainable", "from")
-
-#: The most nodes a spec may expand to: more than twice the deepest published CNNs (ResNet-1202
-#: has about 4,000 layers), and where analysing, checking and sizing still take about a second.
-MAX_NODES = 10_000
-#: The deepest nesting of composites and blocks.
-MAX_DEPTH = 64
-#: The most block and repeat arguments evaluated while expanding one spec (each instance of a
-#: block evaluates all of its arguments).
-MAX_ARGUMENTS = 50_000
-
-
-@dataclass
-class Scope:
-    """Where names are made and expressions evaluated: a name prefix, the names taken in it,
-    the variables visible, and whether its nodes train."""
-
-    prefix: str
-    values: dict
-    trainable: bool = True
-    parent: Scope | None = None
-    depth: int = 0
-    used: dict = field(default_factory=dict)
-    #: first parts of the dotted names used here ("0" for "0.1"), which plain names must avoid
-    heads: set = field(default_factory=set)
-
-    def child(self, name: str, values: dict | None = None, trainable: bool = True) -> Scope:
-        return Scope(f"{self.prefix}{name}.", self.values if values is None else values,
-                     self.trainable and trainable, self, self.depth + 1)
-
-    def claim(self, leaf: str, pos: Position) -> str:
-        self.check_free(leaf, pos)
-        self.used[leaf] = pos
-        if "." in leaf:
-            self.heads.add(leaf.split(".", 1)[0])
-        return self.prefix + leaf
-
-    def check_free(self, leaf: str, pos: Position) -> None:
-        for part in leaf.split("."):
-            if taken_by_torch(part):
-                what = ("a Python special name" if part.startswith("__") else
-                        "an attribute of torch.nn.Module or of the containers holding the layers")
-                raise SpecStructureError(
-                    f"node name '{self.prefix}{leaf}': '{part}' is {what}, so PyTorch cannot "
-                    "register a module by that name", pos,
-                    hint=f"rename it, e.g. '{part.strip('_') or 'layer'}_'")
-        head = leaf.split(".", 1)[0]
-        clash = None
-        if "." in leaf and head in self.used:
-            clash = head
-        elif leaf in self.heads:
-            clash = next(u for u in self.used if u.startswith(leaf + "."))
-        if clash is not None:
-            raise SpecStructureError(
-                f"node name '{self.prefix}{leaf}' clashes with '{self.prefix}{clash}': one would "
-                "be a module inside the other", pos, hint="give one of them another 'name'")
-        if leaf in self.used:
-            first = self.used[leaf]
-            raise SpecStructureError(
-                f"duplicate node name '{self.prefix}{leaf}' (first made at line {first.line})", pos,
-                hint="give one of them another 'name'",
-            )
-
-    def chain(self):
-        scope = self
-        while scope is not None:
-            yield scope
-            scope = scope.parent
-
-
-def is_leaf(name) -> bool:
-    """A node's own name: an identifier, or digits (a module index)."""
-    return isinstance(name, str) and (bool(NAME.match(name)) or name.isdigit())
-
-
-def evaluate(text: str, values, pos: Position):
-    try:
-        return expr.evaluate(text, values)
-    except expr.ExprError as exc:
-        raise ExpressionError(exc.message, pos, exc.hint) from None
-
-
-def evaluate_mapping(raw: LDict, base, overrides: dict, path: str, given_pos: dict | None = None) -> dict:
-    """Evaluate a mapping of names to numbers or expressions (vars, block args), each name
-    after the names its expression uses, whatever their order. ``overrides`` replace raw values
-    (already numbers, or expression text); ``base`` holds the names visible besides."""
-    values: dict = {}
-    names = set(raw)
-    scope = ChainMap(values, base)
-
-    def first_visit(name: str) -> list:
-        """Check a name's value; the names of this mapping its expression uses."""
-        value = overrides[name] if name in overrides else raw[name]
-        if isinstance(value, str):
-            try:
-                used = expr.free_names(value)
-            except expr.ExprError as exc:
-                raise ExpressionError(exc.message, where(name), exc.hint) from None
-            return sorted((used & names) - {name})
-        if not isinstance(value, (bool, int, float)):
-            raise SpecStructureError(
-                f"'{name}' must be a number, true/false or an expression, got {type(value).__name__}",
-                where(name))
-        return []
-
-    def where(name: str) -> Position:
-        return (given_pos or {}).get(name) or raw.value_position(name).at(f"{path}.{name}")
-
-    def resolve(start: str) -> None:
-        """Evaluate ``start`` after the names it uses, depth first, without recursion (a chain
-        of 20,000 vars is as fine as a short one), in time linear in the number of names."""
-        stack, on_stack, pending = [start], {start}, {}
-        while stack:
-            name = stack[-1]
-            if name not in pending:
-                pending[name] = iter(first_visit(name))
-            for other in pending[name]:
-                if other in values:
-                    continue
-                if other in on_stack:
-                    cycle = " -> ".join([*stack[stack.index(other):], other])
-                    raise ExpressionError(f"{path} refer to each other in a cycle: {cycle}",
-                                          raw.value_position(stack[0]).at(f"{path}.{stack[0]}"))
-                stack.append(other)
-                on_stack.add(other)
-                break
-            else:
-                value = overrides[name] if name in overrides else raw[name]
-                if isinstance(value, str):
-                    try:
-                        value = expr.evaluate(value, scope)
-                    except expr.ExprError as exc:
-                        raise ExpressionError(exc.message, where(name), exc.hint) from None
-                values[name] = value
-                stack.pop()
-                on_stack.discard(name)
-
-    for name in raw:
-        if not isinstance(name, str) or not NAME.match(name) or name in expr.FUNCTIONS:
-            raise SpecStructureError(
-                f"'{name}' cannot be a variable name", raw.position(name).at(f"{path}.{name}"),
-                hint="use letters, digits and _, not starting with a digit, and no function name",
-            )
-    for name in raw:
-        if name not in values:
-            resolve(name)
-    return {name: values[name] for name in raw}
-
-
-def split_item(item, pos: Position):
-    """A list item is ``type`` or ``{type: settings}``; returns (type, settings, position)."""
-    if isinstance(item, str):
-        return item, None, pos
-    if isinstance(item, LDict) and len(item) == 1:
-        (type_name,) = item
-        return str(type_name), item[type_name], item.value_position(type_name)
-    if isinstance(item, LDict) and len(item) > 1:
-        keys = ", ".join(map(str, item))
-        raise SpecStructureError(
-            f"a layer is written as one key, its type; this item has {len(item)} ({keys})", pos,
-            hint="put settings under the type: '- conv2d: {out: 64, kernel: 3, name: conv1}'",
-        )
-    raise SpecStructureError(
-        f"a layer must be a type name or a one-key mapping, got {type(item).__name__}", pos,
-        hint="e.g. '- relu' or '- conv2d: {out: 64, kernel: 3}'",
-    )
-
-
-def check_keys(mapping: LDict, allowed, path: str, what: str) -> None:
-    for key in mapping:
-        if key not in allowed:
-            raise UnknownNameError(
-                f"{what} has no setting '{key}'", mapping.position(key).at(f"{path}.{key}"),
-                hint=did_you_mean(str(key), allowed) or f"{what} settings: " + ", ".join(allowed),
-            )
 
 
 class Expander:
@@ -227,6 +54,9 @@ class Expander:
         self.active_blocks: list[str] = []
         #: block and repeat arguments evaluated so far (bounded by MAX_ARGUMENTS)
         self.arguments = 0
+        #: layers already read, by _layer_key; the names each settings mapping's expressions use
+        self._layers: dict = {}
+        self._free_names: dict = {}
 
     def count_arguments(self, count: int, pos: Position, what: str) -> None:
         """Charge ``count`` argument evaluations to the spec's budget."""
@@ -242,8 +72,6 @@ class Expander:
                     default_name=str) -> str:
         """Expand the items of a list in order, each reading the previous one's output (or
         what its ``from`` names); returns the last output."""
-        from cnnspec.frontend.composites import COMPOSITES
-
         if not isinstance(items, LList) or not items:
             pos = getattr(items, "pos", Position(self.file)).at(path)
             raise SpecStructureError(f"{path} must be a non-empty list of layers", pos)
@@ -263,8 +91,6 @@ class Expander:
             if kind in COMPOSITES:
                 out = COMPOSITES[kind](self, body, body_pos, pos, scope, name, sources, trainable)
             elif kind in self.blocks:
-                from cnnspec.frontend.composites import expand_block
-
                 out = expand_block(self, kind, body, body_pos, pos, scope, name, sources, trainable)
             else:
                 out = self.add_layer(kind, body, body_pos, pos, scope, name, sources, trainable)
@@ -357,8 +183,6 @@ class Expander:
                   leaf: str, sources: list[str], trainable: bool) -> str:
         cls = lookup(type_name)
         if cls is None:
-            from cnnspec.frontend.composites import COMPOSITES
-
             known = [*all_names(), *COMPOSITES, *self.blocks]
             raise UnknownNameError(
                 f"unknown layer type '{type_name}'", pos,
@@ -379,64 +203,37 @@ class Expander:
             )
 
     def make_layer(self, cls, type_name: str, body, body_pos: Position, pos: Position, values):
-        here = f"{pos.path}.{type_name}"
-        if body is None:
-            body = {}
-        elif not isinstance(body, LDict):
-            if cls.shorthand is None:
-                raise SpecStructureError(
-                    f"{type_name} takes a mapping of settings, not {body!r}", body_pos.at(here),
-                    hint=_example(cls),
-                )
-            body = {cls.shorthand: body}
-        by_name = cls.attr_spellings()
-        values_out: dict = {}
-        is_ldict = isinstance(body, LDict)
-
-        def key_pos(key) -> Position:
-            return body.position(key).at(f"{here}.{key}") if is_ldict else body_pos.at(here)
-
-        def value_pos(key) -> Position:
-            return body.value_position(key).at(f"{here}.{key}") if is_ldict else key_pos(key)
-
-        for key, raw in body.items():
-            if key in NODE_KEYS:
-                continue
-            attr = by_name.get(key)
-            if attr is None:
-                raise UnknownNameError(
-                    f"{type_name} has no setting '{key}'", key_pos(key),
-                    hint=did_you_mean(str(key), [*by_name, *NODE_KEYS]) or (
-                        f"{type_name} settings: " + ", ".join(a.name for a in cls.attrs)
-                        if cls.attrs else f"{type_name} takes no settings"
-                    ),
-                )
-            if attr.name in values_out:
-                raise SpecStructureError(f"{attr.name} is given twice (as '{key}')", key_pos(key))
-            try:
-                values_out[attr.name] = attr.kind.parse(
-                    raw, lambda text, key=key: evaluate(text, values, value_pos(key))
-                )
-            except AttrValueError as exc:
-                raise SpecStructureError(f"{type_name} {attr.name}: {exc.message}", value_pos(key),
-                                         hint=f"{attr.name} takes {attr.kind.name}") from None
-        missing = [a.name for a in cls.attrs if a.required and a.name not in values_out]
-        if missing:
-            raise SpecStructureError(f"{type_name} needs {' and '.join(missing)}", pos, hint=_example(cls))
-        layer = cls(**values_out)
-        texts = {by_name[k].name: v for k, v in body.items() if isinstance(v, str) and k in by_name}
-        if texts:
-            layer.spec_text = texts
-        try:
-            layer.validate()
-        except AttrValueError as exc:
-            at = pos
-            if exc.attr and isinstance(body, LDict):
-                for key in body:
-                    if key in by_name and by_name[key].name == exc.attr:
-                        at = body.value_position(key).at(f"{here}.{key}")
-            raise SpecStructureError(f"{type_name}: {exc.message}", at) from None
+        """The layer an item describes. An item read again with the same values for the names
+        its settings use (a block's instances, a repeat) gets the same, immutable layer: its
+        settings are read and checked once."""
+        key = self._layer_key(cls, body, values)
+        layer = self._layers.get(key) if key is not None else None
+        if layer is None:
+            layer = _read_layer(cls, type_name, body, body_pos, pos, values)
+            if key is not None:
+                self._layers[key] = layer
         return layer
+
+    def _layer_key(self, cls, body, values):
+        """(class, the settings mapping, the values its expressions use), or None when the
+        item cannot be told apart that way (shorthand settings, values that do not hash)."""
+        if body is not None and not isinstance(body, LDict):
+            return None
+        if id(body) not in self._free_names:
+            texts = [v for v in body.values() if isinstance(v, str)] if body else []
+            self._free_names[id(body)] = _names_used(texts)
+        names = self._free_names[id(body)]
+        if names is None or any(name not in values for name in names):
+            return None
+        if not names:
+            return cls, id(body)
+        # the type too: 3 and 3.0 are equal keys, but a kernel of 3.0 is refused
+        key = (cls, id(body), tuple((type(values[n]), values[n]) for n in names))
+        try:
+            hash(key)
+        except TypeError:
+            return None
+        return key
 
     def add_node(self, name: str, layer, sources: list[str], trainable: bool, pos: Position) -> str:
         node = Node(name, layer, tuple(sources), trainable, pos)
@@ -444,26 +241,106 @@ class Expander:
         if len(self.nodes) > MAX_NODES:
             raise BudgetError(f"the spec expands to more than {MAX_NODES:,} layers", pos,
                               hint="check repeats and YAML aliases that multiply the network")
-        try:
-            output = layer.output_shape([self.shapes[s] for s in sources])
-        except LayerInputError:
-            self.raise_shape_error()
-        output = tuple(dims.normalize(d) for d in output)
-        if self.symbolic:
-            from cnnspec.passes.shapes import check_formula
-
-            check_formula(node, output)
+        output = node_output(node, [self.shapes[s] for s in sources], self.input_shape,
+                             self.symbolic, self.graph_so_far)
         self.shapes[name] = output
         return name
 
-    def raise_shape_error(self):
-        """Raise the analysis' own ShapeError (with its hints) for the nodes made so far."""
-        from cnnspec.ir.facts import Analysis
-        from cnnspec.passes.shapes import infer_shapes
+    def graph_so_far(self) -> Graph:
+        """The nodes made so far as a graph (for the size hint of a shape error)."""
+        return Graph("partial", self.input_shape, list(self.nodes), self.nodes[-1].name, self.file)
 
-        partial = Graph("partial", self.input_shape, list(self.nodes), self.nodes[-1].name, self.file)
-        infer_shapes(partial, Analysis(partial, self.input_shape))
-        raise AssertionError("shape inference accepted a node the expander refused")  # pragma: no cover
+
+def _names_used(texts: list) -> tuple:
+    """The names the expressions among a mapping's values use; None for one that does not
+    parse (its error is raised where it is read)."""
+    names: set = set()
+    for text in texts:
+        try:
+            names |= expr.free_names(text)
+        except expr.ExprError:
+            return None
+    return tuple(sorted(names))
+
+
+def _read_layer(cls, type_name: str, body, body_pos: Position, pos: Position, values):
+    """Read an item's settings into a checked layer of class ``cls``."""
+    here = f"{pos.path}.{type_name}"
+    if body is None:
+        body = {}
+    elif not isinstance(body, LDict):
+        if cls.shorthand is None:
+            raise SpecStructureError(
+                f"{type_name} takes a mapping of settings, not {body!r}", body_pos.at(here),
+                hint=_example(cls),
+            )
+        body = {cls.shorthand: body}
+    reader = _Places(body, body_pos, here)
+    values_out = _attr_values(cls, type_name, body, values, reader)
+    missing = [a.name for a in cls.attrs if a.required and a.name not in values_out]
+    if missing:
+        raise SpecStructureError(f"{type_name} needs {' and '.join(missing)}", pos, hint=_example(cls))
+    layer = cls(**values_out)
+    by_name = cls.attr_spellings()
+    texts = {by_name[k].name: v for k, v in body.items() if isinstance(v, str) and k in by_name}
+    if texts:
+        layer.spec_text = texts
+    try:
+        layer.validate()
+    except AttrValueError as exc:
+        at = pos
+        if exc.attr and isinstance(body, LDict):
+            for key in body:
+                if key in by_name and by_name[key].name == exc.attr:
+                    at = reader.value(key)
+        raise SpecStructureError(f"{type_name}: {exc.message}", at) from None
+    return layer
+
+
+class _Places:
+    """Where an item's settings are written, for messages."""
+
+    def __init__(self, body, body_pos: Position, here: str):
+        self.body, self.body_pos, self.here = body, body_pos, here
+        self.is_ldict = isinstance(body, LDict)
+
+    def key(self, key) -> Position:
+        if self.is_ldict:
+            return self.body.position(key).at(f"{self.here}.{key}")
+        return self.body_pos.at(self.here)
+
+    def value(self, key) -> Position:
+        if self.is_ldict:
+            return self.body.value_position(key).at(f"{self.here}.{key}")
+        return self.key(key)
+
+
+def _attr_values(cls, type_name: str, body, values, places: _Places) -> dict:
+    """Each setting read by its attribute's kind, expressions evaluated in ``values``."""
+    by_name = cls.attr_spellings()
+    values_out: dict = {}
+    for key, raw in body.items():
+        if key in NODE_KEYS:
+            continue
+        attr = by_name.get(key)
+        if attr is None:
+            raise UnknownNameError(
+                f"{type_name} has no setting '{key}'", places.key(key),
+                hint=did_you_mean(str(key), [*by_name, *NODE_KEYS]) or (
+                    f"{type_name} settings: " + ", ".join(a.name for a in cls.attrs)
+                    if cls.attrs else f"{type_name} takes no settings"
+                ),
+            )
+        if attr.name in values_out:
+            raise SpecStructureError(f"{attr.name} is given twice (as '{key}')", places.key(key))
+        try:
+            values_out[attr.name] = attr.kind.parse(
+                raw, lambda text, key=key: evaluate(text, values, places.value(key))
+            )
+        except AttrValueError as exc:
+            raise SpecStructureError(f"{type_name} {attr.name}: {exc.message}", places.value(key),
+                                     hint=f"{attr.name} takes {attr.kind.name}") from None
+    return values_out
 
 
 def _example(cls) -> str:

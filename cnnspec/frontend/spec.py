@@ -6,7 +6,6 @@ is generated from the same declarations used here.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from cnnspec.errors import (
@@ -15,15 +14,17 @@ from cnnspec.errors import (
     Position,
     SpecStructureError,
     UnknownNameError,
-    UsageError,
     did_you_mean,
     printable,
 )
-from cnnspec.frontend.expand import MAX_DEPTH, MAX_NODES, Expander, Scope, evaluate, evaluate_mapping
-from cnnspec.frontend.expand import NAME as _NAME
+from cnnspec.frontend.expand import Expander
+from cnnspec.frontend.scope import MAX_DEPTH, MAX_NODES, Scope, evaluate, evaluate_mapping
+from cnnspec.frontend.scope import NAME as _NAME
 from cnnspec.frontend.source import LDict, LList, load_yaml, read_spec_file
 from cnnspec.ir.graph import INPUT, Graph
 from cnnspec.util import dims
+from cnnspec.util.names import parse_input_shape
+from cnnspec.util.names import parse_overrides as parse_overrides  # re-exported
 
 TOP_KEYS = ("name", "description", "input", "normalize", "vars", "blocks", "layers", "lint")
 BLOCK_KEYS = ("args", "layers")
@@ -58,41 +59,6 @@ def parse_spec(text: str, file: str = "<string>", overrides: dict | None = None,
                input_shape=None) -> Graph:
     """Like :func:`load_spec`, from YAML text."""
     return build_graph(load_yaml(text, file), file, overrides, input_shape)
-
-
-def parse_input_shape(text: str) -> tuple:
-    """``"3x224x224"`` → (3, 224, 224); names such as ``H`` stay names (symbolic input)."""
-    parts = [p.strip() for p in re.split(r"[x×,]", str(text).strip()) if p.strip()]
-    text = str(text) if len(str(text)) <= 60 else str(text)[:60] + "…"
-    if not parts:
-        raise UsageError(f"cannot read input shape '{text}'", hint="write it as CxHxW, e.g. 3x224x224")
-    shape = []
-    for part in parts:
-        if part.isascii() and part.isdigit():
-            if len(part) > 18:
-                raise UsageError(f"cannot read input shape '{text}': {part[:12]}… is too large",
-                                 hint="sizes are integers below 10^18")
-            shape.append(int(part))
-        elif dims.is_symbol_name(part):
-            shape.append(part)
-        else:
-            raise UsageError(
-                f"cannot read input shape '{text}': '{part}' is neither a number nor a name",
-                hint="write it as CxHxW, e.g. 3x224x224 or 3xHxW",
-            )
-    return tuple(shape)
-
-
-def parse_overrides(pairs) -> dict:
-    """``["width=1.25", "classes=10"]`` → {"width": "1.25", "classes": "10"}."""
-    result = {}
-    for pair in pairs:
-        name, sep, value = str(pair).partition("=")
-        name = name.strip()
-        if not sep or not _NAME.match(name) or not value.strip():
-            raise UsageError(f"cannot read --set '{pair}'", hint="write it as NAME=VALUE, e.g. width=1.25")
-        result[name] = value.strip()
-    return result
 
 
 def build_graph(doc, file: str = "<spec>", overrides: dict | None = None, input_shape=None,

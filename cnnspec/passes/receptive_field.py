@@ -91,8 +91,9 @@ def _propagate(graph: Graph, result: Analysis, local: bool):
         for dim, entry in enumerate(layout):
             if len(entry) == 1 and entry[0] != OTHER:  # a dim that is one spatial axis: its units
                 counts[entry[0]] = f.output[dim]
-        current = tuple(rf._replace(count=n) for rf, n in zip(current, counts))
-        if any(rf.reach == () for rf in current):  # no pixel along one axis: none at all
+        if counts[0] != current[0].count or counts[1] != current[1].count:
+            current = tuple(rf._replace(count=n) for rf, n in zip(current, counts))
+        if current[0].reach == () or current[1].reach == ():  # no pixel along one axis: none at all
             current = tuple(rf._replace(reach=()) for rf in current)
         fields[node.name], layouts[node.name] = current, layout
         yield node.name, current
@@ -173,19 +174,38 @@ def _apply(name: str, rf: RF, step, units=None) -> RF:
     return out._replace(span=None)
 
 
-def _pixel_span(rf: RF, unit) -> tuple:
-    """(first, last) pixel of ``unit``'s interval cut to the pixels the node reaches (an exact
-    field's meaning), or () when none."""
-    if not rf.reach:
-        return ()
-    if type(rf.start) is int and type(rf.jump) is int and type(rf.size) is int:
-        twice = 2 * (rf.start + unit * rf.jump)  # integer arithmetic on the fast path
-        low, high = -(-(twice - rf.size + 1) // 2), (twice + rf.size - 1) // 2
-    else:
-        centre, half = rf.start + unit * rf.jump, _half(rf.size)
-        low, high = math.ceil(centre - half), math.floor(centre + half)
-    low, high = max(low, rf.reach[0]), min(high, rf.reach[1])
-    return (low, high) if low <= high else ()
+def _spans(rf: RF):
+    """The function giving a unit's (first, last) pixel: its interval cut to the pixels the
+    node reaches (an exact field's meaning), or () when none. Integer fields get an
+    all-integer function (the pass asks one field for several units' spans)."""
+    reach = rf.reach
+    if not reach:
+        return _nothing
+    first, last = reach
+    start, jump, size = rf.start, rf.jump, rf.size
+    if type(start) is int and type(jump) is int and type(size) is int:
+        below, above = 1 - size, size - 1
+
+        def span(unit) -> tuple:
+            twice = 2 * (start + unit * jump)  # integer arithmetic on the fast path
+            low, high = -(-(twice + below) // 2), (twice + above) // 2
+            if low < first:
+                low = first
+            if high > last:
+                high = last
+            return (low, high) if low <= high else ()
+        return span
+    half = _half(size)
+
+    def general(unit) -> tuple:
+        centre = start + unit * jump
+        low, high = max(math.ceil(centre - half), first), min(math.floor(centre + half), last)
+        return (low, high) if low <= high else ()
+    return general
+
+
+def _nothing(unit) -> tuple:
+    return ()
 
 
 def _reach_after(rf: RF, step: Window, units):
@@ -214,12 +234,12 @@ def _reach_after(rf: RF, step: Window, units):
 
     # the input units that depend on some pixel form one run; the first and last of them
     # that some output unit reads give the output's first and last pixel
-    first = next((r for r in range(min(n, _LIMIT)) if _pixel_span(rf, r) and read(r)), None)
-    last = next((r for r in range(n - 1, max(-1, n - 1 - _LIMIT), -1)
-                 if _pixel_span(rf, r) and read(r)), None)
+    span = _spans(rf)
+    first = next((r for r in range(min(n, _LIMIT)) if span(r) and read(r)), None)
+    last = next((r for r in range(n - 1, max(-1, n - 1 - _LIMIT), -1) if span(r) and read(r)), None)
     if first is None or last is None:
         return () if n <= _LIMIT else None
-    return _pixel_span(rf, first)[0], _pixel_span(rf, last)[1]
+    return span(first)[0], span(last)[1]
 
 
 def _border_units(rf: RF, out: RF, step: Window) -> str | None:
@@ -231,8 +251,9 @@ def _border_units(rf: RF, out: RF, step: Window) -> str | None:
     k, s, p, d = step.kernel, step.stride, step.padding, step.dilation
     if not s:  # stride 0 (adaptive pooling of one unit): every unit reads that unit
         return None
-    low = next((r for r in range(min(n, _LIMIT)) if _pixel_span(rf, r)), None)
-    high = next((r for r in range(n - 1, max(-1, n - 1 - _LIMIT), -1) if _pixel_span(rf, r)), None)
+    lit, model = _spans(rf), _spans(out)
+    low = next((r for r in range(min(n, _LIMIT)) if lit(r)), None)
+    high = next((r for r in range(n - 1, max(-1, n - 1 - _LIMIT), -1) if lit(r)), None)
     if low is None or high is None:
         return None if n <= _LIMIT else "too many units to check"  # (none: nothing is seen)
     if d > high - low + 1 or k > _LIMIT:  # taps may jump over every lit unit: check them all
@@ -251,8 +272,8 @@ def _border_units(rf: RF, out: RF, step: Window) -> str | None:
         t1 = min((k - 1) // d, (high - origin) // d)
         actual = ()
         if t0 <= t1:  # the first and last taps on lit input units
-            actual = (_pixel_span(rf, origin + t0 * d)[0], _pixel_span(rf, origin + t1 * d)[1])
-        if actual != _pixel_span(out, o):
+            actual = (lit(origin + t0 * d)[0], lit(origin + t1 * d)[1])
+        if actual != model(o):
             if not actual:
                 return ("some of its units read only padding and see nothing, while the model "
                         "gives them a field")

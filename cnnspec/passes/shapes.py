@@ -5,7 +5,8 @@ from __future__ import annotations
 from cnnspec.errors import ShapeError
 from cnnspec.ir.facts import Analysis, Mismatch, NodeFacts
 from cnnspec.ir.graph import INPUT, Graph
-from cnnspec.layers.base import LayerInputError, fmt_shape
+from cnnspec.ir.infer import SizeQuestion, answerable, node_output
+from cnnspec.layers.base import fmt_shape
 from cnnspec.util import dims
 
 
@@ -13,23 +14,16 @@ def infer_shapes(graph: Graph, result: Analysis) -> None:
     """Fill ``inputs`` and ``output`` of every node.
 
     A layer that cannot take its input raises ShapeError. A declared size that disagrees with
-    the inferred one raises too in strict mode, saying which input sizes would satisfy it; in
-    lenient mode (used by the sizes solver) it is recorded in ``result.mismatches``."""
+    the inferred one raises too in strict mode, asking which input sizes would satisfy it (see
+    :class:`~cnnspec.ir.infer.SizeQuestion`); in lenient mode (used by the sizes solver) it is
+    recorded in ``result.mismatches``."""
     shapes = {INPUT: tuple(result.input_shape)}
+    whole = (lambda: graph) if result.strict else None
     for node in graph.nodes:
         inputs = [shapes[src] for src in node.inputs]
         layer = node.layer
-        try:
-            output = layer.output_shape(inputs)
-        except LayerInputError as exc:
-            raise ShapeError(
-                f"{node.label} cannot take {_describe_inputs(node, inputs)}: "
-                f"{exc.message} (network input {fmt_shape(result.input_shape)})",
-                node.pos, exc.hint or _sizes_hint(graph, result),
-            ) from None
-        output = tuple(dims.normalize(d) for d in output)
+        output = node_output(node, inputs, result.input_shape, result.symbolic, whole)
         if result.symbolic:
-            check_formula(node, output)
             for equality in layer.assumptions(inputs):
                 result.assumptions.append(
                     f"{node.label} needs {equality}: true only for some input sizes (cnnspec sizes)")
@@ -48,38 +42,9 @@ def infer_shapes(graph: Graph, result: Analysis) -> None:
         result.facts[node.name] = NodeFacts(node.name, node.type_name, inputs, output)
 
 
-def check_formula(node, output) -> None:
-    """Refuse an output size whose formula (symbolic input) has grown past
-    dims.MAX_FORMULA_NODES: sympy's cost grows fast with it (a long chain of ceil_mode pools or
-    fractional upsamples nests a floor per layer)."""
-    for d in output:
-        if dims.formula_size(d) > dims.MAX_FORMULA_NODES:
-            raise ShapeError(
-                f"{node.label}: the formula of its output size grows past {dims.MAX_FORMULA_NODES} "
-                "terms; cnnspec stops a symbolic analysis there",
-                node.pos, hint="analyse at a concrete input size, e.g. --input 3x224x224")
-
-
-def _describe_inputs(node, inputs) -> str:
-    if len(inputs) == 1:
-        return f"its input {fmt_shape(inputs[0])}"
-    listed = ", ".join(
-        f"{i} = {src} ({fmt_shape(shape)})" for i, (src, shape) in enumerate(zip(node.inputs, inputs), 1)
-    )
-    return f"its inputs {listed}"
-
-
-def _sizes_hint(graph: Graph, result: Analysis) -> str | None:
-    if not result.strict or result.symbolic or len(result.input_shape) != 3:
-        return None
-    from cnnspec.solvers.sizes import valid_range_text
-
-    return valid_range_text(graph, result.input_shape)
-
-
 def _mismatch_error(graph, result, node, declared, received, shapes) -> ShapeError:
-    """'fc1 expects 9216 = 256x6x6 inputs but receives 6400 = 256x5x5 …; inputs from 227 to 258
-    give 9216'."""
+    """'fc1 expects 9216 = 256x6x6 inputs but receives 6400 = 256x5x5 …', asking which inputs
+    give the declared size ('inputs from 227 to 258 give 9216')."""
     received_text = _explain(received, _origin_shape(graph, node, shapes))
     declared_text = _explain_declared(declared, _origin_shape(graph, node, shapes))
     what = node.layer.declared_what
@@ -87,15 +52,12 @@ def _mismatch_error(graph, result, node, declared, received, shapes) -> ShapeErr
         f"{node.label} expects {declared_text} {what} but receives "
         f"{received_text} at input {fmt_shape(result.input_shape)}"
     )
-    hint = None
-    if not result.symbolic and len(result.input_shape) == 3:
-        from cnnspec.solvers.sizes import declared_input_text
-
-        hint = declared_input_text(graph, result.input_shape, node.name, declared)
-    if hint is None:
-        hint = (f"change the declared size to {dims.fmt(received)}, or remove it to let cnnspec "
-                "infer it")
-    return ShapeError(message, node.pos, hint)
+    hint = (f"change the declared size to {dims.fmt(received)}, or remove it to let cnnspec "
+            "infer it")
+    error = ShapeError(message, node.pos, hint)
+    if answerable(result.input_shape, result.symbolic):
+        error.sizes = SizeQuestion(graph, tuple(result.input_shape), node.name, declared)
+    return error
 
 
 def _origin_shape(graph, node, shapes):

@@ -1,4 +1,5 @@
-"""Renderings of an analysis: table, Markdown, CSV and JSON."""
+"""Renderings: an analysis as table, Markdown, CSV or JSON; sizes; diffs; the spec format's
+JSON Schema and layer reference."""
 
 from cnnspec.reports.csv_report import render_csv
 from cnnspec.reports.json_report import analysis_to_dict, render_json

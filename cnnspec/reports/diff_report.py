@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 
-from cnnspec import __version__
 from cnnspec.errors import printable
 from cnnspec.reports.json_report import rf_json
 from cnnspec.solvers.diff import (
@@ -21,6 +20,7 @@ from cnnspec.solvers.diff import (
     same,
 )
 from cnnspec.util import dims, units
+from cnnspec.version import __version__
 
 HEADERS = ("status", "name", "type", "output shape", "params", "MACs", "RF", "activations")
 ALIGN = ("left", "left", "left", "left", "right", "right", "right", "right")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from cnnspec import __version__
 from cnnspec.ir.facts import CONVENTIONS, SCHEMA_VERSION, Analysis
 from cnnspec.util import dims
+from cnnspec.version import __version__
 
 
 def _shape(analysis: Analysis, shape) -> list:

@@ -14,14 +14,12 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cnnspec.api import analyze
 from cnnspec.errors import Position, SpecStructureError, SpecSyntaxError, UsageError, did_you_mean
 from cnnspec.frontend.source import MAX_SOURCE_BYTES, load_yaml, read_spec_file
 from cnnspec.frontend.spec import build_graph, defined_overrides, spec_vars
 from cnnspec.ir.facts import Analysis, NodeFacts
+from cnnspec.passes.run import analyze
 from cnnspec.util import dims
-
-SCHEMA_VERSION = "1.1"
 
 #: What is compared per node, in the order the ``changes`` of a row name them.
 FIELDS = ("type", "output_shape", "params", "trainable", "macs", "receptive_field", "activation_bytes",

@@ -564,3 +564,11 @@ def declared_input_text(graph: Graph, input_shape: tuple, node_name: str, declar
         else:
             texts.append(f"{what} from {c.low} to {c.high} give {declared}")
     return "; ".join(texts)
+
+
+def answer(question) -> str | None:
+    """The hint for a shape error's ``SizeQuestion`` (``cnnspec.ir.infer``), or None."""
+    if question.node is None:
+        return valid_range_text(question.graph, question.input_shape)
+    return declared_input_text(question.graph, question.input_shape, question.node,
+                               question.declared)

@@ -1,4 +1,5 @@
-"""Names: the one identifier pattern every check uses, and the names a node cannot take.
+"""Names: the one identifier pattern every check uses, the names a node cannot take, and the
+reading of input shapes ("3x224x224") and variable overrides ("width=1.25") given as text.
 
 ``IDENTIFIER`` matches the whole text (``\\A…\\Z``): a ``^…$`` pattern lets a trailing newline
 through (``"stem\\n"``), so it works with ``match`` and ``fullmatch`` alike.
@@ -14,6 +15,8 @@ installed torch, and the builder refuses any other name torch has taken.
 from __future__ import annotations
 
 import re
+
+from cnnspec.errors import UsageError
 
 IDENTIFIER = re.compile(r"\A[A-Za-z_][A-Za-z0-9_]*\Z")
 
@@ -53,3 +56,38 @@ def taken_by_torch(name: str) -> bool:
     """A module name PyTorch's machinery already uses: an attribute of nn.Module or of the
     containers, or any dunder (``__init__``, ``__class__``, and those Python may add)."""
     return name in MODULE_ATTRIBUTES or (name.startswith("__") and name.endswith("__"))
+
+
+def parse_input_shape(text: str) -> tuple:
+    """``"3x224x224"`` → (3, 224, 224); names such as ``H`` stay names (symbolic input)."""
+    parts = [p.strip() for p in re.split(r"[x×,]", str(text).strip()) if p.strip()]
+    text = str(text) if len(str(text)) <= 60 else str(text)[:60] + "…"
+    if not parts:
+        raise UsageError(f"cannot read input shape '{text}'", hint="write it as CxHxW, e.g. 3x224x224")
+    shape = []
+    for part in parts:
+        if part.isascii() and part.isdigit():
+            if len(part) > 18:
+                raise UsageError(f"cannot read input shape '{text}': {part[:12]}… is too large",
+                                 hint="sizes are integers below 10^18")
+            shape.append(int(part))
+        elif is_identifier(part):
+            shape.append(part)
+        else:
+            raise UsageError(
+                f"cannot read input shape '{text}': '{part}' is neither a number nor a name",
+                hint="write it as CxHxW, e.g. 3x224x224 or 3xHxW",
+            )
+    return tuple(shape)
+
+
+def parse_overrides(pairs) -> dict:
+    """``["width=1.25", "classes=10"]`` → {"width": "1.25", "classes": "10"}."""
+    result = {}
+    for pair in pairs:
+        name, sep, value = str(pair).partition("=")
+        name = name.strip()
+        if not sep or not IDENTIFIER.match(name) or not value.strip():
+            raise UsageError(f"cannot read --set '{pair}'", hint="write it as NAME=VALUE, e.g. width=1.25")
+        result[name] = value.strip()
+    return result

@@ -5,7 +5,7 @@ complete specs (e.g. with a ``# yaml-language-server: $schema=...`` comment)."""
 from __future__ import annotations
 
 from cnnspec.frontend.composites import MERGES, SE_GATES, SHORTCUTS, se_activations
-from cnnspec.frontend.expand import NODE_KEYS
+from cnnspec.frontend.scope import NODE_KEYS
 from cnnspec.layers import LAYERS
 
 SCHEMA_ID = "cnnspec-spec-v1"
