@@ -9,7 +9,6 @@ import re
 from cnnspec.errors import printable
 from cnnspec.reports.json_report import rf_json
 from cnnspec.solvers.diff import (
-    SCHEMA_VERSION,
     TOTALS,
     RowDiff,
     Source,
@@ -20,7 +19,7 @@ from cnnspec.solvers.diff import (
     same,
 )
 from cnnspec.util import dims, units
-from cnnspec.version import __version__
+from cnnspec.version import SCHEMA_VERSION, __version__
 
 HEADERS = ("status", "name", "type", "output shape", "params", "MACs", "RF", "activations")
 ALIGN = ("left", "left", "left", "left", "right", "right", "right", "right")

@@ -34,6 +34,8 @@ from torch.profiler import ProfilerActivity, profile, record_function
 from cnnspec.api import analyze
 from cnnspec.ir.graph import Graph
 from cnnspec.torch.builder import to_torch
+from cnnspec.util.dtypes import DTYPES
+from cnnspec.version import SCHEMA_VERSION
 
 #: (peak dense TFLOP/s in float32 / float16, memory bandwidth GB/s) of common GPUs
 GPU_PEAKS = {
@@ -46,7 +48,7 @@ GPU_PEAKS = {
     "RTX 4090": (82.6, 165.0, 1008.0),
     "RTX 3090": (35.6, 71.0, 936.0),
 }
-DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+TORCH_DTYPES = {name: getattr(torch, name) for name in DTYPES}
 #: the matrix sizes whose products measure the compute ceiling
 MATMUL_SIZES = (256, 512, 1024)
 #: the working sets (bytes read + written) whose copies measure the bandwidth ceilings
@@ -128,7 +130,7 @@ def device_peaks(device: str, dtype: str, tflops: float | None, gbps: float | No
     if tflops:
         flops = tflops * 1e12
     elif flops is None:
-        flops = _measure_compute(device, DTYPES[dtype])
+        flops = _measure_compute(device, TORCH_DTYPES[dtype])
     if gbps:
         memory = gbps * 1e9
     elif memory is None:
@@ -211,8 +213,8 @@ def _sync(device: str) -> None:
 def profile_graph(graph: Graph, batch: int = 1, device: str = "cpu", dtype: str = "float32",
                   warmup: int = 2, iters: int = 10, *, progress=None) -> list[LayerProfile]:
     result = analyze(graph, None, batch, dtype)
-    model = to_torch(graph).eval().to(device=device, dtype=DTYPES[dtype])
-    x = torch.randn(batch, *graph.input_shape, device=device, dtype=DTYPES[dtype])
+    model = to_torch(graph).eval().to(device=device, dtype=TORCH_DTYPES[dtype])
+    x = torch.randn(batch, *graph.input_shape, device=device, dtype=TORCH_DTYPES[dtype])
     totals = _layer_seconds(model, x, device, warmup, iters, progress)
     size = result.dtype_bytes
     layers = []
@@ -279,7 +281,6 @@ def _numel(shape) -> int:
 
 
 #: the layout of the JSON output (docs/commands.md); 1.1 added the bandwidth by working set
-SCHEMA_VERSION = "1.1"
 
 
 def render(graph: Graph, layers: list[LayerProfile], ceilings: Ceilings, fmt: str,  # noqa: PLR0917 (the CLI's call)
