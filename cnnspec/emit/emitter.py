@@ -14,12 +14,22 @@ emitted model has the same state_dict keys. Each group of nodes becomes:
 - The top-level class takes the spec's variables that layers use directly as arguments with
   their defaults, so ``Model()`` builds the spec as written.
 
+The file is built as structure, not text: :meth:`Emitter.template` describes each group as
+an instance of a class whose ``__init__`` and ``forward`` are nodes of
+:mod:`cnnspec.emit.code` (calls, assignments, …) with a ``Slot`` for each number, a
+``ChildRef`` for each child class's constructor call and a ``Defaulted`` keyword argument
+where a constructor default may be left out. Groups whose structures are equal share the
+class. Once every class is known, :mod:`cnnspec.emit.parameters` resolves the slots to
+parameters or constants, :mod:`cnnspec.emit.classes` binds them and builds the class blocks,
+and :func:`cnnspec.emit.render.render` writes the whole module out, laid out as ruff format
+would.
+
 Module constructors come from each layer's ``torch_call``, the same data the builder uses; a
 layer type's own module (``Layer.torch_module``) is defined in the file from the source text
 the builder compiles, and layers ``emitted_inline`` are written as the expressions they give.
-Identifiers in the source are validated node names, block names and variable names;
-everything else from a spec is a number or a repr'd literal, so a spec cannot inject code.
-torch is not imported here.
+Identifiers in the source are validated node names, block names and variable names (a
+``Name`` node refuses anything else); everything else from a spec is a number or a repr'd
+literal (a ``Const``), so a spec cannot inject code. torch is not imported here.
 """
 
 from __future__ import annotations
@@ -218,8 +228,9 @@ class Emitter(ModuleTree, Parameters, Classes):
         imports = [(code.ImportFrom("__future__", "annotations"),)]
         if "OrderedDict" in self.uses:
             imports.append((code.ImportFrom("collections", "OrderedDict"),))
+        # torch for the own modules and every forward (inline expressions are in a forward)
         torch = (code.Import("torch"),) if self.own or any(not c.chain for c in order) else ()
-        imports.append((*torch, code.ImportFrom("torch", "nn")))  # inline expressions are in a forward
+        imports.append((*torch, code.ImportFrom("torch", "nn")))
         blocks = [*(code.Verbatim(own.source) for own in self.own.values()),
                   *(self.class_def(spec, spec is top.cls) for spec in order)]
         return render(code.Module(code.Docstring(tuple(self.header)), tuple(imports), tuple(blocks)))

@@ -1,6 +1,11 @@
 """The constructor parameters of the generated classes: the numbers that differ between a
 class's instances, named after block arguments, ``in_channels``, a multiple of another
-parameter, or the layer and setting they come from."""
+parameter, or the layer and setting they come from.
+
+Each slot of a class (its instances' own numbers, then its children's parameters) resolves to
+an expression node: a parameter's ``Name``, ``name * factor`` (a ``BinOp``), or a ``Const``
+where every instance has the same number; the top-level class's slots that hold a variable of
+the spec resolve to that variable's name."""
 
 from __future__ import annotations
 
