@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-
 import click
 
 from cnnspec.cli.common import (
@@ -32,19 +29,10 @@ def build(*, spec, input_shape, overrides, class_name, output):
 
     Never imports torch."""
     from cnnspec.api import load_spec, parse_overrides
-    from cnnspec.emit.emitter import emit
+    from cnnspec.emit.emitter import emit, provenance
 
     settings = parse_overrides(overrides)
     graph = load_spec(spec, settings, input_shape)
     need_concrete_input(graph, "build")
-    write_output(emit(graph, class_name, _provenance(spec, settings)), output, [spec])
+    write_output(emit(graph, class_name, provenance(spec, settings)), output, [spec])
 
-
-def _provenance(spec: str, settings: dict) -> str:
-    """What the header of the emitted file says it was built from: the spec file, its digest
-    and the --set values."""
-    digest = hashlib.sha256(Path(spec).read_bytes()).hexdigest()[:16]
-    note = f" from {Path(spec).name} (sha256 {digest})"
-    if settings:
-        note += " with " + ", ".join(f"{k}={v}" for k, v in settings.items())
-    return note

@@ -14,12 +14,22 @@ emitted model has the same state_dict keys. Each group of nodes becomes:
 - The top-level class takes the spec's variables that layers use directly as arguments with
   their defaults, so ``Model()`` builds the spec as written.
 
+The file is built as structure, not text: :meth:`Emitter.template` describes each group as
+an instance of a class whose ``__init__`` and ``forward`` are nodes of
+:mod:`cnnspec.emit.code` (calls, assignments, …) with a ``Slot`` for each number, a
+``ChildRef`` for each child class's constructor call and a ``Defaulted`` keyword argument
+where a constructor default may be left out. Groups whose structures are equal share the
+class. Once every class is known, :mod:`cnnspec.emit.parameters` resolves the slots to
+parameters or constants, :mod:`cnnspec.emit.classes` binds them and builds the class blocks,
+and :func:`cnnspec.emit.render.render` writes the whole module out, laid out as ruff format
+would.
+
 Module constructors come from each layer's ``torch_call``, the same data the builder uses; a
 layer type's own module (``Layer.torch_module``) is defined in the file from the source text
 the builder compiles, and layers ``emitted_inline`` are written as the expressions they give.
-Identifiers in the source are validated node names, block names and variable names;
-everything else from a spec is a number or a repr'd literal, so a spec cannot inject code.
-torch is not imported here.
+Identifiers in the source are validated node names, block names and variable names (a
+``Name`` node refuses anything else); everything else from a spec is a number or a repr'd
+literal (a ``Const``), so a spec cannot inject code. torch is not imported here.
 """
 
 from __future__ import annotations
@@ -28,21 +38,25 @@ import keyword
 import re
 
 from cnnspec.api import shapes_only
-from cnnspec.emit.class_text import ClassText
-from cnnspec.emit.literals import docstring, literal, quoted
+from cnnspec.emit import code
+from cnnspec.emit.classes import Classes
+from cnnspec.emit.header import header, provenance
 from cnnspec.emit.names import camel, identifier, reserved, usable_class_name
 from cnnspec.emit.parameters import Parameters
-from cnnspec.emit.pyformat import reflow
+from cnnspec.emit.render import render
 from cnnspec.emit.structure import Box, ClassSpec, Instance, ModuleTree
 from cnnspec.errors import UsageError
 from cnnspec.ir.graph import Graph, Node
 from cnnspec.util.names import is_identifier
-from cnnspec.version import __version__
 
-__all__ = ["Emitter", "camel", "emit", "usable_class_name"]
+#: ``super().__init__``, called first in every ``__init__``
+SUPER_INIT = code.Attribute(code.Call(code.Name("super")), "__init__")
+SUPER_CALL = code.ExprStmt(code.Call(SUPER_INIT))
+
+__all__ = ["Emitter", "camel", "emit", "provenance", "usable_class_name"]
 
 
-class Emitter(ModuleTree, Parameters, ClassText):
+class Emitter(ModuleTree, Parameters, Classes):
     """Writes one graph as a Python module defining its model class."""
 
     def __init__(self, graph: Graph, class_name: str, header: list[str]):
@@ -59,22 +73,22 @@ class Emitter(ModuleTree, Parameters, ClassText):
         self.reserved = set(self.base_reserved)
 
     def template(self, box: Box, top: bool = False) -> Instance:
-        """Describe a callable group as an instance of a (possibly shared) class."""
+        """Describe a callable group as an instance of a (possibly shared) class: the
+        structure of its ``__init__`` and ``forward``, with slots for its numbers."""
         slots: list = []
         children: list = []
         chain = self.is_chain(box)
         if chain:
-            items = [(name, self.expr(c, slots, children, top, "            "))
-                     for name, c in box.children.items()]
+            items = [(name, self.expr(c, slots, children, top)) for name, c in box.children.items()]
             if all(name == str(i) for i, (name, _) in enumerate(items)):
-                init = "".join(f"            {expr},\n" for _, expr in items)
+                init = (code.ExprStmt(code.Call(SUPER_INIT, tuple(e for _, e in items), trailing=True)),)
             else:  # registered one by one, in order: what nn.Sequential runs
-                init = "".join(self.assign(name, expr) for name, expr in items)
-            forward = ""
+                init = (SUPER_CALL, *(self.assign(name, e) for name, e in items))
+            forward = ()
         else:
-            init = "".join(self.init_line(name, c, slots, children, top)
-                           for name, c in box.children.items()
-                           if not (isinstance(c, Node) and self.is_inline(c)))
+            init = (SUPER_CALL, *(self.assign(name, self.expr(c, slots, children, top))
+                                  for name, c in box.children.items()
+                                  if not (isinstance(c, Node) and self.is_inline(c))))
             forward = self.forward(box)
         kind, args = self.graph.groups.get(box.name, ("", {}))
         if top:
@@ -95,61 +109,60 @@ class Emitter(ModuleTree, Parameters, ClassText):
         spec.instances.append(instance)
         return instance
 
-    def init_line(self, name: str, child, slots, children, top) -> str:
-        return self.assign(name, self.expr(child, slots, children, top, "        "))
-
     @staticmethod
-    def assign(name: str, expr: str) -> str:
-        """The ``__init__`` line registering a child: ``self.name = …``, or ``add_module`` for a
-        name that is no plain identifier (digits, a keyword, a leading __)."""
+    def assign(name: str, value) -> code.Assign | code.ExprStmt:
+        """The ``__init__`` statement registering a child: ``self.name = …``, or
+        ``add_module`` for a name that is no plain identifier (digits, a keyword, a leading __)."""
         if identifier(name):
-            return f"        self.{name} = {expr}\n"
-        return f"        self.add_module({quoted(name)}, {expr})\n"
+            return code.Assign(code.Attribute(code.SELF, name), value)
+        return code.ExprStmt(code.Call(code.Attribute(code.SELF, "add_module"), (code.Const(name), value)))
 
-    def expr(self, child, slots: list, children: list, top: bool, indent: str) -> str:
+    def expr(self, child, slots: list, children: list, top: bool):
         """The expression building one child inside its parent's ``__init__``."""
         if isinstance(child, Node):
             return self.ctor(child, slots, top)
-        inner = indent + "    "
         if child.callable and (self.is_block(child) or not self.is_chain(child)):
             children.append(self.template(child))
-            return f"\x01{len(children) - 1}\x01"
-        items = [(name, self.expr(c, slots, children, top, inner)) for name, c in child.children.items()
+            return code.ChildRef(len(children) - 1)
+        items = [(name, self.expr(c, slots, children, top)) for name, c in child.children.items()
                  if not (isinstance(c, Node) and self.is_inline(c))]
         if not child.callable:  # its parent's forward runs these one by one
-            body = "".join(f"{inner}{quoted(name)}: {expr},\n" for name, expr in items)
-            return f"nn.ModuleDict({{\n{body}{indent}}})"
+            entries = tuple((code.Const(name), e) for name, e in items)
+            return code.Call(code.nn("ModuleDict"), (code.Dict(entries, trailing=True),))
         if all(name == str(i) for i, (name, _) in enumerate(items)):
-            return "nn.Sequential(\n" + "".join(f"{inner}{e},\n" for _, e in items) + f"{indent})"
+            return code.Call(code.nn("Sequential"), tuple(e for _, e in items), trailing=True)
         self.uses.add("OrderedDict")
-        body = "".join(f"{inner}({quoted(name)}, {expr}),\n" for name, expr in items)
-        return f"nn.Sequential(OrderedDict([\n{body}{indent}]))"
+        pairs = code.List(tuple(code.Tuple((code.Const(name), e)) for name, e in items), trailing=True)
+        return code.Call(code.nn("Sequential"), (code.Call(code.Name("OrderedDict"), (pairs,)),))
 
-    def ctor(self, node: Node, slots: list, top: bool) -> str:
+    def ctor(self, node: Node, slots: list, top: bool) -> code.Call:
+        """The module constructor call of a layer, from its ``torch_call``."""
         call = node.layer.torch_call(self.facts[node.name].inputs)
         texts = node.layer.spec_text if top else {}
         names = call.arg_names
-        parts = [self.value(v, slots, node, names[i] if i < len(names) else f"arg{i}", texts)
-                 for i, v in enumerate(call.args)]
+        args = tuple(self.value(v, slots, node, names[i] if i < len(names) else f"arg{i}", texts)
+                     for i, v in enumerate(call.args))
         defaults = {} if top else call.defaults
-        order = ["kernel_size", *defaults, *call.kwargs]
-        for key in dict.fromkeys(order):
+        kwargs = []
+        for key in dict.fromkeys(["kernel_size", *defaults, *call.kwargs]):
             if key in defaults:  # always spelt out, so that instances differing here share a class
-                slot = self.value(call.kwargs.get(key, defaults[key]), slots, node, key, texts)
-                parts.append(f"\x02{key}={slot}\x03{literal(defaults[key])}\x02")
+                value = self.value(call.kwargs.get(key, defaults[key]), slots, node, key, texts)
+                kwargs.append(code.Defaulted(key, value, code.Const(defaults[key])))
             elif key in call.kwargs:
-                parts.append(f"{key}={self.value(call.kwargs[key], slots, node, key, texts)}")
+                kwargs.append(code.Keyword(key, self.value(call.kwargs[key], slots, node, key, texts)))
         own = type(node.layer).torch_module
         if own is not None and own.name == call.cls:
             self.own.setdefault(own.name, own)
-            return f"{own.name}({', '.join(parts)})"
-        return f"nn.{call.cls}({', '.join(parts)})"
+            return code.Call(code.Name(own.name), args, tuple(kwargs))
+        return code.Call(code.nn(call.cls), args, tuple(kwargs))
 
-    def value(self, value, slots: list, node: Node, name: str, texts: dict) -> str:
+    def value(self, value, slots: list, node: Node, name: str, texts: dict):
+        """A constructor argument: a constant, a tuple, or a slot for a number (which the
+        class's instances may set differently), remembering where the number comes from."""
         if isinstance(value, bool) or value is None or isinstance(value, str):
-            return literal(value)
+            return code.Const(value)
         if isinstance(value, tuple):
-            return "(" + ", ".join(self.value(v, slots, node, name, texts) for v in value) + ")"
+            return code.Tuple(tuple(self.value(v, slots, node, name, texts) for v in value))
         attr = type(node.layer).attr_of_torch_arg(name)  # the setting the value comes from
         text = texts.get(attr.name if attr is not None else name)
         # a variable becomes an argument of the top-level class only where changing it cannot
@@ -160,15 +173,15 @@ class Emitter(ModuleTree, Parameters, ClassText):
         leaf = node.name.rsplit(".", 1)[-1]
         owner = leaf if identifier(leaf) else re.sub(r"\d+d$", "", type(node.layer).__name__.lower())
         slots.append((value, f"{owner}_{name}", var))
-        return f"\x00{len(slots) - 1}\x00"
+        return code.Slot(len(slots) - 1)
 
-    def forward(self, box: Box) -> str:
+    def forward(self, box: Box) -> tuple:
         """``forward``: each child called in order, merges written as operators; a value's
         name is reused once its last reader inside the group has run."""
         var = {box.inputs[0]: "x"} if box.inputs else {}
         pending = {name: self.readers(box, name) for name in box.inputs}
         live = set(var.values())
-        lines = []
+        body = []
         for path, child in self.steps(box):
             sources = child.inputs if isinstance(child, Box) else list(child.inputs)
             result = child.outputs[0] if isinstance(child, Box) else child.name
@@ -176,9 +189,9 @@ class Emitter(ModuleTree, Parameters, ClassText):
             for s in sources:
                 pending[s] -= 1
             if isinstance(child, Node) and self.is_inline(child):
-                expression = child.layer.inline_source(args)
+                expression = code.Raw(child.layer.inline_source(args))
             else:
-                expression = f"{self.access(path)}({', '.join(args)})"
+                expression = code.Call(self.access(path), tuple(code.Name(a) for a in args))
             freed = [var[s] for s in reversed(sources) if pending[s] == 0]
             live.difference_update(freed)
             target = "out" if "x" in live and "out" not in live else (freed[0] if freed else next(
@@ -186,8 +199,8 @@ class Emitter(ModuleTree, Parameters, ClassText):
             live.add(target)
             var[result] = target
             pending[result] = self.readers(box, result)
-            lines.append(f"        {target} = {expression}\n")
-        return "".join(lines) + f"        return {var[box.outputs[0]]}\n"
+            body.append(code.Assign(code.Name(target), expression))
+        return (*body, code.Return(code.Name(var[box.outputs[0]])))
 
     def source(self) -> str:
         root = self.root = self.tree()
@@ -210,18 +223,17 @@ class Emitter(ModuleTree, Parameters, ClassText):
         # parameters are named after the classes are, so that none hides a class it calls
         self.reserved = self.base_reserved | {spec.name for spec in order}
         for spec in order:
-            if not spec.slot_text:
+            if not spec.bound:
                 self.resolve(spec)
-        doc = docstring(self.header, "    ") + "\n"
-        texts = [self.class_text(spec, doc if spec is top.cls else "") for spec in order]
-        head = [docstring(self.header, "").rstrip("\n"), "", "from __future__ import annotations", ""]
+        imports = [(code.ImportFrom("__future__", "annotations"),)]
         if "OrderedDict" in self.uses:
-            head += ["from collections import OrderedDict", ""]
-        if self.own or any(not c.chain for c in order):  # inline expressions are in a forward
-            head.append("import torch")
-        head.append("from torch import nn")
-        parts = ["\n".join(head), *(own.source for own in self.own.values()), *texts]
-        return reflow("\n\n\n".join(p.rstrip("\n") for p in parts) + "\n")
+            imports.append((code.ImportFrom("collections", "OrderedDict"),))
+        # torch for the own modules and every forward (inline expressions are in a forward)
+        torch = (code.Import("torch"),) if self.own or any(not c.chain for c in order) else ()
+        imports.append((*torch, code.ImportFrom("torch", "nn")))
+        blocks = [*(code.Verbatim(own.source) for own in self.own.values()),
+                  *(self.class_def(spec, spec is top.cls) for spec in order)]
+        return render(code.Module(code.Docstring(tuple(self.header)), tuple(imports), tuple(blocks)))
 
 
 def emit(graph: Graph, class_name: str | None = None, source_note: str = "") -> str:
@@ -239,8 +251,4 @@ def emit(graph: Graph, class_name: str | None = None, source_note: str = "") -> 
         raise UsageError(f"--class-name {name!r} {why}",
                          hint="use letters, digits and _, not starting with a digit or __, e.g. "
                               f"{camel(name, 'Model')}")
-    note = re.sub(r"[^\w .,:;/()=+-]", "?", source_note)  # printable, no quotes or newlines
-    header = [f"{name}: a PyTorch model generated by cnnspec {__version__}."]
-    if note.strip():
-        header.append(f"Generated{note}; edit the spec and rebuild rather than this file.")
-    return Emitter(graph, name, header).source()
+    return Emitter(graph, name, header(name, source_note)).source()

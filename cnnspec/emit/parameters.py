@@ -1,12 +1,17 @@
 """The constructor parameters of the generated classes: the numbers that differ between a
 class's instances, named after block arguments, ``in_channels``, a multiple of another
-parameter, or the layer and setting they come from."""
+parameter, or the layer and setting they come from.
+
+Each slot of a class (its instances' own numbers, then its children's parameters) resolves to
+an expression node: a parameter's ``Name``, ``name * factor`` (a ``BinOp``), or a ``Const``
+where every instance has the same number; the top-level class's slots that hold a variable of
+the spec resolve to that variable's name."""
 
 from __future__ import annotations
 
 import re
 
-from cnnspec.emit.literals import literal
+from cnnspec.emit import code
 from cnnspec.emit.names import identifier
 from cnnspec.emit.structure import ClassSpec, Instance
 
@@ -19,55 +24,55 @@ class Parameters:
         """Choose the class's constructor parameters from its instances (children first)."""
         for instance in spec.instances:
             for child in instance.children:
-                if not child.cls.params and child.cls.instances and not child.cls.slot_text:
+                if not child.cls.params and child.cls.instances and not child.cls.bound:
                     self.resolve(child.cls)
         rows = [self.flat_slots(instance) for instance in spec.instances]
-        texts, params, vectors = [], [], []
+        bound, params, vectors = [], [], []
         for k in range(len(rows[0])):
             vector = tuple(row[k][0] for row in rows)
             var = rows[0][k][2]
             if var is not None and spec.name == self.class_name and var not in self.reserved:
-                texts.append(var)
+                bound.append(code.Name(var))
                 if var not in params:
                     params.append(var)
                     vectors.append(vector)
                 continue
             if len(set(vector)) == 1 or spec.name == self.class_name:
-                texts.append(literal(vector[0]))
+                bound.append(code.Const(vector[0]))
             elif vector in vectors:
-                texts.append(params[vectors.index(vector)])
+                bound.append(code.Name(params[vectors.index(vector)]))
             else:
                 named = self.known_name(spec, vector, params)
                 multiple = None if named else self.multiple(vector, params, vectors)
                 if multiple:
-                    texts.append(multiple)
+                    bound.append(multiple)
                     continue
                 name = named or self.param_name(rows[0][k][1], params)
                 params.append(name)
                 vectors.append(vector)
-                texts.append(name)
-        spec.params, spec.slot_text = params, texts
+                bound.append(code.Name(name))
+        spec.params, spec.bound = params, bound
         for instance, row in zip(spec.instances, rows):
-            instance.params_values = [row[[t for t in texts].index(p)][0] for p in params]
+            instance.params_values = [row[bound.index(code.Name(p))][0] for p in params]
 
     def flat_slots(self, instance: Instance) -> list:
         """The instance's own slots, then one per argument of each child instance."""
         rows = list(instance.slots)
         for child in instance.children:
-            if not child.cls.slot_text and child.cls.instances:
+            if not child.cls.bound and child.cls.instances:
                 self.resolve(child.cls)
             rows += [(v, f"{child.cls.name}_{p}", None)
                      for p, v in zip(child.cls.params, child.params_values)]
         return rows
 
     @staticmethod
-    def multiple(vector: tuple, params: list, vectors: list) -> str | None:
+    def multiple(vector: tuple, params: list, vectors: list) -> code.BinOp | None:
         for name, other in zip(params, vectors):
             if all(isinstance(a, int) and not isinstance(a, bool) and isinstance(b, int) and b > 0
                    and a % b == 0 for a, b in zip(vector, other)):
                 factors = {a // b for a, b in zip(vector, other)}
                 if len(factors) == 1 and (factor := factors.pop()) > 1:
-                    return f"{name} * {factor}"
+                    return code.BinOp(code.Name(name), "*", code.Const(factor))
         return None
 
     def known_name(self, spec: ClassSpec, vector: tuple, taken: list) -> str | None:

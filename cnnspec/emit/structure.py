@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cnnspec.emit.literals import quoted
+from cnnspec.emit import code
 from cnnspec.emit.names import identifier
 from cnnspec.ir.graph import Node
 
@@ -32,7 +32,7 @@ class Instance:
 
     cls: ClassSpec
     slots: list  # (value, origin, variable name or None)
-    children: list  # child Instances, referenced by \x01j\x01 in the class text
+    children: list  # child Instances, referenced by ChildRef(j) in the class structure
     args: dict
     in_channels: object
     params_values: list = field(default_factory=list)
@@ -40,15 +40,17 @@ class Instance:
 
 @dataclass
 class ClassSpec:
-    """A generated class: its text with slots and child placeholders, and its instances."""
+    """A generated class: the statements of its ``__init__`` (with slots and child references)
+    and ``forward``, its instances, and once resolved its parameters and the expression each
+    slot of the first instance (then each parameter of its children) is bound to."""
 
     name: str
-    init: str
-    forward: str
+    init: tuple
+    forward: tuple
     chain: bool
     instances: list = field(default_factory=list)
     params: list = field(default_factory=list)
-    slot_text: list = field(default_factory=list)
+    bound: list = field(default_factory=list)
     children_names: set = field(default_factory=set)
     base: str = ""
 
@@ -127,13 +129,14 @@ class ModuleTree:
         return sum(1 for u in self.users[name] if u in inside)
 
     @staticmethod
-    def access(path: list) -> str:
-        text = "self"
+    def access(path: list):
+        """The child module at ``path``: ``self.a.b``, ``getattr(self, "0")``, ``self.a["b"]``."""
+        node = code.SELF
         for i, part in enumerate(path):
             if identifier(part):
-                text += f".{part}"
+                node = code.Attribute(node, part)
             elif i == 0:
-                text = f"getattr(self, {quoted(part)})"
+                node = code.Call(code.Name("getattr"), (code.SELF, code.Const(part)))
             else:  # inside an nn.ModuleDict holder
-                text += f"[{quoted(part)}]"
-        return text
+                node = code.Subscript(node, code.Const(part))
+        return node
