@@ -85,3 +85,10 @@ def test_the_emitter_fills_no_text_with_markers():
     for path in EMIT.glob("*.py"):
         text = path.read_text()
         assert not re.search(r"\\x0[0-3]|[\x00-\x03]", text), path
+
+
+def test_a_one_element_tuple_keeps_its_comma():
+    from cnnspec.emit import code, render
+
+    assert render.expr(code.Tuple((code.Const(3),))) == "(3,)"
+    assert render.expr(code.Tuple((code.Const(3), code.Const(4)))) == "(3, 4)"

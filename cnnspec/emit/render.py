@@ -48,7 +48,7 @@ _EXPRESSIONS = {
     code.Name: lambda n: n.id,
     code.Attribute: lambda n: f"{expr(n.value)}.{n.attr}",
     code.Const: lambda n: literal(n.value),
-    code.Tuple: lambda n: _bracket("(", [expr(i) for i in n.items], ")", n.trailing),
+    code.Tuple: lambda n: _bracket("(", [expr(i) for i in n.items], ")", n.trailing or len(n.items) == 1),
     code.List: lambda n: _bracket("[", [expr(i) for i in n.items], "]", n.trailing),
     code.Dict: lambda n: _bracket("{", [f"{expr(k)}: {expr(v)}" for k, v in n.items], "}", n.trailing),
     code.Keyword: lambda n: f"{n.name}={expr(n.value)}",
