@@ -1,33 +1,56 @@
 """The command line: the click group, with one command from each module of this package.
 
+A command's module is imported when the command runs (or ``--help`` lists it), so
+``cnnspec analyze`` reads only the analyze command's code.
+
 Exit codes: 0 success, 1 a finding (reserved for check/verify), 2 an error in the spec or the
 command line (:mod:`cnnspec.cli.common`)."""
 
 from __future__ import annotations
 
+from importlib import import_module
+
 import click
 
-from cnnspec.cli.analyze import analyze
-from cnnspec.cli.build import build
-from cnnspec.cli.check import check
-from cnnspec.cli.diff import diff
-from cnnspec.cli.import_ import import_command
-from cnnspec.cli.profile import profile_command
-from cnnspec.cli.schema import schema
-from cnnspec.cli.sizes import sizes
-from cnnspec.cli.verify import verify
 from cnnspec.version import __version__
 
 __all__ = ["COMMANDS", "main"]
 
-COMMANDS = (analyze, sizes, build, verify, profile_command, import_command, diff, schema, check)
+#: command name -> (module of this package, the click command in it)
+COMMANDS = {
+    "analyze": ("analyze", "analyze"),
+    "sizes": ("sizes", "sizes"),
+    "build": ("build", "build"),
+    "verify": ("verify", "verify"),
+    "profile": ("profile", "profile_command"),
+    "import": ("import_", "import_command"),
+    "diff": ("diff", "diff"),
+    "schema": ("schema", "schema"),
+    "check": ("check", "check"),
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """A group whose commands are imported by name when first used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, attr = COMMANDS[cmd_name]
+        return getattr(import_module(f"cnnspec.cli.{module}"), attr)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        try:
+            return super().resolve_command(ctx, args)
+        except click.exceptions.NoSuchCommand as exc:  # suggest among the names not yet imported
+            raise click.exceptions.NoSuchCommand(exc.command_name, possibilities=COMMANDS,
+                                                 ctx=ctx) from None
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="cnnspec")
 def main() -> None:
     """Static, exact analysis of CNN architectures written as YAML specs."""
-
-
-for _command in COMMANDS:
-    main.add_command(_command)
