@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import ChainMap
 
 from cnnspec.errors import BudgetError, Position, SpecStructureError, UnknownNameError, did_you_mean
-from cnnspec.frontend.composites import COMPOSITES, expand_block
+from cnnspec.frontend.composites import COMPOSITES, Item, expand_block
 from cnnspec.frontend.scope import (
     MAX_ARGUMENTS,
     MAX_DEPTH,
@@ -85,9 +85,9 @@ class Expander:
                 scope.check_free(name, settings.value_position("name").at(pos.path + ".name"))
             trainable = self.trainable(settings, pos, kind)
             if kind in COMPOSITES:
-                out = COMPOSITES[kind](self, body, body_pos, pos, scope, name, sources, trainable)
+                out = COMPOSITES[kind](self, Item(body, body_pos, pos, scope, name, sources, trainable))
             elif kind in self.blocks:
-                out = expand_block(self, kind, body, body_pos, pos, scope, name, sources, trainable)
+                out = expand_block(self, kind, Item(body, body_pos, pos, scope, name, sources, trainable))
             else:
                 out = self.add_layer(kind, body, body_pos, pos, scope, name, sources, trainable)
             full = scope.prefix + name
