@@ -98,15 +98,18 @@ class _Residues:
         self.valid, self.valid_mod = [0], 1
 
     def _agrees(self, node):
-        return lambda r: node.name not in self.at(self.base + r, True).bad_merges
+        at, base = self.at, self.base
+        return lambda r: node.name not in at(base + r, True).bad_merges
 
     def _fits(self, node):
+        at, base, axes = self.at, self.base, self.axes
+
         def test(r):
-            probe = self.at(self.base + r, True)
+            probe = at(base + r, True)
             if node.name not in probe.shapes:
                 return False
             dropped = dropped_pixels(node, probe.inputs(node))
-            return not (dropped and any(dropped[a] for a in self.axes))
+            return not (dropped and any(dropped[a] for a in axes))
         return test
 
     def _merge_mod(self, node) -> int:
