@@ -72,6 +72,7 @@ RESNET152_TARGET_S = 0.5      # cnnspec analyze resnet152, whole process
 RESNET152_SPEEDUP = 20.0      # torchinfo / cnnspec, whole process, resnet152
 CHECK_TARGET_S = 1.0          # cnnspec check specs/*.yaml, whole process
 SCALING_TOLERANCE = 2.0       # time(EfficientNet-B7 by --set) / time(B0) must stay below this
+FLOOR_TOLERANCE = 2.0         # cnnspec analyze resnet152 / python -c "import yaml, click, tabulate"
 
 # The torchinfo side of (a): one fresh process; prints its phases as JSON on the last line.
 TORCHINFO_SNIPPET = """
@@ -212,7 +213,8 @@ def loadavg() -> list[float] | None:
 def bench_cli(args, results: dict) -> None:
     """(a) whole-process time of the CLI (and of the bare interpreter), runs interleaved."""
     vgg16 = str(SPECS["vgg16"])
-    commands = {"python_startup": ([sys.executable, "-c", "pass"], None)}
+    commands = {"python_startup": ([sys.executable, "-c", "pass"], None),
+                "libraries_floor": ([sys.executable, "-c", "import yaml, click, tabulate"], None)}
     for name, spec in SPECS.items():
         commands[name] = ([sys.executable, "-m", "cnnspec", "analyze", str(spec)], None)
     script = Path(sys.executable).with_name("cnnspec")
@@ -228,6 +230,7 @@ def bench_cli(args, results: dict) -> None:
             commands["cnnspec_bytecode_cached"] = (commands["vgg16"][0], env)
         timings = time_processes(commands, args.repeat)
     results["python_startup"] = timings["python_startup"].to_json()
+    results["libraries_floor"] = timings["libraries_floor"].to_json()
     rows = [{"network": name, "cnnspec": timings[name].to_json()} for name in SPECS]
     for extra in ("console_script", "cnnspec_bytecode_cached"):
         if extra in timings:
@@ -343,8 +346,8 @@ def bench_chain(args, results: dict) -> None:
 
     text = chain_yaml(CHAIN_LAYERS)
     graph = cnnspec.parse_spec(text)
-    if len(graph) != CHAIN_LAYERS:
-        raise RuntimeError(f"the chain has {len(graph)} layers, expected {CHAIN_LAYERS}")
+    if len(graph.nodes) != CHAIN_LAYERS:
+        raise RuntimeError(f"the chain has {len(graph.nodes)} layers, expected {CHAIN_LAYERS}")
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -416,7 +419,7 @@ def bench_scaling(args, results: dict) -> None:
 
     b0 = time_calls(lambda: cnnspec.analyze(cnnspec.load_spec(EFFICIENTNET)), args.inproc_repeat)
     b7 = time_calls(lambda: cnnspec.analyze(cnnspec.load_spec(EFFICIENTNET, dict(B7))), args.inproc_repeat)
-    layers = [len(cnnspec.load_spec(EFFICIENTNET, o)) for o in ({}, dict(B7))]
+    layers = [len(cnnspec.load_spec(EFFICIENTNET, o).nodes) for o in ({}, dict(B7))]
     # What a user waits for: the command, B0 and B7 runs interleaved.
     command = [sys.executable, "-m", "cnnspec", "analyze", str(EFFICIENTNET)]
     sets = [arg for name, value in B7.items() for arg in ("--set", f"{name}={value}")]
@@ -523,6 +526,7 @@ def checks(results: dict) -> list[list[str]]:
     chain, res, scaling = results["chain"], results["resolution"], results["scaling"]
     lint = results["check"]
     speedup = vgg.get("ratio")
+    floor_ratio = resnet["cnnspec"]["wall_s"] / results["libraries_floor"]["wall_s"]
     return [
         ["cnnspec analyze resnet152, whole process", f"< {RESNET152_TARGET_S} s",
          ms(resnet["cnnspec"]["wall_s"]), verdict(resnet["cnnspec"]["wall_s"] < RESNET152_TARGET_S)],
@@ -531,8 +535,14 @@ def checks(results: dict) -> list[list[str]]:
          verdict(None if tv is None else tv["ratio"] >= RESNET152_SPEEDUP)],
         ["torchinfo on the cnnspec-built resnet152 / cnnspec, whole process", "(information)",
          ratio(resnet.get("ratio")), "-"],
+        ["cnnspec analyze resnet152 / the libraries' floor (import yaml, click, tabulate), "
+         "whole process", f"<= {FLOOR_TOLERANCE:.0f}x", f"{floor_ratio:.2f}x",
+         verdict(floor_ratio <= FLOOR_TOLERANCE)],
         ["EfficientNet-B7 (--set) / B0, whole process", f"<= {SCALING_TOLERANCE:.0f}x",
          f"{scaling['ratio']:.2f}x", verdict(scaling["ratio"] <= SCALING_TOLERANCE)],
+        ["EfficientNet-B7 (--set) / B0, load + analyze in process", f"<= {SCALING_TOLERANCE:.0f}x",
+         f"{scaling['ratio_in_process']:.2f}x",
+         verdict(scaling["ratio_in_process"] <= SCALING_TOLERANCE)],
         ["cnnspec analyze vgg16, whole process", f"< {CLI_TARGET_S} s", ms(vgg["cnnspec"]["wall_s"]),
          verdict(vgg["cnnspec"]["wall_s"] < CLI_TARGET_S)],
         ["torchinfo / cnnspec, whole process, vgg16", f">= {SPEEDUP_TARGET:.0f}x", ratio(speedup),
@@ -564,6 +574,8 @@ def report(results: dict) -> None:
     print("\n(a) whole process: `python -m cnnspec analyze SPEC` versus a process that imports "
           "torch + torchinfo, builds the network and runs summary at 1x3x224x224")
     print(f"    interpreter floor, `python -c pass`: {times(results['python_startup'])}")
+    print("    libraries' floor, `python -c \"import yaml, click, tabulate\"`: "
+          f"{times(results['libraries_floor'])}")
     rows = []
     for r in results["whole_process"]:
         phases = r.get("torchinfo_phases")

@@ -204,7 +204,7 @@ class SpecItem(pytest.Item):
             report = check_file(_shown(self.path), plugin.command_line)
         except CnnspecError as exc:  # e.g. a bad [tool.cnnspec] table above the spec
             raise CnnspecCheckFailed(exc.render()) from None
-        fail_on = (report.settings and report.settings.fail_on) or "warning"
+        fail_on = report.fail_level()
         text = render_text([report], fail_on)
         if report.error is not None or report.failed(fail_on):
             raise CnnspecCheckFailed(text)

@@ -14,7 +14,8 @@ from cnnspec import analyze, load_spec
 from cnnspec.cli.main import main
 from cnnspec.errors import UsageError
 from cnnspec.reports.diff_report import render_markdown, render_table
-from cnnspec.solvers.diff import SCHEMA_VERSION, diff_analyses, diff_files, percent, same, split_revisions
+from cnnspec.solvers.diff import diff_analyses, diff_files, percent, same, split_revisions
+from cnnspec.version import SCHEMA_VERSION
 
 from .conftest import SPECS
 

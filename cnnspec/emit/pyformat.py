@@ -1,9 +1,10 @@
 """Lay out generated Python source the way ``ruff format`` (and black) would, so that a file
 ``cnnspec build`` writes passes ``ruff format --check`` as it is.
 
-The emitter writes each statement with its own line breaks; :func:`reflow` joins every
-statement into one line and splits it again by black's rules, for the small part of Python
-the emitter writes (calls, tuples, lists, dicts, names, numbers and plain strings):
+The renderer (:mod:`cnnspec.emit.render`) writes each statement of the generated file on one
+line and :func:`layout` splits it by black's rules, for the small part of Python the emitter
+writes (calls, tuples, lists, dicts, names, numbers and plain strings); :func:`reflow` does
+the same for every statement of a whole source text (a layer type's own module, pasted):
 
 - a statement that fits in the line length, and has no magic trailing comma (a comma right
   before a closing bracket), stays on one line;

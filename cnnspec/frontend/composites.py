@@ -31,7 +31,7 @@ from cnnspec.frontend.items import (
 )
 from cnnspec.frontend.scope import Scope, evaluate
 from cnnspec.frontend.source import LDict, LList
-from cnnspec.layers import lookup
+from cnnspec.layers import LAYERS, lookup
 from cnnspec.util import dims
 
 MERGES = ("add", "concat", "mul")
@@ -162,7 +162,14 @@ def _as_list(item, pos: Position) -> LList:
 
 # --------------------------------------------------------------------------- squeeze-excitation
 
-SE_ACTIVATIONS = ("relu", "silu", "gelu", "hardswish", "relu6")
+def se_activations() -> tuple[str, ...]:
+    """The layer types that can be squeeze-excitation's inner activation (``se_activation``),
+    from the registry as it is now, in the order they declare."""
+    ranked = sorted((cls.se_activation, i, name) for i, (name, cls) in enumerate(LAYERS.items())
+                    if cls.se_activation is not None)
+    return tuple(name for _, _, name in ranked)
+
+
 SE_GATES = ("sigmoid", "hardsigmoid")
 
 
@@ -190,7 +197,7 @@ def expand_squeeze_excitation(ex, item: Item) -> str:
     if not isinstance(number, int) or isinstance(number, bool) or number < 1:
         raise SpecStructureError(f"{key} must be a positive integer, got {number!r}", at)
     squeeze = number if key == "squeeze" else max(1, channels // number)
-    activation = choice(body, "activation", SE_ACTIVATIONS, "relu", pos)
+    activation = choice(body, "activation", se_activations(), "relu", pos)
     gate = choice(body, "gate", SE_GATES, "sigmoid", pos)
     inner = named_scope(item.scope, item.leaf, pos, item.trainable, ex=ex, kind="squeeze_excitation")
     t = inner.trainable

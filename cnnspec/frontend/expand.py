@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import ChainMap
 
 from cnnspec.errors import BudgetError, Position, SpecStructureError, UnknownNameError, did_you_mean
+from cnnspec.frontend import expr
 from cnnspec.frontend.composites import COMPOSITES, Item, expand_block
 from cnnspec.frontend.scope import (
     MAX_ARGUMENTS,
@@ -53,6 +54,9 @@ class Expander:
         self.active_blocks: list[str] = []
         #: block and repeat arguments evaluated so far (bounded by MAX_ARGUMENTS)
         self.arguments = 0
+        #: layers already read, by _layer_key; the names each settings mapping's expressions use
+        self._layers: dict = {}
+        self._free_names: dict = {}
 
     def count_arguments(self, count: int, pos: Position, what: str) -> None:
         """Charge ``count`` argument evaluations to the spec's budget."""
@@ -199,64 +203,37 @@ class Expander:
             )
 
     def make_layer(self, cls, type_name: str, body, body_pos: Position, pos: Position, values):
-        here = f"{pos.path}.{type_name}"
-        if body is None:
-            body = {}
-        elif not isinstance(body, LDict):
-            if cls.shorthand is None:
-                raise SpecStructureError(
-                    f"{type_name} takes a mapping of settings, not {body!r}", body_pos.at(here),
-                    hint=_example(cls),
-                )
-            body = {cls.shorthand: body}
-        by_name = cls.attr_spellings()
-        values_out: dict = {}
-        is_ldict = isinstance(body, LDict)
-
-        def key_pos(key) -> Position:
-            return body.position(key).at(f"{here}.{key}") if is_ldict else body_pos.at(here)
-
-        def value_pos(key) -> Position:
-            return body.value_position(key).at(f"{here}.{key}") if is_ldict else key_pos(key)
-
-        for key, raw in body.items():
-            if key in NODE_KEYS:
-                continue
-            attr = by_name.get(key)
-            if attr is None:
-                raise UnknownNameError(
-                    f"{type_name} has no setting '{key}'", key_pos(key),
-                    hint=did_you_mean(str(key), [*by_name, *NODE_KEYS]) or (
-                        f"{type_name} settings: " + ", ".join(a.name for a in cls.attrs)
-                        if cls.attrs else f"{type_name} takes no settings"
-                    ),
-                )
-            if attr.name in values_out:
-                raise SpecStructureError(f"{attr.name} is given twice (as '{key}')", key_pos(key))
-            try:
-                values_out[attr.name] = attr.kind.parse(
-                    raw, lambda text, key=key: evaluate(text, values, value_pos(key))
-                )
-            except AttrValueError as exc:
-                raise SpecStructureError(f"{type_name} {attr.name}: {exc.message}", value_pos(key),
-                                         hint=f"{attr.name} takes {attr.kind.name}") from None
-        missing = [a.name for a in cls.attrs if a.required and a.name not in values_out]
-        if missing:
-            raise SpecStructureError(f"{type_name} needs {' and '.join(missing)}", pos, hint=_example(cls))
-        layer = cls(**values_out)
-        texts = {by_name[k].name: v for k, v in body.items() if isinstance(v, str) and k in by_name}
-        if texts:
-            layer.spec_text = texts
-        try:
-            layer.validate()
-        except AttrValueError as exc:
-            at = pos
-            if exc.attr and isinstance(body, LDict):
-                for key in body:
-                    if key in by_name and by_name[key].name == exc.attr:
-                        at = body.value_position(key).at(f"{here}.{key}")
-            raise SpecStructureError(f"{type_name}: {exc.message}", at) from None
+        """The layer an item describes. An item read again with the same values for the names
+        its settings use (a block's instances, a repeat) gets the same, immutable layer: its
+        settings are read and checked once."""
+        key = self._layer_key(cls, body, values)
+        layer = self._layers.get(key) if key is not None else None
+        if layer is None:
+            layer = _read_layer(cls, type_name, body, body_pos, pos, values)
+            if key is not None:
+                self._layers[key] = layer
         return layer
+
+    def _layer_key(self, cls, body, values):
+        """(class, the settings mapping, the values its expressions use), or None when the
+        item cannot be told apart that way (shorthand settings, values that do not hash)."""
+        if body is not None and not isinstance(body, LDict):
+            return None
+        if id(body) not in self._free_names:
+            texts = [v for v in body.values() if isinstance(v, str)] if body else []
+            self._free_names[id(body)] = _names_used(texts)
+        names = self._free_names[id(body)]
+        if names is None or any(name not in values for name in names):
+            return None
+        if not names:
+            return cls, id(body)
+        # the type too: 3 and 3.0 are equal keys, but a kernel of 3.0 is refused
+        key = (cls, id(body), tuple((type(values[n]), values[n]) for n in names))
+        try:
+            hash(key)
+        except TypeError:
+            return None
+        return key
 
     def add_node(self, name: str, layer, sources: list[str], trainable: bool, pos: Position) -> str:
         node = Node(name, layer, tuple(sources), trainable, pos)
@@ -272,6 +249,98 @@ class Expander:
     def graph_so_far(self) -> Graph:
         """The nodes made so far as a graph (for the size hint of a shape error)."""
         return Graph("partial", self.input_shape, list(self.nodes), self.nodes[-1].name, self.file)
+
+
+def _names_used(texts: list) -> tuple:
+    """The names the expressions among a mapping's values use; None for one that does not
+    parse (its error is raised where it is read)."""
+    names: set = set()
+    for text in texts:
+        try:
+            names |= expr.free_names(text)
+        except expr.ExprError:
+            return None
+    return tuple(sorted(names))
+
+
+def _read_layer(cls, type_name: str, body, body_pos: Position, pos: Position, values):
+    """Read an item's settings into a checked layer of class ``cls``."""
+    here = f"{pos.path}.{type_name}"
+    if body is None:
+        body = {}
+    elif not isinstance(body, LDict):
+        if cls.shorthand is None:
+            raise SpecStructureError(
+                f"{type_name} takes a mapping of settings, not {body!r}", body_pos.at(here),
+                hint=_example(cls),
+            )
+        body = {cls.shorthand: body}
+    reader = _Places(body, body_pos, here)
+    values_out = _attr_values(cls, type_name, body, values, reader)
+    missing = [a.name for a in cls.attrs if a.required and a.name not in values_out]
+    if missing:
+        raise SpecStructureError(f"{type_name} needs {' and '.join(missing)}", pos, hint=_example(cls))
+    layer = cls(**values_out)
+    by_name = cls.attr_spellings()
+    texts = {by_name[k].name: v for k, v in body.items() if isinstance(v, str) and k in by_name}
+    if texts:
+        layer.spec_text = texts
+    try:
+        layer.validate()
+    except AttrValueError as exc:
+        at = pos
+        if exc.attr and isinstance(body, LDict):
+            for key in body:
+                if key in by_name and by_name[key].name == exc.attr:
+                    at = reader.value(key)
+        raise SpecStructureError(f"{type_name}: {exc.message}", at) from None
+    return layer
+
+
+class _Places:
+    """Where an item's settings are written, for messages."""
+
+    def __init__(self, body, body_pos: Position, here: str):
+        self.body, self.body_pos, self.here = body, body_pos, here
+        self.is_ldict = isinstance(body, LDict)
+
+    def key(self, key) -> Position:
+        if self.is_ldict:
+            return self.body.position(key).at(f"{self.here}.{key}")
+        return self.body_pos.at(self.here)
+
+    def value(self, key) -> Position:
+        if self.is_ldict:
+            return self.body.value_position(key).at(f"{self.here}.{key}")
+        return self.key(key)
+
+
+def _attr_values(cls, type_name: str, body, values, places: _Places) -> dict:
+    """Each setting read by its attribute's kind, expressions evaluated in ``values``."""
+    by_name = cls.attr_spellings()
+    values_out: dict = {}
+    for key, raw in body.items():
+        if key in NODE_KEYS:
+            continue
+        attr = by_name.get(key)
+        if attr is None:
+            raise UnknownNameError(
+                f"{type_name} has no setting '{key}'", places.key(key),
+                hint=did_you_mean(str(key), [*by_name, *NODE_KEYS]) or (
+                    f"{type_name} settings: " + ", ".join(a.name for a in cls.attrs)
+                    if cls.attrs else f"{type_name} takes no settings"
+                ),
+            )
+        if attr.name in values_out:
+            raise SpecStructureError(f"{attr.name} is given twice (as '{key}')", places.key(key))
+        try:
+            values_out[attr.name] = attr.kind.parse(
+                raw, lambda text, key=key: evaluate(text, values, places.value(key))
+            )
+        except AttrValueError as exc:
+            raise SpecStructureError(f"{type_name} {attr.name}: {exc.message}", places.value(key),
+                                     hint=f"{attr.name} takes {attr.kind.name}") from None
+    return values_out
 
 
 def _example(cls) -> str:

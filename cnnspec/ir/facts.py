@@ -8,10 +8,8 @@ from typing import NamedTuple
 
 from cnnspec.ir.graph import Graph
 from cnnspec.util import dims
-
-SCHEMA_VERSION = "1.1"
-
-DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
+from cnnspec.util.dtypes import DTYPE_BYTES
+from cnnspec.version import SCHEMA_VERSION as SCHEMA_VERSION  # re-exported
 
 CONVENTIONS = {
     "params": "weights + biases + norm affine parameters; buffers (BatchNorm running mean, "

@@ -66,9 +66,6 @@ class Graph:
     def __contains__(self, name: str) -> bool:
         return name in self._by_name
 
-    def __len__(self) -> int:
-        return len(self.nodes)
-
     def consumers(self) -> dict[str, list[str]]:
         """For every node name (and INPUT), the nodes that read its output."""
         users: dict[str, list[str]] = {INPUT: []}

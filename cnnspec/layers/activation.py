@@ -7,6 +7,7 @@ from cnnspec.layers.base import (
     Layer,
     LayerInputError,
     Mixes,
+    OwnModule,
     TorchCall,
     choice_kind,
     float_kind,
@@ -16,11 +17,11 @@ from cnnspec.layers.registry import register
 
 
 class _Activation(Layer):
-    """A parameter-free point-wise function: one operation per element."""
+    """A parameter-free element-wise function: one operation per element."""
 
     family = "activation"
     ops_per_element = 1
-    pointwise = True
+    elementwise = True
     torch_class = ""
 
     def __init_subclass__(cls, **kwargs):
@@ -42,6 +43,9 @@ class ReLU(_Activation):
 
     type_name = "relu"
     torch_class = "ReLU"
+    se_activation = 1
+    imported_functions = ("torch.nn.functional.relu", "torch.relu")
+    imported_methods = ("relu",)
 
 
 @register
@@ -51,6 +55,8 @@ class SiLU(_Activation):
     type_name = "silu"
     aliases = ("swish",)
     torch_class = "SiLU"
+    se_activation = 2
+    imported_functions = ("torch.nn.functional.silu",)
 
 
 @register
@@ -59,6 +65,8 @@ class Sigmoid(_Activation):
 
     type_name = "sigmoid"
     torch_class = "Sigmoid"
+    imported_functions = ("torch.sigmoid", "torch.nn.functional.sigmoid")
+    imported_methods = ("sigmoid",)
 
 
 @register
@@ -67,6 +75,7 @@ class Tanh(_Activation):
 
     type_name = "tanh"
     torch_class = "Tanh"
+    imported_functions = ("torch.tanh",)
 
 
 @register
@@ -75,6 +84,8 @@ class Hardswish(_Activation):
 
     type_name = "hardswish"
     torch_class = "Hardswish"
+    se_activation = 4
+    imported_functions = ("torch.nn.functional.hardswish",)
 
 
 @register
@@ -85,7 +96,7 @@ class LeakyReLU(_Activation):
     aliases = ("leakyrelu",)
     shorthand = "negative_slope"
     torch_class = "LeakyReLU"
-    attrs = (Attr("negative_slope", float_kind(), default=0.01),)
+    attrs = (Attr("negative_slope", float_kind(), default=0.01, shapeless=True),)
 
 
 @register
@@ -95,7 +106,7 @@ class ELU(_Activation):
     type_name = "elu"
     shorthand = "alpha"
     torch_class = "ELU"
-    attrs = (Attr("alpha", float_kind(), default=1.0),)
+    attrs = (Attr("alpha", float_kind(), default=1.0, shapeless=True),)
 
 
 @register
@@ -105,6 +116,8 @@ class GELU(_Activation):
     type_name = "gelu"
     shorthand = "approximate"
     torch_class = "GELU"
+    se_activation = 3
+    imported_functions = ("torch.nn.functional.gelu",)
     attrs = (Attr("approximate", choice_kind("none", "tanh"), default="none"),)
 
 
@@ -116,7 +129,7 @@ class Softmax(_Activation):
     type_name = "softmax"
     shorthand = "dim"
     ops_per_element = 3
-    pointwise = False  # every output along ``dim`` reads every input along it
+    elementwise = False  # every output along ``dim`` reads every input along it
     torch_class = "Softmax"
     attrs = (Attr("dim", int_kind(None), default=1),)
 
@@ -139,8 +152,31 @@ class Softmax(_Activation):
             return None
         return Mixes((axis - 1,))
 
+    def linear_twin(self, inputs):
+        return _MixAlong(dim=self.dim)
+
     def torch_call(self, inputs):
         return TorchCall("Softmax", (), {"dim": self.dim})
+
+
+class _MixAlong(Layer):
+    """The linear twin of a softmax (not a spec layer type): every output along ``dim`` reads
+    every input along it, with positive weights (a softmax's own gradient sums to 0 over its
+    outputs)."""
+
+    attrs = (Attr("dim", int_kind(None), default=1),)
+    torch_module = OwnModule("MixAlong", '''\
+class MixAlong(nn.Module):
+    def __init__(self, dim: int):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return x + x.mean(self.dim, keepdim=True)
+''')
+
+    def torch_call(self, inputs):
+        return TorchCall("MixAlong", (self.dim,))
 
 
 @register
@@ -149,6 +185,8 @@ class ReLU6(_Activation):
 
     type_name = "relu6"
     torch_class = "ReLU6"
+    se_activation = 5
+    imported_functions = ("torch.nn.functional.relu6",)
 
 
 @register

@@ -1,19 +1,40 @@
-"""The base of every layer type: attribute declarations, their parsing, and the layer protocol.
+"""The base of every layer type: the layer protocol, and what a layer maps to in torch.
 
-A layer class declares its spec attributes as :class:`Attr` objects and implements the rules
-that describe it: output shape, parameter and buffer counts, MACs and element-wise work,
-its receptive-field transform and the ``torch.nn`` constructor it maps to. Passes, the
-builder, the JSON Schema and the tests all work from these declarations.
+A layer class declares its spec attributes as :class:`Attr` objects (``cnnspec.layers.attrs``)
+and implements the rules that describe it: output shape, parameter and buffer counts, MACs
+and element-wise work, its receptive-field transform (``cnnspec.layers.receptive``), the
+torch module it maps to and how torch modules and functions are read back as it. Passes, the
+builder, the emitter, verify, the importer, the JSON Schema and the tests all work from
+these declarations. The names of those two modules can be imported from here too.
 """
 
 from __future__ import annotations
 
-import keyword
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, NamedTuple
+from typing import ClassVar
 
+from cnnspec.layers.attrs import (
+    BOOL,
+    Attr,
+    AttrValueError,
+    Kind,
+    choice_kind,
+    float_kind,
+    int_kind,
+    output_size_kind,
+    padding_kind,
+    pair_kind,
+)
+from cnnspec.layers.receptive import GLOBAL, Mixes, Weights, Window
 from cnnspec.util import dims
+
+__all__ = [  # the layer protocol, with the attribute kinds and field descriptions it uses
+    "BOOL", "GLOBAL", "Attr", "AttrValueError", "Kind", "Layer", "LayerInputError", "Mixes",
+    "NotImportable", "OwnModule", "Shape", "TorchCall", "Weights", "Window", "choice_kind",
+    "float_kind", "fmt_shape", "int_kind", "output_size_kind", "padding_kind", "pair_kind",
+    "spatial", "torch_pair",
+]
 
 Shape = tuple  # per-sample shape: (C, H, W) or (F,); entries are dims
 
@@ -31,252 +52,17 @@ class NotImportable(Exception):
     """A torch module whose configuration the layer type cannot express (cnnspec import)."""
 
 
-class AttrValueError(Exception):
-    """An attribute value of the wrong type or out of range (the caller adds the position).
-    ``attr`` names the attribute when a cross-attribute check in ``validate`` fails."""
-
-    def __init__(self, message: str, attr: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.attr = attr
-
-
-# --------------------------------------------------------------------------- attribute kinds
-
-
-@dataclass(frozen=True)
-class Kind:
-    """How one attribute's value is read from the spec and described in the JSON Schema."""
-
-    name: str
-    parse: Callable[[Any, Callable], Any]
-    schema: dict
-
-
-def _number(value, resolve, what: str):
-    if isinstance(value, bool):
-        raise AttrValueError(f"expected {what}, got {str(value).lower()}")
-    if isinstance(value, str):
-        value = resolve(value)
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise AttrValueError(f"expected {what}, got {type(value).__name__} {value!r}")
-    return value
-
-
-def _integer(value, resolve, minimum: int | None):
-    number = _number(value, resolve, "an integer")
-    if isinstance(number, float):
-        if not number.is_integer():
-            raise AttrValueError(
-                f"expected an integer, got {number:g}"
-                + (" (use // for whole-number division)" if isinstance(value, str) else "")
-            )
-        number = int(number)
-    if minimum is not None and number < minimum:
-        raise AttrValueError(f"must be at least {minimum}, got {number}")
-    return number
-
-
-_EXPR = {"type": "string", "description": "an arithmetic expression over vars"}
-
-
-def int_kind(minimum: int | None = 1) -> Kind:
-    schema: dict = {"type": "integer"}
-    if minimum is not None:
-        schema["minimum"] = minimum
-    return Kind(
-        f"integer >= {minimum}" if minimum is not None else "integer",
-        lambda v, r: _integer(v, r, minimum),
-        {"anyOf": [schema, _EXPR]},
-    )
-
-
-def pair_kind(minimum: int = 1) -> Kind:
-    """An int used for both spatial axes, or a [height, width] pair."""
-
-    def parse(value, resolve):
-        if isinstance(value, list):
-            if len(value) != 2:
-                raise AttrValueError(f"expected [height, width], got {len(value)} values")
-            return tuple(_integer(v, resolve, minimum) for v in value)
-        number = _integer(value, resolve, minimum)
-        return (number, number)
-
-    item = {"anyOf": [{"type": "integer", "minimum": minimum}, _EXPR]}
-    return Kind(
-        f"integer >= {minimum} or [height, width]",
-        parse,
-        {"anyOf": [item, {"type": "array", "items": item, "minItems": 2, "maxItems": 2}]},
-    )
-
-
-def float_kind(minimum: float | None = None, maximum: float | None = None) -> Kind:
-    def parse(value, resolve):
-        number = float(_number(value, resolve, "a number"))
-        if minimum is not None and number < minimum:
-            raise AttrValueError(f"must be at least {minimum:g}, got {number:g}")
-        if maximum is not None and number > maximum:
-            raise AttrValueError(f"must be at most {maximum:g}, got {number:g}")
-        return number
-
-    schema: dict = {"type": "number"}
-    if minimum is not None:
-        schema["minimum"] = minimum
-    if maximum is not None:
-        schema["maximum"] = maximum
-    return Kind("number", parse, {"anyOf": [schema, _EXPR]})
-
-
-def _parse_bool(value, resolve):
-    if isinstance(value, str):
-        value = resolve(value)
-    if not isinstance(value, bool):
-        raise AttrValueError(f"expected true or false, got {value!r}")
-    return value
-
-
-BOOL = Kind("true or false", _parse_bool, {"type": "boolean"})
-
-
-def choice_kind(*choices: str) -> Kind:
-    def parse(value, resolve):
-        if value not in choices:
-            from cnnspec.errors import did_you_mean
-
-            hint = did_you_mean(str(value), choices)
-            raise AttrValueError(
-                f"expected one of {', '.join(choices)}; got {value!r}" + (f" ({hint})" if hint else "")
-            )
-        return value
-
-    return Kind("one of " + ", ".join(choices), parse, {"enum": list(choices)})
-
-
-def padding_kind() -> Kind:
-    pair = pair_kind(0)
-
-    def parse(value, resolve):
-        if value in ("same", "valid"):
-            return value
-        return pair.parse(value, resolve)
-
-    return Kind(
-        "integer >= 0, [height, width], 'same' or 'valid'",
-        parse,
-        {"anyOf": [{"enum": ["same", "valid"]}, pair.schema]},
-    )
-
-
-def output_size_kind() -> Kind:
-    """Adaptive pooling's output size: an int, or [height, width] where null keeps that axis."""
-
-    def parse(value, resolve):
-        if isinstance(value, list):
-            if len(value) != 2:
-                raise AttrValueError(f"expected [height, width], got {len(value)} values")
-            return tuple(None if v is None else _integer(v, resolve, 1) for v in value)
-        number = _integer(value, resolve, 1)
-        return (number, number)
-
-    item = {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}, _EXPR]}
-    return Kind(
-        "integer >= 1 or [height, width]",
-        parse,
-        {"anyOf": [{"type": "integer", "minimum": 1}, _EXPR,
-                   {"type": "array", "items": item, "minItems": 2, "maxItems": 2}]},
-    )
-
-
-@dataclass(frozen=True)
-class Attr:
-    """One attribute of a layer type as written in a spec."""
-
-    name: str
-    kind: Kind
-    default: Any = None
-    required: bool = False
-    aliases: tuple[str, ...] = ()
-    doc: str = ""
-
-    @property
-    def field(self) -> str:
-        """The Python attribute the value is stored under (``in`` becomes ``in_``)."""
-        return self.name + "_" if keyword.iskeyword(self.name) else self.name
-
-
-# --------------------------------------------------------------------------- receptive field
-
-
-class Window(NamedTuple):
-    """A sliding window along one axis: effective kernel, stride and padding before it.
-    ``outputs`` is the number of output units when the layer fixes it (adaptive pooling)."""
-
-    kernel: object
-    stride: object = 1
-    padding: object = 0
-    outputs: object = None
-    ceil: bool = False  # ceil_mode: the last window may overhang instead of dropping pixels
-    #: the spacing of the taps inside the window: ``kernel`` spans (taps - 1)·dilation + 1
-    dilation: int = 1
-    #: why the window only approximates the layer (units not on one evenly spaced grid of
-    #: equal windows: upsampling, a strided transposed convolution, uneven adaptive bins);
-    #: None when it describes every output unit exactly
-    approximate: str | None = None
-    #: an approximate window whose output units may read no input unit at all (a transposed
-    #: convolution's outputs between the strided taps); for exact windows the pass finds them
-    gaps: bool = False
-    #: the first output unit reads the first input unit and the last the last, so the union
-    #: of all the units' fields is the input's (adaptive pooling, enlarging upsampling)
-    keeps_union: bool = False
-
-    @property
-    def taps(self) -> int:
-        """How many input positions the window reads along the axis."""
-        return (self.kernel - 1) // self.dilation + 1
-
-
-#: The layer mixes every position of its input (global pooling).
-GLOBAL = "global"
-
-
-class Mixes(NamedTuple):
-    """The layer mixes every position along these dims of its (per-sample) input: 0 is the
-    channels of a (C, H, W) input or the features of a flattened one (``linear`` mixes its
-    last dim, ``softmax`` its ``dim``). The receptive-field pass maps the dims to the spatial
-    axes they hold (after a flatten, one dim can hold both)."""
-
-    dims: tuple
-
-
-class Weights(NamedTuple):
-    """The weight tensor of a convolution or fully-connected layer, for the rules that reason
-    about its shape (the linter): channels in and out, groups, kernel and dilation per axis,
-    whether it has a bias, and whether it is a transposed convolution."""
-
-    in_channels: object
-    out_channels: object
-    groups: int = 1
-    kernel: tuple = (1, 1)
-    dilation: tuple = (1, 1)
-    bias: bool = True
-    transposed: bool = False
-
-
-# --------------------------------------------------------------------------- the layer protocol
-
-
 @dataclass(frozen=True)
 class TorchCall:
-    """The module constructor a layer maps to: class name, positional and keyword args, and
-    where the class lives (``torch.nn``, or cnnspec's own small modules for merges and drop
-    path, which the emitter writes out as plain tensor operations).
+    """The module constructor a layer maps to: class name and positional and keyword args.
+    The class is the layer's own module when ``cls`` is its name (``Layer.torch_module``),
+    else the ``torch.nn`` class of that name.
 
     The builder calls it; the emitter writes it out as source, so the two cannot drift."""
 
     cls: str
     args: tuple = ()
     kwargs: dict = field(default_factory=dict)
-    module: str = "torch.nn"
     #: the constructor's names for ``args`` (the emitter names the ones that vary)
     arg_names: tuple = ()
     #: keyword arguments the emitted class templates always spell out, with the constructor's
@@ -287,20 +73,24 @@ class TorchCall:
 @dataclass(frozen=True)
 class OwnModule:
     """A torch module a layer type brings itself: its class name and its class source as text
-    (so the layer module stays torch-free). The builder compiles ``source`` once with ``torch``,
-    ``nn`` and ``F`` in scope; the emitter pastes it into the generated file."""
+    (so the layer module stays torch-free). The builder compiles ``source`` once with ``torch``
+    and ``nn`` (``from torch import nn``) in scope; the emitter pastes it into the generated
+    file, which imports both; ``cnnspec import`` reads a module of class ``name`` as the layer.
+    Own-module names are unique among the registered layer types."""
 
     name: str
     source: str
 
 
 class Layer:
-    """Everything cnnspec knows about one layer type. Subclasses fill in the class attributes
-    and override the rules; the defaults describe a parameter-free, shape-preserving,
-    point-wise layer."""
+    """Everything cnnspec knows about one layer type, torch side included. Subclasses fill in
+    the class attributes and override the rules; the default rules describe a parameter-free,
+    shape-preserving layer whose outputs each read one input position."""
 
     type_name: ClassVar[str] = ""
     aliases: ClassVar[tuple[str, ...]] = ()
+    #: the kind of layer it is (activation, norm, conv, pool, merge, dropout, structural, …):
+    #: the layer reference lists the types of one family together
     family: ClassVar[str] = ""
     attrs: ClassVar[tuple[Attr, ...]] = ()
     #: the attribute set by the scalar shorthand ``- dropout: 0.5``
@@ -313,22 +103,43 @@ class Layer:
     arity: ClassVar[object] = 1
     #: what a declared ``in`` counts, for messages
     declared_what: ClassVar[str] = "input channels"
-    #: an element-wise map of each value on its own (activations, batch norm at inference,
-    #: dropout): it moves no information between positions
-    pointwise: ClassVar[bool] = False
+    #: at inference each output value is a function of the input value at the same position
+    #: (channel, row and column) alone: activations, batch norm, dropout. Such a layer keeps
+    #: every value where it is and mixes none (the linter looks through it; verify measures
+    #: receptive fields with the identity in its place). Softmax is not: it mixes along its dim
+    elementwise: ClassVar[bool] = False
     #: a per-channel constant added to its input is cancelled (batch norm subtracts the mean)
     absorbs_bias: ClassVar[bool] = False
     #: it normalises its input (batch norm): what deep stacks need between their convs
     normalizes: ClassVar[bool] = False
     #: every output reads every input feature (a fully-connected layer)
     fully_connected: ClassVar[bool] = False
-    #: the class names of the torch modules ``cnnspec import`` reads as this layer type
+    #: it can be the inner activation of ``squeeze_excitation`` (its ``activation``); the
+    #: number orders the choices in messages and the JSON Schema. None: it cannot
+    se_activation: ClassVar[int | None] = None
+    #: the class names of the torch modules ``cnnspec import`` reads as this layer type (the
+    #: name of the layer's own module, ``torch_module``, is added to them)
     imported_from: ClassVar[tuple[str, ...]] = ()
+    #: the functions ``cnnspec import`` reads as this layer type, by dotted name
+    #: (``torch.nn.functional.relu``, ``operator.add`` for ``x + y``); see ``from_torch_function``
+    imported_functions: ClassVar[tuple[str, ...]] = ()
+    #: the tensor methods ``cnnspec import`` reads as this layer type (``x.relu()``)
+    imported_methods: ClassVar[tuple[str, ...]] = ()
     #: the layer's own torch module, when ``torch.nn`` has none for it
     torch_module: ClassVar[OwnModule | None] = None
+    #: the emitted ``forward`` writes the layer as the tensor expression ``inline_source``
+    #: gives (merges: ``a + b``) instead of calling a module, so the generated file never
+    #: defines the layer's own module
+    emitted_inline: ClassVar[bool] = False
 
     #: the spec's own text for attributes written as expressions or names ({attr: text})
     spec_text: dict = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        own = cls.torch_module
+        if own is not None and own.name not in cls.imported_from:
+            cls.imported_from = (*cls.imported_from, own.name)
 
     def __init__(self, **values):
         fields = type(self).__dict__.get("_fields")
@@ -336,6 +147,14 @@ class Layer:
             fields = type(self)._fields = tuple((a.field, a.name, a.default) for a in self.attrs)
         for field_name, name, default in fields:
             setattr(self, field_name, values.get(name, default))
+
+    @classmethod
+    def attr_of_torch_arg(cls, name: str) -> Attr | None:
+        """The attribute whose value the torch constructor argument ``name`` takes, or None."""
+        cached = cls.__dict__.get("_torch_args")
+        if cached is None:
+            cached = cls._torch_args = {attr.torch_arg or attr.name: attr for attr in cls.attrs}
+        return cached.get(name)
 
     @classmethod
     def attr_spellings(cls) -> dict:
@@ -406,6 +225,13 @@ class Layer:
         """The layer's weight tensor, if it is a convolution or a fully-connected layer."""
         return None
 
+    def linear_twin(self, inputs: list[Shape]) -> Layer | None:
+        """A layer that reads the same input positions as this one through positive weights
+        only (max pooling: average pooling), which ``cnnspec verify`` runs in its place to
+        measure receptive fields from gradients. None: the layer serves itself (verify makes
+        every weight positive), or, when it is element-wise, the identity does."""
+        return None
+
     def padding_skew(self) -> tuple:
         """Per spatial axis, how many more padding pixels come after the input than before it
         (1 for PyTorch's ``padding='same'`` with an even kernel); () when symmetric."""
@@ -425,8 +251,23 @@ class Layer:
                     settings[attr.name] = value
         return settings
 
+    @classmethod
+    def from_torch_function(cls, args: list, kwargs: dict, is_tensor: Callable) -> tuple:
+        """For a call of one of ``imported_functions`` or ``imported_methods`` (a method's
+        tensor is the first argument): (layer type name, spec settings, the arguments that are
+        the layer's inputs). ``is_tensor`` tells a traced tensor from a constant. By default
+        the layer type itself, no settings and the first argument. Raises NotImportable for
+        what the spec cannot express."""
+        return cls.type_name, {}, list(args[:1])
+
     def torch_call(self, inputs: list[Shape]) -> TorchCall:
         raise NotImplementedError(f"{self.type_name} has no torch mapping")
+
+    def inline_source(self, args: list[str]) -> str:
+        """For an ``emitted_inline`` layer: the Python expression the emitted ``forward``
+        computes it with, over the variable names holding its inputs (``torch`` and ``nn``
+        are imported in the generated file)."""
+        raise NotImplementedError(f"{self.type_name} is not written inline")
 
 
 def torch_pair(value):

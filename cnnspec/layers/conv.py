@@ -55,7 +55,7 @@ def _conv_settings(m) -> dict:
     return settings
 
 
-def _transposed_gaps(n, k: int, s: int, p: int, d: int, outputs, limit: int = 4096) -> bool:
+def _transposed_gaps(n, k: int, s: int, p: int, d: int, outputs, *, limit: int = 4096) -> bool:
     """Whether some output of a transposed convolution reads no input unit (output o reads
     input i through tap t when o = i·s − p + t·d). True when it cannot be told cheaply."""
     if not (isinstance(n, int) and isinstance(outputs, int)) or max(outputs, n) * k > limit:
@@ -83,9 +83,9 @@ class Conv2d(Layer):
     imported_from = ("Conv2d",)
     attrs = (
         Attr("out", int_kind(1), required=True, aliases=("out_channels",),
-             doc="output channels"),
+             doc="output channels", torch_arg="out_channels"),
         Attr("kernel", pair_kind(1), required=True, aliases=("kernel_size",),
-             doc="kernel size: int or [height, width]"),
+             doc="kernel size: int or [height, width]", torch_arg="kernel_size"),
         Attr("stride", pair_kind(1), default=(1, 1)),
         Attr("padding", padding_kind(), default=(0, 0),
              doc="int, [height, width], 'same' (stride 1 only) or 'valid'"),
@@ -93,7 +93,7 @@ class Conv2d(Layer):
         Attr("groups", int_kind(1), default=1),
         Attr("bias", BOOL, default=True),
         Attr("in", int_kind(1), aliases=("in_channels",),
-             doc="input channels; inferred, and checked when given"),
+             doc="input channels; inferred, and checked when given", torch_arg="in_channels"),
     )
 
     def validate(self) -> None:
@@ -212,15 +212,15 @@ class ConvTranspose2d(Layer):
     family = "conv"
     imported_from = ("ConvTranspose2d",)
     attrs = (
-        Attr("out", int_kind(1), required=True, aliases=("out_channels",)),
-        Attr("kernel", pair_kind(1), required=True, aliases=("kernel_size",)),
+        Attr("out", int_kind(1), required=True, aliases=("out_channels",), torch_arg="out_channels"),
+        Attr("kernel", pair_kind(1), required=True, aliases=("kernel_size",), torch_arg="kernel_size"),
         Attr("stride", pair_kind(1), default=(1, 1)),
         Attr("padding", pair_kind(0), default=(0, 0)),
         Attr("output_padding", pair_kind(0), default=(0, 0)),
         Attr("dilation", pair_kind(1), default=(1, 1)),
         Attr("groups", int_kind(1), default=1),
         Attr("bias", BOOL, default=True),
-        Attr("in", int_kind(1), aliases=("in_channels",)),
+        Attr("in", int_kind(1), aliases=("in_channels",), torch_arg="in_channels"),
     )
 
     def validate(self) -> None:

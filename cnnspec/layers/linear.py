@@ -21,10 +21,11 @@ class Linear(Layer):
     shorthand = "out"
     declared_what = "inputs"
     attrs = (
-        Attr("out", int_kind(1), required=True, aliases=("out_features",), doc="output features"),
+        Attr("out", int_kind(1), required=True, aliases=("out_features",), doc="output features",
+             torch_arg="out_features"),
         Attr("bias", BOOL, default=True),
         Attr("in", int_kind(1), aliases=("in_features",),
-             doc="input features; inferred, and checked when given"),
+             doc="input features; inferred, and checked when given", torch_arg="in_features"),
     )
 
     def output_shape(self, inputs):

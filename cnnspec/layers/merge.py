@@ -2,9 +2,55 @@
 
 from __future__ import annotations
 
-from cnnspec.layers.base import Attr, Layer, LayerInputError, TorchCall, fmt_shape, int_kind
+from cnnspec.layers.base import (
+    Attr,
+    Layer,
+    LayerInputError,
+    NotImportable,
+    OwnModule,
+    TorchCall,
+    fmt_shape,
+    int_kind,
+)
 from cnnspec.layers.registry import register
 from cnnspec.util import dims
+
+# The merges' torch modules, as the builder runs them (``cnnspec build`` writes merges as
+# tensor expressions instead: ``inline_source``).
+ADD = OwnModule("Add", '''\
+class Add(nn.Module):
+    """Sum of the inputs (a residual merge)."""
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        out = inputs[0]
+        for x in inputs[1:]:
+            out = out + x
+        return out
+''')
+MUL = OwnModule("Mul", '''\
+class Mul(nn.Module):
+    """Product of the inputs, broadcasting (a squeeze-excitation gate)."""
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        out = inputs[0]
+        for x in inputs[1:]:
+            out = out * x
+        return out
+''')
+CONCAT = OwnModule("Concat", '''\
+class Concat(nn.Module):
+    """``torch.cat`` of the inputs along ``dim``."""
+
+    def __init__(self, dim: int = 1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return torch.cat(inputs, dim=self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+''')
 
 
 def _differ(a, b) -> bool:
@@ -67,6 +113,7 @@ def broadcast(shapes: list, what: str) -> tuple:
 class _Merge(Layer):
     family = "merge"
     arity = (2, None)
+    emitted_inline = True
 
     def assumptions(self, inputs):
         return _open_equalities(inputs) if len({len(s) for s in inputs}) == 1 else []
@@ -74,13 +121,15 @@ class _Merge(Layer):
 
 class _Broadcasting(_Merge):
     """An element-wise operation over broadcast inputs: one operation per output element per
-    extra input. ``torch_class`` names the builder's module (``Add`` or ``Mul``)."""
+    extra input, written ``a {operator} b``."""
 
-    torch_class = ""
+    operator = ""
 
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        cls.imported_from = (cls.torch_class,) if cls.torch_class else ()  # cnnspec's Add / Mul
+    @classmethod
+    def from_torch_function(cls, args, kwargs, is_tensor):
+        if not all(is_tensor(a) for a in args[:2]) or kwargs:
+            raise NotImportable(f"only tensor {cls.type_name}s of two tensors are supported")
+        return cls.type_name, {}, list(args[:2])
 
     def output_shape(self, inputs):
         return broadcast(inputs, self.type_name)
@@ -89,7 +138,10 @@ class _Broadcasting(_Merge):
         return (len(inputs) - 1) * dims.prod(output)
 
     def torch_call(self, inputs):
-        return TorchCall(self.torch_class, module="cnnspec")
+        return TorchCall(self.torch_module.name)
+
+    def inline_source(self, args):
+        return f" {self.operator} ".join(args)
 
 
 @register
@@ -98,7 +150,10 @@ class Add(_Broadcasting):
     residual connection."""
 
     type_name = "add"
-    torch_class = "Add"
+    imported_functions = ("operator.add", "torch.add")
+    imported_methods = ("add",)
+    torch_module = ADD
+    operator = "+"
 
 
 @register
@@ -107,7 +162,10 @@ class Mul(_Broadcasting):
     squeeze-and-excitation ((C, 1, 1) times (C, H, W))."""
 
     type_name = "mul"
-    torch_class = "Mul"
+    imported_functions = ("operator.mul", "torch.mul")
+    imported_methods = ("mul",)
+    torch_module = MUL
+    operator = "*"
 
 
 @register
@@ -116,7 +174,8 @@ class Concat(_Merge):
     Every other dimension must agree. It copies, and computes nothing."""
 
     type_name = "concat"
-    imported_from = ("Concat",)
+    imported_functions = ("torch.cat",)
+    torch_module = CONCAT
     aliases = ("cat",)
     attrs = (Attr("dim", int_kind(None), default=1),)
 
@@ -141,6 +200,15 @@ class Concat(_Merge):
                     )
         return (*first[:axis], sum((s[axis] for s in inputs), 0), *first[axis + 1:])
 
+    @classmethod
+    def from_torch_function(cls, args, kwargs, is_tensor):
+        """``torch.cat(tensors, dim)``; of one tensor (DenseNet's first layer) it is a copy."""
+        tensors = list(args[0])
+        dim = kwargs.get("dim", args[1] if len(args) > 1 else 0)
+        if len(tensors) == 1:
+            return "identity", {}, tensors
+        return cls.type_name, {} if dim == 1 else {"dim": dim}, tensors
+
     def assumptions(self, inputs):
         return _open_equalities(inputs, self.dim % (len(inputs[0]) + 1) - 1)
 
@@ -148,4 +216,7 @@ class Concat(_Merge):
         return self.dim % (len(inputs[0]) + 1) - 1
 
     def torch_call(self, inputs):
-        return TorchCall("Concat", (), {} if self.dim == 1 else {"dim": self.dim}, module="cnnspec")
+        return TorchCall("Concat", (), {} if self.dim == 1 else {"dim": self.dim})
+
+    def inline_source(self, args):
+        return f"torch.cat([{', '.join(args)}], dim={int(self.dim)})"

@@ -24,17 +24,17 @@ class BatchNorm2d(Layer):
     type_name = "batchnorm2d"
     aliases = ("bn", "batchnorm")
     family = "norm"
-    pointwise = True
+    elementwise = True  # at inference: a per-channel scale and shift
     normalizes = True
     imported_from = ("BatchNorm2d",)
     absorbs_bias = True  # in training it subtracts the batch mean; at inference the running mean
     attrs = (
-        Attr("eps", float_kind(minimum=0.0), default=1e-5),
-        Attr("momentum", float_kind(minimum=0.0, maximum=1.0), default=0.1),
+        Attr("eps", float_kind(minimum=0.0), default=1e-5, shapeless=True),
+        Attr("momentum", float_kind(minimum=0.0, maximum=1.0), default=0.1, shapeless=True),
         Attr("affine", BOOL, default=True),
         Attr("track_running_stats", BOOL, default=True),
         Attr("in", int_kind(1), aliases=("num_features",),
-             doc="channels; inferred, and checked when given"),
+             doc="channels; inferred, and checked when given", torch_arg="num_features"),
     )
 
     def output_shape(self, inputs):

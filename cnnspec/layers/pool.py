@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import math
-from fractions import Fraction
-
 from cnnspec.layers.base import (
     BOOL,
     GLOBAL,
@@ -21,7 +18,9 @@ from cnnspec.layers.base import (
     spatial,
     torch_pair,
 )
-from cnnspec.layers.conv import compact
+from cnnspec.layers.bins import adaptive_bins as adaptive_bins  # re-exported
+from cnnspec.layers.bins import adaptive_widths, ratio
+from cnnspec.layers.conv import Conv2d, compact
 from cnnspec.layers.registry import register
 from cnnspec.util import dims
 
@@ -99,7 +98,7 @@ class _Pool(Layer):
 
 
 _POOL_ATTRS = (
-    Attr("kernel", pair_kind(1), required=True, aliases=("kernel_size",)),
+    Attr("kernel", pair_kind(1), required=True, aliases=("kernel_size",), torch_arg="kernel_size"),
     Attr("stride", pair_kind(1), default=None, doc="defaults to the kernel size"),
     Attr("padding", pair_kind(0), default=(0, 0)),
 )
@@ -120,6 +119,16 @@ class MaxPool2d(_Pool):
 
     def _dilation(self):
         return self.dilation
+
+    def linear_twin(self, inputs):
+        """Average pooling over the same windows; a dilated window's averaging (depthwise)
+        convolution."""
+        if self.dilation != (1, 1):
+            channels = inputs[0][0]
+            return Conv2d(out=channels, kernel=self.kernel, stride=self._stride(), padding=self.padding,
+                          dilation=self.dilation, groups=channels, bias=False)
+        return AvgPool2d(kernel=self.kernel, stride=self.stride, padding=self.padding,
+                         ceil_mode=self.ceil_mode)
 
     @classmethod
     def from_torch(cls, module) -> dict:
@@ -185,41 +194,6 @@ def _pool_settings(m) -> dict:
     return settings
 
 
-def adaptive_bins(size, out: int) -> list[tuple]:
-    """PyTorch's adaptive pooling bins: [⌊i·n/o⌋, ⌈(i+1)·n/o⌉) for i < o (formulas when n is)."""
-    return [(dims.floordiv(i * size, out), dims.ceildiv((i + 1) * size, out)) for i in range(out)]
-
-
-def adaptive_widths(size, out: int) -> tuple:
-    """(first bin's width, widest bin's width, sum of all widths) of adaptive pooling from
-    ``size`` to ``out`` bins, without listing the bins when ``size`` is an int: with g =
-    gcd(n, o), bin i starts at ⌊i·n/o⌋ and is ⌈(r + n)/o⌉ wide where r = i·n mod o runs over
-    the multiples of g below o, so the first is ⌈n/o⌉ wide, the widest ⌈(n + o − g)/o⌉, and
-    the widths add up to n + o − g."""
-    if isinstance(size, int):
-        g = math.gcd(size, out)
-        return -(-size // out), -(-(size + out - g) // out), size + out - g
-    g = _gcd(size, out)
-    return dims.ceildiv(size, out), dims.ceildiv(size + out - g, out), size + out - g
-
-
-def _gcd(size, out: int):
-    """gcd(n, o) as a formula in n: the sum of φ(d) over the divisors d of o that divide n,
-    where [d | n] = ⌊n/d⌋ − ⌊(n − 1)/d⌋."""
-    import sympy
-
-    return sum((sympy.totient(d) * (dims.floordiv(size, d) - dims.floordiv(size - 1, d))
-                for d in sympy.divisors(out)), sympy.Integer(0))
-
-
-def _ratio(num, den: int):
-    """num / den exactly: an int, a Fraction, or a formula."""
-    if isinstance(num, int):
-        value = Fraction(num, den)
-        return int(value) if value.denominator == 1 else value
-    return num / den
-
-
 class _Adaptive(Layer):
     family = "pool"
     shorthand = "output_size"
@@ -260,7 +234,7 @@ class _Adaptive(Layer):
             if n % o <= 1:  # one grid of equal windows: n = o·q or o·q + 1 (7 to 3: k 3, s 2)
                 windows.append(Window(first, n // o, 0, outputs=o))
                 continue
-            windows.append(Window(widest, _ratio(n - first, o - 1), _ratio(widest - first, 2),
+            windows.append(Window(widest, ratio(n - first, o - 1), ratio(widest - first, 2),
                                   outputs=o, keeps_union=True,
                                   approximate=f"adaptive pooling of {n} units to {o} bins: the "
                                               "bins differ in width or spacing"))
@@ -268,10 +242,16 @@ class _Adaptive(Layer):
 
     def _symbolic_window(self, n, o: int):
         """A formula size: the bins are even only for some sizes (where o divides n)."""
-        return Window(dims.ceildiv(n, o), _ratio(n - dims.ceildiv(n, o), o - 1), 0, outputs=o,
+        return Window(dims.ceildiv(n, o), ratio(n - dims.ceildiv(n, o), o - 1), 0, outputs=o,
                       keeps_union=True,
                       approximate=f"adaptive pooling of {dims.fmt(n)} units to {o} bins: even bins "
                                   f"only where {o} divides {dims.fmt(n)}")
+
+    @classmethod
+    def from_torch_function(cls, args, kwargs, is_tensor):
+        size = kwargs.get("output_size", args[1] if len(args) > 1 else None)
+        return cls.type_name, {"output_size": list(size) if isinstance(size, (tuple, list)) else size}, \
+            list(args[:1])
 
     @classmethod
     def from_torch(cls, module) -> dict:
@@ -292,6 +272,7 @@ class AdaptiveAvgPool2d(_Adaptive):
 
     type_name = "adaptive_avgpool2d"
     imported_from = ("AdaptiveAvgPool2d",)
+    imported_functions = ("torch.nn.functional.adaptive_avg_pool2d",)
     aliases = ("adaptive_avgpool",)
     torch_class = "AdaptiveAvgPool2d"
     attrs = (Attr("output_size", output_size_kind(), required=True),)
@@ -303,9 +284,13 @@ class AdaptiveMaxPool2d(_Adaptive):
 
     type_name = "adaptive_maxpool2d"
     imported_from = ("AdaptiveMaxPool2d",)
+    imported_functions = ("torch.nn.functional.adaptive_max_pool2d",)
     aliases = ("adaptive_maxpool",)
     torch_class = "AdaptiveMaxPool2d"
     attrs = (Attr("output_size", output_size_kind(), required=True),)
+
+    def linear_twin(self, inputs):
+        return AdaptiveAvgPool2d(output_size=self.output_size)
 
 
 @register
@@ -327,4 +312,7 @@ class GlobalMaxPool(_Adaptive):
     shorthand = None
     torch_class = "AdaptiveMaxPool2d"
     output_size = (1, 1)
+
+    def linear_twin(self, inputs):
+        return AdaptiveAvgPool2d(output_size=self.output_size)
 

@@ -12,7 +12,8 @@ _BY_NAME: dict[str, type] = {}
 
 
 def register(cls):
-    """Class decorator adding a layer type; a name or alias used twice is refused."""
+    """Class decorator adding a layer type; a name or alias used twice is refused, and so is
+    an own torch module (``torch_module``) named like another layer type's."""
     if not cls.type_name:
         raise TypeError(f"{cls.__name__} has no type_name")
     for name in (cls.type_name, *cls.aliases):
@@ -20,10 +21,25 @@ def register(cls):
             raise TypeError(
                 f"layer name '{name}' of {cls.__name__} is already taken by {_BY_NAME[name].__name__}"
             )
+    own = cls.torch_module
+    for other in LAYERS.values():
+        if own is not None and other.torch_module is not None and other.torch_module.name == own.name:
+            raise TypeError(f"own module {own.name} of {cls.__name__} is already {other.__name__}'s")
     LAYERS[cls.type_name] = cls
     for name in (cls.type_name, *cls.aliases):
         _BY_NAME[name] = cls
     return cls
+
+
+def unregister(cls) -> None:
+    """Remove a registered layer type with its aliases (a layer type defined for a while, as
+    in a test)."""
+    if LAYERS.get(cls.type_name) is not cls:
+        raise KeyError(f"{cls.__name__} is not registered")
+    del LAYERS[cls.type_name]
+    for name in (cls.type_name, *cls.aliases):
+        if _BY_NAME.get(name) is cls:
+            del _BY_NAME[name]
 
 
 def lookup(name: str):

@@ -2,9 +2,41 @@
 
 from __future__ import annotations
 
-from cnnspec.layers.base import Attr, Layer, LayerInputError, TorchCall, float_kind, int_kind
+from cnnspec.layers.base import (
+    Attr,
+    Layer,
+    LayerInputError,
+    NotImportable,
+    OwnModule,
+    TorchCall,
+    float_kind,
+    int_kind,
+)
 from cnnspec.layers.registry import register
 from cnnspec.util import dims
+
+#: drop path's torch module (torchvision's ``StochasticDepth``, mode "row"), as the builder
+#: runs it and ``cnnspec build`` writes it
+STOCHASTIC_DEPTH = OwnModule("StochasticDepth", '''\
+class StochasticDepth(nn.Module):
+    """Drops the whole input of a sample with probability ``p`` while training, scaling the
+    rest by 1 / (1 − p); the identity at inference (torchvision's ``StochasticDepth``, "row")."""
+
+    def __init__(self, p: float):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        keep = 1.0 - self.p
+        mask = torch.empty((x.shape[0],) + (1,) * (x.dim() - 1), dtype=x.dtype, device=x.device)
+        mask.bernoulli_(keep)
+        return x * mask.div_(keep) if keep > 0 else x * 0
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+''')
 
 
 @register
@@ -14,6 +46,8 @@ class Flatten(Layer):
 
     type_name = "flatten"
     imported_from = ("Flatten",)
+    imported_functions = ("torch.flatten",)
+    imported_methods = ("flatten",)
     family = "structural"
     view_of_input = True
     attrs = (
@@ -47,6 +81,13 @@ class Flatten(Layer):
         return (*((d,) for d in range(start)), tuple(range(start, end + 1)),
                 *((d,) for d in range(end + 1, len(shape))))
 
+    @classmethod
+    def from_torch_function(cls, args, kwargs, is_tensor):
+        start = kwargs.get("start_dim", args[1] if len(args) > 1 else 0)
+        if start == 0:
+            raise NotImportable("flattening the batch dimension is not supported")
+        return cls.type_name, {} if start == 1 else {"start_dim": start}, list(args[:1])
+
     def torch_call(self, inputs):
         kwargs = {}
         if self.start_dim != 1:
@@ -76,11 +117,16 @@ class Dropout(Layer):
 
     type_name = "dropout"
     imported_from = ("Dropout",)
+    imported_functions = ("torch.nn.functional.dropout",)
     family = "dropout"
     shorthand = "p"
     view_of_input = True
-    pointwise = True
-    attrs = (Attr("p", float_kind(0.0, 1.0), default=0.5),)
+    elementwise = True
+    attrs = (Attr("p", float_kind(0.0, 1.0), default=0.5, shapeless=True),)
+
+    @classmethod
+    def from_torch_function(cls, args, kwargs, is_tensor):
+        return cls.type_name, {"p": kwargs.get("p", args[1] if len(args) > 1 else 0.5)}, list(args[:1])
 
     def torch_call(self, inputs):
         return TorchCall("Dropout", (), {} if self.p == 0.5 else {"p": self.p})
@@ -92,6 +138,7 @@ class Dropout2d(Dropout):
 
     type_name = "dropout2d"
     imported_from = ("Dropout2d",)
+    imported_functions = ()
 
     def output_shape(self, inputs):
         (shape,) = inputs
@@ -114,11 +161,13 @@ class DropPath(Dropout):
 
     type_name = "drop_path"
     imported_from = ("StochasticDepth",)  # torchvision.ops and cnnspec's own
+    imported_functions = ()
+    torch_module = STOCHASTIC_DEPTH
     aliases = ("stochastic_depth",)
-    attrs = (Attr("p", float_kind(0.0, 1.0), default=0.0),)
+    attrs = (Attr("p", float_kind(0.0, 1.0), default=0.0, shapeless=True),)
 
     def torch_call(self, inputs):
-        return TorchCall("StochasticDepth", (self.p,), module="cnnspec", arg_names=("p",))
+        return TorchCall("StochasticDepth", (self.p,), arg_names=("p",))
 
 
 @register

@@ -5,8 +5,9 @@
     >>> [d.code for d in report.diagnostics]
     ['CNN104', 'CNN108', 'CNN101']
 
-The rules live in ``rules_*.py`` and ``budgets.py``, one function each, registered with a
-stable code (docs/rules.md). Configuration: :mod:`cnnspec.lint.config`."""
+The rules live in ``rules/*.py`` and ``budgets.py``, one function each, registered with a
+stable code (docs/rules.md) by ``@rule`` (:mod:`cnnspec.lint.rule`). Configuration:
+:mod:`cnnspec.lint.config`."""
 
 from __future__ import annotations
 
@@ -14,12 +15,13 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cnnspec.errors import CnnspecError, NotASpecError, UsageError
+from cnnspec.api import analyze, load_spec
+from cnnspec.errors import CnnspecError, NotASpecError, Position, SpecStructureError, UsageError
 from cnnspec.ir.graph import Graph
 from cnnspec.lint.config import LintSettings, find_pyproject, project_settings, spec_settings
 from cnnspec.lint.context import Context
 from cnnspec.lint.diagnostic import Diagnostic, severity_rank
-from cnnspec.lint.registry import RULES, Rule, all_rules, default_settings, matches
+from cnnspec.lint.registry import RULES, Rule, all_rules, default_settings, known_selector, matches
 
 __all__ = ["CheckReport", "Diagnostic", "LintSettings", "check_file", "check_graph", "enabled_rules",
            "severity_of"]
@@ -44,6 +46,11 @@ class CheckReport:
 
     def failed(self, fail_on: str = "warning") -> bool:
         return any(severity_rank(d.severity) >= severity_rank(fail_on) for d in self.diagnostics)
+
+    def fail_level(self, default: str = "warning") -> str:
+        """The least severity that fails this spec: its settings' fail_on, else ``default``
+        (the run's)."""
+        return (self.settings and self.settings.fail_on) or default
 
 
 def enabled_rules(settings: LintSettings) -> list[Rule]:
@@ -70,8 +77,6 @@ def suppressions(text: str) -> dict[int, set | None]:
     Selectors are read as ``select`` reads them (code, prefix, name, ALL); after ``noqa:`` the
     list ends at the first word that is not one, so an explanation may follow it. A bare
     comment suppresses every rule; a list with no selector in it suppresses none."""
-    from cnnspec.lint.registry import known_selector
-
     found: dict[int, set | None] = {}
     if "cnnspec" not in text and "noqa" not in text:
         return found
@@ -109,8 +114,6 @@ def check_graph(graph: Graph, settings: LintSettings | None = None, command_line
     """Run the enabled rules and budgets over a graph: ``settings`` (the project's) overridden
     by the spec's ``lint:`` section, overridden by ``command_line``. ``text`` is the spec's
     source, for suppression comments (read from ``graph.file`` when that is a file)."""
-    from cnnspec.api import analyze
-
     own = spec_settings(*graph.lint) if graph.lint is not None else None
     settings = (settings or LintSettings()).merged(own).merged(command_line)
     if not all(isinstance(d, int) for d in graph.input_shape):
@@ -180,16 +183,13 @@ def project_for(path: Path, config: Path | None = None) -> LintSettings:
 
 
 def check_file(path, command_line: LintSettings | None = None, overrides: dict | None = None,
-               input_shape=None, config: Path | None = None, use_project: bool = True,
+               input_shape=None, config: Path | None = None, use_project: bool = True, *,
                skip_non_specs: bool = False, lenient_overrides: bool = False) -> CheckReport:
     """Load a spec file and check it with the project's settings, the spec's and
     ``command_line``'s; a spec error is kept in the report, not raised. With
     ``skip_non_specs`` a YAML file that is no spec at all is reported as skipped; with
     ``lenient_overrides`` only the ``overrides`` the spec has a variable for are applied
     (a run over many specs; the caller checks that each is used somewhere)."""
-    from cnnspec.errors import Position, SpecStructureError
-    from cnnspec.frontend.spec import load_spec
-
     path = Path(path)
     try:
         project = project_for(path, config) if use_project else LintSettings()

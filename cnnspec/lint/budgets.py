@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cnnspec.lint.context import Context, pct
-from cnnspec.lint.registry import Finding, rule
+from cnnspec.lint.rule import Finding, rule
 from cnnspec.util.dims import to_int
 from cnnspec.util.units import count, nbytes, ops
 

@@ -20,84 +20,34 @@ Keys may be written with ``-`` or ``_`` (``fail-on``, ``max_params``)."""
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from cnnspec.errors import Position, SpecStructureError, UnknownNameError, UsageError, did_you_mean
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+from cnnspec.errors import (
+    Position,
+    SpecError,
+    SpecStructureError,
+    UnknownNameError,
+    UsageError,
+    did_you_mean,
+)
+from cnnspec.frontend.source import LDict, read_source
 from cnnspec.lint.diagnostic import SEVERITIES
+from cnnspec.lint.quantity import MAX_QUANTITY_LENGTH, parse_quantity
+from cnnspec.lint.registry import RULES, canonical_selector, default_settings
+from cnnspec.util.dtypes import DTYPES
 
-KEYS = ("select", "ignore", "severity", "thresholds", "fail_on", "max_params", "max_macs",
-        "max_memory", "batch", "dtype")
-PROJECT_KEYS = (*KEYS, "paths")
+__all__ = ["BUDGETS", "DTYPES", "KEYS", "MAX_QUANTITY_LENGTH", "PROJECT_KEYS", "SETTINGS", "ConfigError",
+           "LintSettings", "Setting", "find_pyproject", "parse_quantity", "project_settings",
+           "settings_from_mapping", "spec_settings"]
+
 BUDGETS = ("max_params", "max_macs", "max_memory")
-DTYPES = ("float32", "float16", "bfloat16")
-
-_UNITS = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
-          "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
-#: A budget is a number, then an optional prefix and unit word, each token matched on its own
-#: (no two adjacent optional whitespace runs, so matching is linear in the text's length).
-_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?")
-_PREFIX = re.compile(r"[kKMGT]i?")
-_WORD = re.compile(r"B|MACs?|FLOPs?")
-#: the longest budget text read (longer text is refused before matching)
-MAX_QUANTITY_LENGTH = 64
-
-
-#: the unit words each budget accepts after the number, and what one of them is worth
-_UNIT_WORDS = {"max_params": {"": 1}, "max_macs": {"": 1, "MAC": 1, "MACs": 1, "FLOP": 0.5, "FLOPs": 0.5},
-               "max_memory": {"": 1, "B": 1}, "budget": {"": 1, "B": 1, "MAC": 1, "MACs": 1}}
-
-
-def _quantity_parts(text: str) -> tuple[str, str, str] | None:
-    """(number, prefix, unit word) of ``25 M``, ``2GiB``, ``8 GFLOPs``; None if it is not one."""
-    text = text.strip()
-    if len(text) > MAX_QUANTITY_LENGTH:
-        return None
-    number = _NUMBER.match(text)
-    if number is None:
-        return None
-    rest = text[number.end():].lstrip()
-    prefix = _PREFIX.match(rest)
-    if prefix is not None:
-        rest = rest[prefix.end():].lstrip()
-    word = _WORD.fullmatch(rest) if rest else None
-    if rest and word is None:
-        return None
-    return number.group(), prefix.group() if prefix else "", word.group() if word else ""
-
-
-def parse_quantity(value, what: str = "budget") -> int:
-    """``25M`` → 25,000,000; ``2GiB`` → 2,147,483,648; ``4G`` → 4·10⁹; plain numbers too.
-    Decimal prefixes (k, M, G, T) and binary ones (Ki, Mi, Gi, Ti). A unit word may follow
-    where it fits ``what``: B for max_memory, MACs or FLOPs for max_macs (8 GFLOPs is 4 GMACs:
-    a MAC is two FLOPs), none for max_params."""
-    if isinstance(value, bool):
-        raise ValueError(f"{what} must be a number with an optional unit, got {value!r}")
-    if isinstance(value, (int, float)):
-        number, factor = value, 1
-    else:
-        parts = _quantity_parts(str(value))
-        if parts is None:
-            shown = repr(value) if len(str(value)) <= MAX_QUANTITY_LENGTH else \
-                f"{str(value)[:MAX_QUANTITY_LENGTH]!r}… ({len(str(value))} characters)"
-            raise ValueError(f"cannot read {what.replace('_', '-')} {shown}: write a number with an "
-                             "optional unit, "
-                             "e.g. 25M, 4G, 2GiB")
-        number, prefix, word = parts
-        number, factor = float(number), _UNITS[prefix]
-        words = _UNIT_WORDS.get(what, _UNIT_WORDS["budget"])
-        if word not in words:
-            raise ValueError(f"{what.replace('_', '-')} does not take '{word}': write "
-                             + ("a count, e.g. 25M" if what == "max_params" else
-                                "MACs or FLOPs, e.g. 4G or 8GFLOPs" if what == "max_macs" else
-                                "bytes, e.g. 2GiB or 500MB"))
-        factor *= words[word]
-    result = number * factor
-    if result < 0 or result != result or result == float("inf"):
-        raise ValueError(f"{what} must be a positive number, got {value!r}")
-    return int(round(result))
-
 
 @dataclass
 class LintSettings:
@@ -140,82 +90,6 @@ class ConfigError(Exception):
         self.key, self.message, self.hint = key, message, hint
 
 
-def settings_from_mapping(raw: dict, allowed=KEYS) -> LintSettings:
-    """Read and validate a mapping of settings; raises ConfigError naming the key."""
-    from cnnspec.lint.registry import RULES, all_rules, canonical_selector, default_settings
-
-    all_rules()
-    out = LintSettings()
-    for key, value in raw.items():
-        name = str(key).replace("-", "_")
-        if name == "paths" and name not in allowed:
-            raise ConfigError(str(key), "paths is a project setting",
-                              "set it in [tool.cnnspec] of pyproject.toml, not in a spec")
-        if name not in allowed:
-            raise ConfigError(str(key), f"unknown lint setting '{key}'",
-                              did_you_mean(name, allowed) or "settings: " + ", ".join(allowed))
-        if name in ("select", "ignore", "paths"):
-            items = [value] if isinstance(value, str) else value
-            if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-                raise ConfigError(str(key), f"{key} must be a list of text")
-            if name != "paths":
-                seen: dict = {}
-                for item in items:
-                    canonical = canonical_selector(item)
-                    if canonical is None:
-                        names = [r.name for r in RULES.values()] + list(RULES)
-                        raise ConfigError(str(key), f"{key}: no rule matches '{_short(item)}'",
-                                          did_you_mean(item[:100], names)
-                                          or "see docs/rules.md for the codes")
-                    seen.setdefault(canonical, item)  # each rule selector once
-                items = list(seen.values())
-            setattr(out, name, list(items))
-        elif name == "severity":
-            if not isinstance(value, dict):
-                raise ConfigError(str(key), "severity must map rules to info, warning or error")
-            spelled: dict = {}
-            for selector, level in value.items():
-                canonical = canonical_selector(str(selector))
-                if canonical is None:
-                    raise ConfigError(f"{key}.{selector}", f"severity: no rule matches '{_short(selector)}'")
-                if level not in SEVERITIES:
-                    raise ConfigError(f"{key}.{selector}", f"severity must be one of "
-                                      f"{', '.join(SEVERITIES)}, got {_short(repr(level))}")
-                if canonical in spelled:  # the same rules spelt again: the later entry wins
-                    del out.severity[spelled[canonical]]
-                spelled[canonical] = str(selector)
-                out.severity[str(selector)] = level
-        elif name == "thresholds":
-            known = default_settings()
-            if not isinstance(value, dict):
-                raise ConfigError(str(key), "thresholds must be a mapping of setting names to values")
-            for setting, setting_value in value.items():
-                setting_name = str(setting).replace("-", "_")
-                if setting_name not in known:
-                    raise ConfigError(f"{key}.{setting}", f"no rule has a threshold '{setting}'",
-                                      did_you_mean(setting_name, known) or "thresholds: " + ", ".join(known))
-                out.thresholds[setting_name] = _threshold(f"{key}.{setting}", setting_name, setting_value,
-                                                          known[setting_name])
-        elif name == "fail_on":
-            if value not in SEVERITIES:
-                raise ConfigError(str(key), f"fail_on must be one of {', '.join(SEVERITIES)}, got {value!r}")
-            out.fail_on = value
-        elif name in BUDGETS:
-            try:
-                setattr(out, name, parse_quantity(value, name))
-            except ValueError as exc:
-                raise ConfigError(str(key), str(exc)) from None
-        elif name == "batch":
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(str(key), f"batch must be a positive integer, got {value!r}")
-            out.batch = value
-        elif name == "dtype":
-            if value not in DTYPES:
-                raise ConfigError(str(key), f"dtype must be one of {', '.join(DTYPES)}, got {value!r}")
-            out.dtype = value
-    return out
-
-
 def _short(value, limit: int = 60) -> str:
     """A value as a message quotes it: at most ``limit`` characters."""
     text = value if isinstance(value, str) else repr(value)
@@ -242,10 +116,142 @@ def _threshold(key: str, name: str, value, default):
     return float(value)
 
 
+def _is_text_list(value) -> bool:
+    """Text, or a list of text (one text is a list of one)."""
+    items = [value] if isinstance(value, str) else value
+    return isinstance(items, list) and all(isinstance(i, str) for i in items)
+
+
+def _as_list(key: str, value) -> list:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _selectors(key: str, value) -> list:
+    """select / ignore: every entry must name rules; each rule selector is kept once, as it
+    is first spelt."""
+    seen: dict = {}
+    for item in _as_list(key, value):
+        canonical = canonical_selector(item)
+        if canonical is None:
+            names = [r.name for r in RULES.values()] + list(RULES)
+            raise ConfigError(key, f"{key}: no rule matches '{_short(item)}'",
+                              did_you_mean(item[:100], names) or "see docs/rules.md for the codes")
+        seen.setdefault(canonical, item)
+    return list(seen.values())
+
+
+def _severities(key: str, value: dict) -> dict:
+    """{rule selector: severity}; the same rules spelt again: the later entry wins."""
+    levels: dict = {}
+    spelled: dict = {}
+    for selector, level in value.items():
+        canonical = canonical_selector(str(selector))
+        if canonical is None:
+            raise ConfigError(f"{key}.{selector}", f"severity: no rule matches '{_short(selector)}'")
+        if level not in SEVERITIES:
+            raise ConfigError(f"{key}.{selector}", f"severity must be one of "
+                              f"{', '.join(SEVERITIES)}, got {_short(repr(level))}")
+        if canonical in spelled:
+            del levels[spelled[canonical]]
+        spelled[canonical] = str(selector)
+        levels[str(selector)] = level
+    return levels
+
+
+def _thresholds(key: str, value: dict) -> dict:
+    """{setting: value}, each setting one a rule has, its value of the kind of its default."""
+    known = default_settings()
+    out: dict = {}
+    for setting, setting_value in value.items():
+        name = str(setting).replace("-", "_")
+        if name not in known:
+            raise ConfigError(f"{key}.{setting}", f"no rule has a threshold '{setting}'",
+                              did_you_mean(name, known) or "thresholds: " + ", ".join(known))
+        out[name] = _threshold(f"{key}.{setting}", name, setting_value, known[name])
+    return out
+
+
+def _budget(name: str) -> Callable[[str, object], int]:
+    def read(key: str, value) -> int:
+        try:
+            return parse_quantity(value, name)
+        except ValueError as exc:
+            raise ConfigError(key, str(exc)) from None
+
+    return read
+
+
+def _is_positive_int(value) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int) and value >= 1
+
+
+def _same(key: str, value):
+    return value
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One row of the settings table: the setting's name, what kind of value it takes
+    (``accepts``; None: any, ``read`` checks it), the message when the value is not of that
+    kind (formatted with ``key``, as written, and ``value``), and how the value is read from
+    the key and the value: its entries checked (raising ConfigError), as it is stored."""
+
+    name: str
+    accepts: Callable[[object], bool] | None = None
+    message: str = ""
+    read: Callable[[str, object], object] = _same
+
+
+_TEXT_LIST = "{key} must be a list of text"
+
+#: the settings, in the order messages list them; ``paths`` (the last) only in pyproject.toml
+SETTINGS = (
+    Setting("select", _is_text_list, _TEXT_LIST, _selectors),
+    Setting("ignore", _is_text_list, _TEXT_LIST, _selectors),
+    Setting("severity", lambda v: isinstance(v, dict), "severity must map rules to info, warning or error",
+            _severities),
+    Setting("thresholds", lambda v: isinstance(v, dict),
+            "thresholds must be a mapping of setting names to values", _thresholds),
+    Setting("fail_on", lambda v: v in SEVERITIES,
+            f"fail_on must be one of {', '.join(SEVERITIES)}, got {{value!r}}"),
+    *(Setting(name, read=_budget(name)) for name in BUDGETS),
+    Setting("batch", _is_positive_int, "batch must be a positive integer, got {value!r}"),
+    Setting("dtype", lambda v: v in DTYPES, f"dtype must be one of {', '.join(DTYPES)}, got {{value!r}}"),
+    Setting("paths", _is_text_list, _TEXT_LIST, _as_list),
+)
+_BY_NAME = {row.name: row for row in SETTINGS}
+PROJECT_KEYS = tuple(_BY_NAME)
+KEYS = PROJECT_KEYS[:-1]
+
+
+def settings_from_mapping(raw: dict, allowed=KEYS) -> LintSettings:
+    """Read and validate a mapping of settings, each by its row of ``SETTINGS``; raises
+    ConfigError naming the key."""
+    out = LintSettings()
+    for key, value in raw.items():
+        row = _row(str(key), allowed)
+        if row is None:
+            continue  # allowed, but no setting of ours: nothing to read
+        if row.accepts is not None and not row.accepts(value):
+            raise ConfigError(str(key), row.message.format(key=key, value=value))
+        setattr(out, row.name, row.read(str(key), value))
+    return out
+
+
+def _row(key: str, allowed) -> Setting | None:
+    """The table row of a key as written (``-`` or ``_``), if the key is allowed here."""
+    name = key.replace("-", "_")
+    if name == "paths" and name not in allowed:
+        raise ConfigError(key, "paths is a project setting",
+                          "set it in [tool.cnnspec] of pyproject.toml, not in a spec")
+    if name not in allowed:
+        raise ConfigError(key, f"unknown lint setting '{key}'",
+                          did_you_mean(name, allowed) or "settings: " + ", ".join(allowed))
+    return _BY_NAME.get(name)
+
+
 def spec_settings(raw, pos: Position) -> LintSettings:
     """A spec's ``lint:`` section, with errors at the offending key."""
-    from cnnspec.frontend.source import LDict
-
     if not isinstance(raw, LDict):
         raise SpecStructureError("lint must be a mapping of settings", pos.at("lint"),
                                  hint="e.g. lint: {ignore: [CNN101], thresholds: {fc_share: 0.6}}")
@@ -289,13 +295,6 @@ def _read_toml(path: Path) -> dict:
 
 
 def _load_toml(path: Path) -> dict:
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib
-    from cnnspec.errors import SpecError
-    from cnnspec.frontend.source import read_source
-
     try:
         text = read_source(path, "it").decode("utf-8")
         data = tomllib.loads(text)

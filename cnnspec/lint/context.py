@@ -85,7 +85,7 @@ class Context:
 
     def passes_through(self, node: Node) -> bool:
         """A node that keeps positions and channels: activations, batch norm, dropout, identity."""
-        return len(node.inputs) == 1 and (node.layer.pointwise or node.layer.view_of_input) and \
+        return len(node.inputs) == 1 and (node.layer.elementwise or node.layer.view_of_input) and \
             self.output(node.name) == self.inputs(node)[0]
 
     def label(self, name: str) -> str:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from cnnspec import __version__
 from cnnspec.errors import printable
 from cnnspec.lint.diagnostic import SEVERITIES
+from cnnspec.version import SCHEMA_VERSION, __version__
 
 #: The version of the JSON output's layout.
-SCHEMA_VERSION = "1.1"
 
 
 def _summary(reports, fail_on: str) -> dict:
@@ -72,9 +71,8 @@ def render_json(reports, fail_on: str = "warning") -> str:
         "tool": {"name": "cnnspec", "version": __version__},
         "summary": _summary(reports, fail_on),
         "specs": [{"file": r.file, "error": _error_json(r) if r.error is not None else None,
-                   "fail_on": (r.settings and r.settings.fail_on) or fail_on,
-                   "failed": r.error is not None
-                   or r.failed((r.settings and r.settings.fail_on) or fail_on),
+                   "fail_on": r.fail_level(fail_on),
+                   "failed": r.error is not None or r.failed(r.fail_level(fail_on)),
                    "suppressed": r.suppressed, "diagnostics": [d.to_json() for d in r.diagnostics]}
                   for r in reports if not r.skipped],
         "skipped": [r.file for r in reports if r.skipped],

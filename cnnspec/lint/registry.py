@@ -6,59 +6,18 @@ Rules are selected like ruff's: by code (``CNN101``), by code prefix (``CNN1``),
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+import cnnspec.lint.budgets as budgets
+from cnnspec.lint.rule import RULES, Finding, Rule, rule
+from cnnspec.lint.rules import fields, layers, spatial
 
-from cnnspec.lint.diagnostic import SEVERITIES
+__all__ = ["RULES", "RULE_MODULES", "Finding", "Rule", "all_rules", "canonical_selector",
+           "default_settings", "known_selector", "matches", "rule"]
 
-
-@dataclass(frozen=True)
-class Finding:
-    """What a rule reports: the node it is about (None for the spec as a whole), the message,
-    the fix, and the figures behind them."""
-
-    node: str | None
-    message: str
-    fix: str | None = None
-    data: dict = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Rule:
-    code: str
-    name: str
-    severity: str
-    summary: str
-    check: Callable[..., Iterator[Finding]]
-    #: the settings the rule reads, with their defaults
-    settings: dict = field(default_factory=dict)
-
-    @property
-    def doc_anchor(self) -> str:
-        return f"{self.code.lower()}-{self.name}"
-
-
-RULES: dict[str, Rule] = {}
-
-
-def rule(code: str, name: str, severity: str, summary: str, **settings):
-    """Register a check function as a rule."""
-    if severity not in SEVERITIES:
-        raise ValueError(f"{code}: unknown severity {severity}")
-
-    def register(check):
-        if code in RULES or any(r.name == name for r in RULES.values()):
-            raise ValueError(f"rule {code} {name} is registered twice")
-        RULES[code] = Rule(code, name, severity, summary, check, dict(settings))
-        return check
-
-    return register
+#: the modules whose rules fill RULES: each registers its rules when it is imported
+RULE_MODULES = (budgets, fields, layers, spatial)
 
 
 def all_rules() -> list[Rule]:
-    from cnnspec.lint import budgets  # noqa: F401  (they register)
-    from cnnspec.lint.rules import fields, layers, spatial  # noqa: F401
-
     return sorted(RULES.values(), key=lambda r: r.code)
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cnnspec import __version__
 from cnnspec.errors import printable
 from cnnspec.lint.registry import all_rules
+from cnnspec.version import __version__
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 RULES_DOC = "docs/rules.md"
@@ -25,10 +25,9 @@ def _uri(file: str) -> str:
     return path.as_posix()
 
 
-def render_sarif(reports, fail_on: str = "warning") -> str:
-    rules = all_rules()
-    index = {r.code: i for i, r in enumerate(rules)}
-    descriptors = [{
+def _descriptor(r) -> dict:
+    """A rule as SARIF describes it."""
+    return {
         "id": r.code,
         "name": r.name,
         "shortDescription": {"text": r.summary},
@@ -38,38 +37,51 @@ def render_sarif(reports, fail_on: str = "warning") -> str:
         "defaultConfiguration": {"level": _LEVEL[r.severity]},
         "properties": {"settings": {k: list(v) if isinstance(v, tuple) else v
                                     for k, v in r.settings.items()}},
-    } for r in rules]
+    }
+
+
+def _notification(report) -> dict:
+    """A spec that could not be checked, as a tool execution notification."""
+    pos = getattr(report.error, "pos", None)
+    location = {"physicalLocation": {"artifactLocation": {"uri": _uri(report.file)},
+                                     "region": {"startLine": max(1, pos.line if pos else 1),
+                                                "startColumn": max(1, pos.column if pos else 1)}}}
+    return {"level": "error", "message": {"text": printable(report.error.message)},
+            "locations": [location]}
+
+
+def _result(d, index: dict) -> dict:
+    """A finding as a SARIF result (``index``: rule code -> its place among the descriptors)."""
+    text = printable(d.message) + (f" Fix: {printable(d.fix)}" if d.fix else "")
+    return {
+        "ruleId": d.code,
+        "ruleIndex": index[d.code],
+        "level": _LEVEL[d.severity],
+        "message": {"text": text},
+        "locations": [{
+            "physicalLocation": {
+                "artifactLocation": {"uri": _uri(d.file)},
+                "region": {"startLine": d.line, "startColumn": d.column},
+            },
+            **({"logicalLocations": [{"name": d.node, "kind": "module"}]} if d.node else {}),
+        }],
+        "partialFingerprints": {"cnnspec/v1": f"{d.code}:{d.node or ''}"},
+        "properties": {"data": d.data},
+    }
+
+
+def render_sarif(reports, fail_on: str = "warning") -> str:
+    rules = all_rules()
+    index = {r.code: i for i, r in enumerate(rules)}
     results, notifications = [], []
     for report in reports:
         if report.error is not None:
-            pos = getattr(report.error, "pos", None)
-            location = {"physicalLocation": {"artifactLocation": {"uri": _uri(report.file)},
-                                             "region": {"startLine": max(1, pos.line if pos else 1),
-                                                        "startColumn": max(1, pos.column if pos else 1)}}}
-            notifications.append({"level": "error", "message": {"text": printable(report.error.message)},
-                                  "locations": [location]})
-            continue
-        for d in report.diagnostics:
-            text = printable(d.message) + (f" Fix: {printable(d.fix)}" if d.fix else "")
-            result = {
-                "ruleId": d.code,
-                "ruleIndex": index[d.code],
-                "level": _LEVEL[d.severity],
-                "message": {"text": text},
-                "locations": [{
-                    "physicalLocation": {
-                        "artifactLocation": {"uri": _uri(d.file)},
-                        "region": {"startLine": d.line, "startColumn": d.column},
-                    },
-                    **({"logicalLocations": [{"name": d.node, "kind": "module"}]} if d.node else {}),
-                }],
-                "partialFingerprints": {"cnnspec/v1": f"{d.code}:{d.node or ''}"},
-                "properties": {"data": d.data},
-            }
-            results.append(result)
+            notifications.append(_notification(report))
+        else:
+            results.extend(_result(d, index) for d in report.diagnostics)
     run = {
         "tool": {"driver": {"name": "cnnspec", "version": __version__, "semanticVersion": __version__,
-                            "rules": descriptors}},
+                            "rules": [_descriptor(r) for r in rules]}},
         "results": results,
         "columnKind": "unicodeCodePoints",
         "invocations": [{"executionSuccessful": not notifications,

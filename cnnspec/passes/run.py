@@ -5,7 +5,7 @@ These raise errors as the passes do; :mod:`cnnspec.api` wraps them with the size
 from __future__ import annotations
 
 from cnnspec.errors import ShapeError, UsageError
-from cnnspec.ir.facts import DTYPE_BYTES, Analysis
+from cnnspec.ir.facts import Analysis
 from cnnspec.ir.graph import Graph
 from cnnspec.passes.costs import count_costs
 from cnnspec.passes.memory import measure_memory
@@ -13,6 +13,7 @@ from cnnspec.passes.params import count_params
 from cnnspec.passes.receptive_field import receptive_fields
 from cnnspec.passes.shapes import infer_shapes
 from cnnspec.util import dims
+from cnnspec.util.dtypes import DTYPE_BYTES
 from cnnspec.util.names import parse_input_shape
 
 PASSES = (infer_shapes, count_params, count_costs, measure_memory, receptive_fields)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 from cnnspec.reports.json_report import rf_json
-from cnnspec.solvers.diff import SCHEMA_VERSION, RowDiff, Source, SpecDiff, delta, percent, same
+from cnnspec.solvers.diff import RowDiff, Source, SpecDiff, delta, percent, same
 from cnnspec.util import dims
-from cnnspec.version import __version__
+from cnnspec.version import SCHEMA_VERSION, __version__
 
 
 def _num(value):

@@ -4,7 +4,7 @@ complete specs (e.g. with a ``# yaml-language-server: $schema=...`` comment)."""
 
 from __future__ import annotations
 
-from cnnspec.frontend.composites import MERGES, SE_ACTIVATIONS, SE_GATES, SHORTCUTS
+from cnnspec.frontend.composites import MERGES, SE_GATES, SHORTCUTS, se_activations
 from cnnspec.frontend.scope import NODE_KEYS
 from cnnspec.layers import LAYERS
 
@@ -64,7 +64,7 @@ def _composites() -> dict:
         "squeeze_excitation": _composite("squeeze_excitation", "torchvision's SqueezeExcitation", {
             "squeeze": _NUMBER_OR_EXPR,
             "reduction": _NUMBER_OR_EXPR,
-            "activation": {"enum": list(SE_ACTIVATIONS)},
+            "activation": {"enum": list(se_activations())},
             "gate": {"enum": list(SE_GATES)},
         }),
     }

@@ -21,8 +21,6 @@ from cnnspec.ir.facts import Analysis, NodeFacts
 from cnnspec.passes.run import analyze
 from cnnspec.util import dims
 
-SCHEMA_VERSION = "1.1"
-
 #: What is compared per node, in the order the ``changes`` of a row name them.
 FIELDS = ("type", "output_shape", "params", "trainable", "macs", "receptive_field", "activation_bytes",
           "settings")

@@ -1,9 +1,10 @@
 """Build a graph as a ``torch.nn.Module`` (the in-memory builder; imports torch).
 
-Every node becomes the ``torch.nn`` module its layer class names (``Layer.torch_call``),
-registered under the node's dotted name, so ``features.0`` is ``model.features[0]`` and the
-state_dict keys follow the spec's names. ``forward`` runs the nodes in order, passing each the
-outputs of its inputs, and drops every tensor after its last reader.
+Every node becomes the module its layer class names (``Layer.torch_call``): a ``torch.nn``
+class, or the layer type's own module (``Layer.torch_module``). It is registered under the
+node's dotted name, so ``features.0`` is ``model.features[0]`` and the state_dict keys follow
+the spec's names. ``forward`` runs the nodes in order, passing each the outputs of its
+inputs, and drops every tensor after its last reader.
 """
 
 from __future__ import annotations
@@ -14,27 +15,16 @@ from torch import nn
 from cnnspec.api import shapes_only
 from cnnspec.errors import SpecStructureError
 from cnnspec.ir.graph import INPUT, Graph
-from cnnspec.torch.modules import MODULES
-
-_COMPILED: dict = {}
-
-
-def own_class(own) -> type:
-    """The class of a layer's own torch module (``OwnModule``), compiled once."""
-    key = (own.name, own.source)
-    if key not in _COMPILED:
-        namespace = {"torch": torch, "nn": nn, "F": torch.nn.functional, "__name__": "cnnspec_own"}
-        exec(compile(own.source, f"<cnnspec own module {own.name}>", "exec"), namespace)  # noqa: S102
-        _COMPILED[key] = namespace[own.name]
-    return _COMPILED[key]
+from cnnspec.torch.own import own_class
 
 
 def factory_of(layer, call):
-    """The constructor a TorchCall names: the layer's own module, cnnspec's merges or torch.nn."""
+    """The constructor a TorchCall names: the layer's own module (``Layer.torch_module``) when
+    the call names it, else the ``torch.nn`` class."""
     own = type(layer).torch_module
     if own is not None and own.name == call.cls:
         return own_class(own)
-    return MODULES[call.cls] if call.module == "cnnspec" else getattr(nn, call.cls)
+    return getattr(nn, call.cls)
 
 
 class GraphModule(nn.Module):

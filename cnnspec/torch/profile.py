@@ -34,6 +34,8 @@ from torch.profiler import ProfilerActivity, profile, record_function
 from cnnspec.api import analyze
 from cnnspec.ir.graph import Graph
 from cnnspec.torch.builder import to_torch
+from cnnspec.util.dtypes import DTYPES
+from cnnspec.version import SCHEMA_VERSION
 
 #: (peak dense TFLOP/s in float32 / float16, memory bandwidth GB/s) of common GPUs
 GPU_PEAKS = {
@@ -46,7 +48,7 @@ GPU_PEAKS = {
     "RTX 4090": (82.6, 165.0, 1008.0),
     "RTX 3090": (35.6, 71.0, 936.0),
 }
-DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+TORCH_DTYPES = {name: getattr(torch, name) for name in DTYPES}
 #: the matrix sizes whose products measure the compute ceiling
 MATMUL_SIZES = (256, 512, 1024)
 #: the working sets (bytes read + written) whose copies measure the bandwidth ceilings
@@ -128,7 +130,7 @@ def device_peaks(device: str, dtype: str, tflops: float | None, gbps: float | No
     if tflops:
         flops = tflops * 1e12
     elif flops is None:
-        flops = _measure_compute(device, DTYPES[dtype])
+        flops = _measure_compute(device, TORCH_DTYPES[dtype])
     if gbps:
         memory = gbps * 1e9
     elif memory is None:
@@ -209,9 +211,28 @@ def _sync(device: str) -> None:
 
 
 def profile_graph(graph: Graph, batch: int = 1, device: str = "cpu", dtype: str = "float32",
-                  warmup: int = 2, iters: int = 10, progress=None) -> list[LayerProfile]:
+                  warmup: int = 2, iters: int = 10, *, progress=None) -> list[LayerProfile]:
     result = analyze(graph, None, batch, dtype)
-    model = to_torch(graph).eval().to(device=device, dtype=DTYPES[dtype])
+    model = to_torch(graph).eval().to(device=device, dtype=TORCH_DTYPES[dtype])
+    x = torch.randn(batch, *graph.input_shape, device=device, dtype=TORCH_DTYPES[dtype])
+    totals = _layer_seconds(model, x, device, warmup, iters, progress)
+    size = result.dtype_bytes
+    layers = []
+    for node in graph.nodes:
+        f = result.facts[node.name]
+        if node.layer.view_of_input:  # flatten, identity, dropout at inference: no work at all
+            flops = moved = 0
+        else:
+            flops = f.flops + f.elementwise_ops
+            moved = sum(_numel(s) for s in f.inputs) * batch * size + f.activation_bytes + f.params * size
+        layers.append(LayerProfile(node.name, node.type_name, totals.get(node.name, 0.0),
+                                   int(flops), int(moved)))
+    return layers
+
+
+def _layer_seconds(model, x, device: str, warmup: int, iters: int, progress) -> dict[str, float]:
+    """Node name -> seconds per forward pass, from torch.profiler with each node's module call
+    recorded as ``cnnspec::<name>``."""
     records: dict[str, object] = {}
     hooks = []
     for name, module in model.nodes():
@@ -223,7 +244,6 @@ def profile_graph(graph: Graph, batch: int = 1, device: str = "cpu", dtype: str 
             records.pop(name).__exit__(None, None, None)
 
         hooks += [module.register_forward_pre_hook(enter), module.register_forward_hook(leave)]
-    x = torch.randn(batch, *graph.input_shape, device=device, dtype=DTYPES[dtype])
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.startswith("cuda") else [])
     try:
         with torch.no_grad():
@@ -250,18 +270,7 @@ def profile_graph(graph: Graph, batch: int = 1, device: str = "cpu", dtype: str 
         if event.key.startswith("cnnspec::"):
             micros = event.device_time_total if device.startswith("cuda") else event.cpu_time_total
             totals[event.key[len("cnnspec::"):]] = micros / 1e6 / iters
-    size = result.dtype_bytes
-    layers = []
-    for node in graph.nodes:
-        f = result.facts[node.name]
-        if node.layer.view_of_input:  # flatten, identity, dropout at inference: no work at all
-            flops = moved = 0
-        else:
-            flops = f.flops + f.elementwise_ops
-            moved = sum(_numel(s) for s in f.inputs) * batch * size + f.activation_bytes + f.params * size
-        layers.append(LayerProfile(node.name, node.type_name, totals.get(node.name, 0.0),
-                                   int(flops), int(moved)))
-    return layers
+    return totals
 
 
 def _numel(shape) -> int:
@@ -272,25 +281,13 @@ def _numel(shape) -> int:
 
 
 #: the layout of the JSON output (docs/commands.md); 1.1 added the bandwidth by working set
-SCHEMA_VERSION = "1.1"
 
 
-def render(graph: Graph, layers: list[LayerProfile], ceilings: Ceilings, fmt: str,
+def render(graph: Graph, layers: list[LayerProfile], ceilings: Ceilings, fmt: str,  # noqa: PLR0917 (the CLI's call)
            batch: int, device: str, dtype: str) -> str:
     measured = (ceilings.flops, ceilings.memory, list(ceilings.bandwidth))
     ceilings.include(layers)
-    rows = []
-    for layer in layers:
-        bound, limit = ceilings.bound(layer)
-        work = layer.flops or layer.bytes
-        rows.append({
-            "name": layer.name, "type": layer.type, "seconds": layer.seconds, "flops": layer.flops,
-            "bytes": layer.bytes, "flops_per_s": layer.flops_per_s,
-            "intensity": layer.flops / layer.bytes if layer.bytes else 0.0,
-            "bandwidth_ceiling": ceilings.bytes_per_s(layer.bytes) if layer.bytes else None,
-            "bound_seconds": bound, "bound_by": limit if work else None,
-            "efficiency": bound / layer.seconds if layer.seconds and work else None,
-        })
+    rows = [_row(layer, ceilings) for layer in layers]
     total = sum(r["seconds"] for r in rows)
     if fmt == "json":
         import json
@@ -304,16 +301,6 @@ def render(graph: Graph, layers: list[LayerProfile], ceilings: Ceilings, fmt: st
                                               "bandwidth_by_working_set": [list(p) for p in measured[2]]},
                            "raised_by": ceilings.raised_by,
                            "total_seconds": total, "layers": rows}, indent=2) + "\n"
-    from tabulate import tabulate
-
-    from cnnspec.util import units
-
-    table = [[r["name"], r["type"], f"{r['seconds'] * 1e3:.3f}",
-              units.ops(int(r["flops_per_s"]), "FLOP/s"), units.nbytes(r["bytes"]),
-              f"{r['intensity']:.1f}", r["bound_by"] or "-",
-              "-" if r["efficiency"] is None else f"{100 * r['efficiency']:.0f}%"] for r in rows]
-    text = tabulate(table, headers=["name", "type", "ms", "achieved", "bytes moved", "FLOP/byte",
-                                    "bound by", "of roofline"], tablefmt="simple", disable_numparse=True)
     bandwidth = f"{ceilings.memory / 1e9:,.1f} GB/s"
     if ceilings.cache > ceilings.memory * 1.05:
         bandwidth += f", up to {ceilings.cache / 1e9:,.1f} GB/s for working sets in cache"
@@ -327,4 +314,32 @@ def render(graph: Graph, layers: list[LayerProfile], ceilings: Ceilings, fmt: st
         notes.append("bandwidth ceiling: layers moved their bytes faster than the peaks allowed, so "
                      f"their rates are the ceilings (the last: {ceilings.raised_by['bandwidth']})")
     tail = "".join(f"note: {n}\n" for n in notes)
-    return (f"{head}\n\n{text}\n\ntotal {total * 1e3:.2f} ms per forward pass (sum of layers)\n{tail}")
+    return (f"{head}\n\n{_table(rows)}\n\ntotal {total * 1e3:.2f} ms per forward pass (sum of layers)\n"
+            f"{tail}")
+
+
+def _row(layer: LayerProfile, ceilings: Ceilings) -> dict:
+    """One layer's line of the report: its rates and its roofline bound."""
+    bound, limit = ceilings.bound(layer)
+    work = layer.flops or layer.bytes
+    return {
+        "name": layer.name, "type": layer.type, "seconds": layer.seconds, "flops": layer.flops,
+        "bytes": layer.bytes, "flops_per_s": layer.flops_per_s,
+        "intensity": layer.flops / layer.bytes if layer.bytes else 0.0,
+        "bandwidth_ceiling": ceilings.bytes_per_s(layer.bytes) if layer.bytes else None,
+        "bound_seconds": bound, "bound_by": limit if work else None,
+        "efficiency": bound / layer.seconds if layer.seconds and work else None,
+    }
+
+
+def _table(rows: list[dict]) -> str:
+    from tabulate import tabulate
+
+    from cnnspec.util import units
+
+    table = [[r["name"], r["type"], f"{r['seconds'] * 1e3:.3f}",
+              units.ops(int(r["flops_per_s"]), "FLOP/s"), units.nbytes(r["bytes"]),
+              f"{r['intensity']:.1f}", r["bound_by"] or "-",
+              "-" if r["efficiency"] is None else f"{100 * r['efficiency']:.0f}%"] for r in rows]
+    return tabulate(table, headers=["name", "type", "ms", "achieved", "bytes moved", "FLOP/byte",
+                                    "bound by", "of roofline"], tablefmt="simple", disable_numparse=True)

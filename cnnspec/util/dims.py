@@ -14,8 +14,6 @@ from contextlib import contextmanager
 
 from cnnspec.util.names import IDENTIFIER
 
-Dim = object  # an int, or a sympy expression when the input is symbolic
-
 _NAME = IDENTIFIER
 
 
@@ -77,7 +75,7 @@ def gc_paused():
             gc.enable()
 
 
-def prod(values) -> Dim:
+def prod(values):
     result = 1
     for v in values:
         result = result * v
@@ -103,7 +101,7 @@ def probe(value, size: int = 1024):
     return value.xreplace({s: size for s in value.free_symbols})
 
 
-def total(values) -> Dim:
+def total(values):
     """The sum of dims: an int, or one sympy sum made at once (adding formulas one by one
     rebuilds the growing sum every time, quadratic in the number of terms)."""
     whole, terms = 0, []
@@ -148,7 +146,7 @@ def to_int(value) -> int | None:
     return None
 
 
-def normalize(value) -> Dim:
+def normalize(value):
     """Turn sympy integers back into ints so fast-path code keeps working."""
     if type(value) is int:
         return value

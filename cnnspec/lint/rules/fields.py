@@ -6,7 +6,7 @@ from __future__ import annotations
 from cnnspec.ir.facts import to_number
 from cnnspec.ir.graph import INPUT
 from cnnspec.lint.context import Context
-from cnnspec.lint.registry import Finding, rule
+from cnnspec.lint.rule import Finding, rule
 from cnnspec.passes.receptive_field import local_fields
 
 

@@ -6,7 +6,7 @@ import math
 
 from cnnspec.ir.graph import INPUT
 from cnnspec.lint.context import Context, hw, pct
-from cnnspec.lint.registry import Finding, rule
+from cnnspec.lint.rule import Finding, rule
 
 
 @rule("CNN103", "unpadded-shrink", "warning",
