@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import ChainMap
 
 from cnnspec.errors import BudgetError, Position, SpecStructureError, UnknownNameError, did_you_mean
-from cnnspec.frontend.composites import COMPOSITES, expand_block
+from cnnspec.frontend.composites import COMPOSITES, Item, expand_block
 from cnnspec.frontend.scope import (
     MAX_ARGUMENTS,
     MAX_DEPTH,
@@ -85,12 +85,13 @@ class Expander:
             if settings is not None and "name" in settings:
                 scope.check_free(name, settings.value_position("name").at(pos.path + ".name"))
             trainable = self.trainable(settings, pos, kind)
+            item = Item(body, body_pos, pos, scope, name, sources, trainable)
             if kind in COMPOSITES:
-                out = COMPOSITES[kind](self, body, body_pos, pos, scope, name, sources, trainable)
+                out = COMPOSITES[kind](self, item)
             elif kind in self.blocks:
-                out = expand_block(self, kind, body, body_pos, pos, scope, name, sources, trainable)
+                out = expand_block(self, kind, item)
             else:
-                out = self.add_layer(kind, body, body_pos, pos, scope, name, sources, trainable)
+                out = self.add_layer(kind, item)
             full = scope.prefix + name
             if full != out and scope.used.get(name) is not None:
                 self.aliases[full] = out
@@ -176,8 +177,9 @@ class Expander:
             return ChainMap({"in_channels": dims.normalize(shape[0])}, scope.values)
         return scope.values
 
-    def add_layer(self, type_name: str, body, body_pos: Position, pos: Position, scope: Scope,
-                  leaf: str, sources: list[str], trainable: bool) -> str:
+    def add_layer(self, type_name: str, item: Item) -> str:
+        """A node for a layer item (``- conv2d: {...}``)."""
+        body, pos, scope, sources = item.body, item.pos, item.scope, item.sources
         cls = lookup(type_name)
         if cls is None:
             known = [*all_names(), *COMPOSITES, *self.blocks]
@@ -186,9 +188,10 @@ class Expander:
                 hint=suggest(type_name) or did_you_mean(type_name, known)
                 or "layer types: " + ", ".join(sorted(known)),
             )
-        layer = self.make_layer(cls, type_name, body, body_pos, pos, self.item_values(scope, sources))
+        layer = self.make_layer(cls, type_name, body, item.body_pos, pos, self.item_values(scope, sources))
         self.check_arity(cls, type_name, sources, pos)
-        return self.add_node(scope.claim(leaf, pos), layer, sources, scope.trainable and trainable, pos)
+        return self.add_node(scope.claim(item.leaf, pos), layer, sources,
+                             scope.trainable and item.trainable, pos)
 
     def check_arity(self, cls, type_name: str, sources: list[str], pos: Position) -> None:
         if cls.arity == 1 and len(sources) != 1:

@@ -100,43 +100,68 @@ def evaluate_mapping(raw: LDict, base, overrides: dict, path: str, given_pos: di
     """Evaluate a mapping of names to numbers or expressions (vars, block args), each name
     after the names its expression uses, whatever their order. ``overrides`` replace raw values
     (already numbers, or expression text); ``base`` holds the names visible besides."""
-    values: dict = {}
-    names = set(raw)
-    scope = ChainMap(values, base)
+    return _MappingEvaluation(raw, base, overrides, path, given_pos).run()
 
-    def first_visit(name: str) -> list:
+
+class _MappingEvaluation:
+    """One evaluation of a mapping (:func:`evaluate_mapping`): the values found so far, seen
+    from the expressions through ``scope`` (before ``base``)."""
+
+    __slots__ = ("raw", "overrides", "path", "given_pos", "names", "values", "scope")
+
+    def __init__(self, raw: LDict, base, overrides: dict, path: str, given_pos: dict | None):
+        self.raw, self.overrides, self.path, self.given_pos = raw, overrides, path, given_pos
+        self.names = set(raw)
+        self.values: dict = {}
+        self.scope = ChainMap(self.values, base)
+
+    def run(self) -> dict:
+        raw, values = self.raw, self.values
+        for name in raw:
+            if not isinstance(name, str) or not NAME.match(name) or name in expr.FUNCTIONS:
+                raise SpecStructureError(
+                    f"'{name}' cannot be a variable name", raw.position(name).at(f"{self.path}.{name}"),
+                    hint="use letters, digits and _, not starting with a digit, and no function name",
+                )
+        for name in raw:
+            if name not in values:
+                self.resolve(name)
+        return {name: values[name] for name in raw}
+
+    def where(self, name: str) -> Position:
+        return (self.given_pos or {}).get(name) or self.raw.value_position(name).at(f"{self.path}.{name}")
+
+    def first_visit(self, name: str) -> list:
         """Check a name's value; the names of this mapping its expression uses."""
-        value = overrides[name] if name in overrides else raw[name]
+        value = self.overrides[name] if name in self.overrides else self.raw[name]
         if isinstance(value, str):
             try:
                 used = expr.free_names(value)
             except expr.ExprError as exc:
-                raise ExpressionError(exc.message, where(name), exc.hint) from None
-            return sorted((used & names) - {name})
+                raise ExpressionError(exc.message, self.where(name), exc.hint) from None
+            return sorted((used & self.names) - {name})
         if not isinstance(value, (bool, int, float)):
             raise SpecStructureError(
                 f"'{name}' must be a number, true/false or an expression, got {type(value).__name__}",
-                where(name))
+                self.where(name))
         return []
 
-    def where(name: str) -> Position:
-        return (given_pos or {}).get(name) or raw.value_position(name).at(f"{path}.{name}")
-
-    def resolve(start: str) -> None:
+    def resolve(self, start: str) -> None:
         """Evaluate ``start`` after the names it uses, depth first, without recursion (a chain
         of 20,000 vars is as fine as a short one), in time linear in the number of names."""
+        values, overrides, raw = self.values, self.overrides, self.raw
         stack, on_stack, pending = [start], {start}, {}
         while stack:
             name = stack[-1]
             if name not in pending:
-                pending[name] = iter(first_visit(name))
+                pending[name] = iter(self.first_visit(name))
             for other in pending[name]:
                 if other in values:
                     continue
                 if other in on_stack:
                     cycle = " -> ".join([*stack[stack.index(other):], other])
-                    raise ExpressionError(f"{path} refer to each other in a cycle: {cycle}",
-                                          raw.value_position(stack[0]).at(f"{path}.{stack[0]}"))
+                    raise ExpressionError(f"{self.path} refer to each other in a cycle: {cycle}",
+                                          raw.value_position(stack[0]).at(f"{self.path}.{stack[0]}"))
                 stack.append(other)
                 on_stack.add(other)
                 break
@@ -144,23 +169,12 @@ def evaluate_mapping(raw: LDict, base, overrides: dict, path: str, given_pos: di
                 value = overrides[name] if name in overrides else raw[name]
                 if isinstance(value, str):
                     try:
-                        value = expr.evaluate(value, scope)
+                        value = expr.evaluate(value, self.scope)
                     except expr.ExprError as exc:
-                        raise ExpressionError(exc.message, where(name), exc.hint) from None
+                        raise ExpressionError(exc.message, self.where(name), exc.hint) from None
                 values[name] = value
                 stack.pop()
                 on_stack.discard(name)
-
-    for name in raw:
-        if not isinstance(name, str) or not NAME.match(name) or name in expr.FUNCTIONS:
-            raise SpecStructureError(
-                f"'{name}' cannot be a variable name", raw.position(name).at(f"{path}.{name}"),
-                hint="use letters, digits and _, not starting with a digit, and no function name",
-            )
-    for name in raw:
-        if name not in values:
-            resolve(name)
-    return {name: values[name] for name in raw}
 
 
 def split_item(item, pos: Position):

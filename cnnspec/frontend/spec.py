@@ -64,6 +64,32 @@ def parse_spec(text: str, file: str = "<string>", overrides: dict | None = None,
 def build_graph(doc, file: str = "<spec>", overrides: dict | None = None, input_shape=None,
                 default_name: str = "model") -> Graph:
     """Expand a parsed spec document into a Graph."""
+    _check_document(doc, file)
+    values = _eval_vars(doc, overrides or {})
+    shape = _input_shape(doc, values, input_shape)
+    blocks = _blocks(doc)
+    layers = _layers(doc, blocks)
+    expander = Expander(shape, blocks, file)
+    expander.global_vars = values
+    with dims.gc_paused():
+        last = expander.expand_list(layers, Scope("", values), INPUT, "layers")
+    return Graph(
+        name=doc.get("name", default_name),
+        input_shape=shape,
+        nodes=expander.nodes,
+        output=last,
+        file=file,
+        vars=dict(values),
+        input_pos=doc.value_position("input").at("input"),
+        groups=expander.groups,
+        normalize=_normalize(doc, shape),
+        lint=(doc["lint"], doc.value_position("lint")) if "lint" in doc else None,
+    )
+
+
+def _check_document(doc, file: str) -> None:
+    """A spec is a mapping of the known top-level keys, with 'input' and 'layers', and a name
+    and a description that are text (the name on one line)."""
     if not isinstance(doc, LDict):
         raise SpecStructureError(
             "a spec is a mapping with at least 'input' and 'layers'",
@@ -87,9 +113,11 @@ def build_graph(doc, file: str = "<spec>", overrides: dict | None = None, input_
     if "name" in doc and printable(doc["name"]) != doc["name"]:  # it heads every report
         raise SpecStructureError(f"name {printable(repr(doc['name']))} holds a control character",
                                  doc.value_position("name").at("name"), hint="write the name on one line")
-    values = _eval_vars(doc, overrides or {})
-    shape = _input_shape(doc, values, input_shape)
-    blocks = _blocks(doc)
+
+
+def _layers(doc: LDict, blocks: dict) -> LList:
+    """The top-level layer list: not empty, and not expanding past MAX_NODES (estimated
+    before expanding)."""
     layers = doc["layers"]
     if not isinstance(layers, LList) or not layers:
         raise SpecStructureError("layers must be a non-empty list", doc.value_position("layers").at("layers"))
@@ -100,22 +128,7 @@ def build_graph(doc, file: str = "<spec>", overrides: dict | None = None, input_
             doc.value_position("layers").at("layers"),
             hint="check for YAML aliases or blocks that nest a list inside itself many times over",
         )
-    expander = Expander(shape, blocks, file)
-    expander.global_vars = values
-    with dims.gc_paused():
-        last = expander.expand_list(layers, Scope("", values), INPUT, "layers")
-    return Graph(
-        name=doc.get("name", default_name),
-        input_shape=shape,
-        nodes=expander.nodes,
-        output=last,
-        file=file,
-        vars=dict(values),
-        input_pos=doc.value_position("input").at("input"),
-        groups=expander.groups,
-        normalize=_normalize(doc, shape),
-        lint=(doc["lint"], doc.value_position("lint")) if "lint" in doc else None,
-    )
+    return layers
 
 
 def _normalize(doc: LDict, shape: tuple) -> dict | None:

@@ -132,6 +132,29 @@ def _lint_schema() -> dict:
 
 
 def spec_schema() -> dict:
+    defs, items, bare = _item_defs()
+    known = sorted(defs)
+    items.append({"enum": sorted(bare), "description": "a layer with default settings"})
+    items.append(_block_instance(known))
+    defs["item"] = {"anyOf": items}
+    defs["layers"] = {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/item"}}
+    assert set(_NODE_PROPS) == set(NODE_KEYS)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "cnnspec network spec",
+        "type": "object",
+        "required": ["input", "layers"],
+        "additionalProperties": False,
+        "properties": _top_properties(known),
+        "patternProperties": {"^x-": {"description": "ignored: a place for YAML anchors"}},
+        "$defs": defs,
+    }
+
+
+def _item_defs() -> tuple[dict, list, list]:
+    """The definitions of every layer type (and alias) and composite, references to them as
+    list items, and the layers that may be written bare (no required setting)."""
     items: list[dict] = []
     bare = []
     defs: dict = {}
@@ -144,9 +167,12 @@ def spec_schema() -> dict:
     for name, definition in _composites().items():
         defs[name] = definition
         items.append({"$ref": f"#/$defs/{name}"})
-    known = sorted(defs)
-    items.append({"enum": sorted(bare), "description": "a layer with default settings"})
-    items.append({
+    return defs, items, bare
+
+
+def _block_instance(known: list) -> dict:
+    """An item naming a user block (any name but a layer type or composite), with arguments."""
+    return {
         "description": "an instance of a block defined under 'blocks:' (its arguments)",
         "type": "object", "minProperties": 1, "maxProperties": 1,
         "propertyNames": {"not": {"enum": known}},
@@ -155,49 +181,40 @@ def spec_schema() -> dict:
             "properties": _NODE_PROPS,
             "additionalProperties": {"type": ["number", "boolean", "string"]},
         }]},
-    })
-    defs["item"] = {"anyOf": items}
-    defs["layers"] = {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/item"}}
-    assert set(_NODE_PROPS) == set(NODE_KEYS)
+    }
+
+
+def _top_properties(known: list) -> dict:
+    """The spec's top-level keys."""
     return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": SCHEMA_ID,
-        "title": "cnnspec network spec",
-        "type": "object",
-        "required": ["input", "layers"],
-        "additionalProperties": False,
-        "properties": {
-            "name": {"type": "string"},
-            "description": {"type": "string"},
-            "input": {
-                "type": "array", "minItems": 1, "maxItems": 3,
-                "description": "[channels, height, width]; names such as H make the analysis symbolic",
-                "items": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string"}]},
-            },
-            "vars": {
-                "type": "object",
-                "description": "variables usable in expressions; --set NAME=VALUE overrides them",
-                "additionalProperties": {"type": ["number", "boolean", "string"]},
-            },
-            "blocks": {
-                "type": "object",
-                "description": "reusable, parameterised layer lists; use one as '- NAME: {args}'",
-                "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$", "not": {"enum": known}},
-                "additionalProperties": {
-                    "type": "object", "required": ["layers"], "additionalProperties": False,
-                    "properties": {"args": _ARGS, "layers": _LAYERS_REF},
-                },
-            },
-            "layers": {"$ref": "#/$defs/layers"},
-            "normalize": {
-                "type": "object", "required": ["mean", "std"], "additionalProperties": False,
-                "description": "the input normalisation: per-channel mean and std (or one for all)",
-                "properties": {key: {"anyOf": [{"type": "number"}, {"type": "array", "minItems": 1,
-                                                                  "items": {"type": "number"}}]}
-                               for key in ("mean", "std")},
-            },
-            "lint": _lint_schema(),
+        "name": {"type": "string"},
+        "description": {"type": "string"},
+        "input": {
+            "type": "array", "minItems": 1, "maxItems": 3,
+            "description": "[channels, height, width]; names such as H make the analysis symbolic",
+            "items": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string"}]},
         },
-        "patternProperties": {"^x-": {"description": "ignored: a place for YAML anchors"}},
-        "$defs": defs,
+        "vars": {
+            "type": "object",
+            "description": "variables usable in expressions; --set NAME=VALUE overrides them",
+            "additionalProperties": {"type": ["number", "boolean", "string"]},
+        },
+        "blocks": {
+            "type": "object",
+            "description": "reusable, parameterised layer lists; use one as '- NAME: {args}'",
+            "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$", "not": {"enum": known}},
+            "additionalProperties": {
+                "type": "object", "required": ["layers"], "additionalProperties": False,
+                "properties": {"args": _ARGS, "layers": _LAYERS_REF},
+            },
+        },
+        "layers": {"$ref": "#/$defs/layers"},
+        "normalize": {
+            "type": "object", "required": ["mean", "std"], "additionalProperties": False,
+            "description": "the input normalisation: per-channel mean and std (or one for all)",
+            "properties": {key: {"anyOf": [{"type": "number"}, {"type": "array", "minItems": 1,
+                                                              "items": {"type": "number"}}]}
+                           for key in ("mean", "std")},
+        },
+        "lint": _lint_schema(),
     }

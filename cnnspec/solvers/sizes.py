@@ -12,229 +12,31 @@ and stated as ``n0 + P·k``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from cnnspec.ir.graph import Graph
-from cnnspec.layers.base import Window
+from cnnspec.solvers.size_facts import LIMIT as LIMIT  # re-exported
+from cnnspec.solvers.size_facts import MAX_PERIOD, AxisSizes
+from cnnspec.solvers.size_facts import Constraint as Constraint  # re-exported
+from cnnspec.solvers.size_facts import describe_axis as describe_axis  # re-exported
+from cnnspec.solvers.size_hints import answer as answer  # re-exported
+from cnnspec.solvers.size_hints import declared_input_text as declared_input_text  # re-exported
+from cnnspec.solvers.size_hints import solve_axis_valid_only as solve_axis_valid_only  # re-exported
+from cnnspec.solvers.size_hints import valid_range_text as valid_range_text  # re-exported
+from cnnspec.solvers.size_probes import WORK_BUDGET as WORK_BUDGET  # re-exported
+from cnnspec.solvers.size_probes import (
+    OverBudget,
+    Prober,
+    constraint_for,
+    declares,
+    is_exact,
+    search_min,
+    strides_into,
+)
+from cnnspec.solvers.size_probes import Probe as Probe  # re-exported
+from cnnspec.solvers.size_probes import dropped_pixels as dropped_pixels  # re-exported
 
-LIMIT = 1 << 16      # the largest size searched
-MAX_PERIOD = 4096    # beyond this, exact sizes are not enumerated
-
-
-@dataclass
-class Constraint:
-    """A declared size (e.g. a linear layer's ``in``) and the input range that gives it."""
-
-    node: str
-    type: str
-    declared: object
-    low: int | None
-    high: int | None
-
-
-@dataclass
-class AxisSizes:
-    """What holds along one axis (``H``, ``W`` or ``H=W``) with the others fixed."""
-
-    axis: str
-    fixed: dict
-    min_valid: int | None
-    period: int | None = None
-    exact_residues: list[int] = field(default_factory=list)
-    constraints: list[Constraint] = field(default_factory=list)
-    #: with merges, validity repeats with the period: the valid offsets from min_valid
-    valid_residues: list[int] | None = None
-    #: False when merges make validity periodic and it was not enumerated (beyond the period
-    #: or the work budget): then every size from min_valid is assumed valid
-    valid_checked: bool = True
-    #: why exact sizes were not enumerated, when they were not
-    unchecked: str | None = None
-
-    def is_valid(self, n: int) -> bool:
-        if self.min_valid is None or n < self.min_valid:
-            return False
-        if self.valid_residues is None or self.period is None:
-            return True
-        return (n - self.min_valid) % self.period in self.valid_residues
-
-    def is_exact(self, n: int) -> bool:
-        return (self.is_valid(n) and self.period is not None
-                and (n - self.min_valid) % self.period in self.exact_residues)
-
-    def satisfies(self, n: int) -> bool:
-        return self.is_valid(n) and all(
-            c.low is not None and c.low <= n <= c.high for c in self.constraints
-        )
-
-
-def _shape_for(reference: tuple, axis: str, n: int) -> tuple:
-    channels, height, width = reference
-    if axis == "H":
-        return (channels, n, width)
-    if axis == "W":
-        return (channels, height, n)
-    return (channels, n, n)
-
-
-def _search_min(predicate, low: int, high: int) -> int | None:
-    """Smallest n in [low, high] with predicate(n), for a monotone predicate: galloping from
-    ``low`` (low, low + 1, low + 3, low + 7, …), then a binary search, so a small answer takes
-    a few probes and none takes more than about 2·log2(high − low)."""
-    if low > high:
-        return None
-    step, last_false = 1, low - 1
-    while True:
-        n = min(last_false + step, high)
-        if predicate(n):
-            low, high = last_false + 1, n
-            break
-        if n == high:
-            return None
-        last_false, step = n, step * 2
-    while low < high:
-        mid = (low + high) // 2
-        if predicate(mid):
-            high = mid
-        else:
-            low = mid + 1
-    return low
-
-
-def dropped_pixels(node, inputs) -> list[int]:
-    """Per spatial axis, how many input pixels (padding included) the layer's last window
-    leaves unread because the stride does not divide the span exactly (0 with ceil_mode,
-    whose last window overhangs instead, and for adaptive pooling, whose bins cover all)."""
-    windows = node.layer.receptive_field(inputs)
-    if not isinstance(windows, list) or len(inputs[0]) != 3:
-        return []
-    dropped = []
-    for size, step in zip(inputs[0][1:], windows):
-        if (isinstance(step, Window) and step.outputs is None and not step.ceil
-                and isinstance(step.stride, int) and isinstance(size, int)):
-            dropped.append((size + 2 * step.padding - step.kernel) % step.stride)
-        else:
-            dropped.append(0)
-    return dropped
-
-
-class Probe:
-    """One shape inference at one input size, lean (no facts), and lenient at merges: a merge
-    whose inputs disagree is recorded in ``bad_merges`` and continues as if they agreed (its
-    inputs taken at the first input's spatial size), so the layers after it are still sized.
-    ``failed`` is set when a layer other than a merge cannot take its input (the probe stops
-    there). The size is valid when neither happened."""
-
-    __slots__ = ("shapes", "failed", "bad_merges")
-
-    def __init__(self, graph: Graph, shape: tuple):
-        from cnnspec.ir.graph import INPUT
-        from cnnspec.layers.base import LayerInputError
-
-        shapes = {INPUT: shape}
-        self.shapes, self.failed, self.bad_merges = shapes, False, []
-        for node in graph.nodes:
-            inputs = [shapes[src] for src in node.inputs]
-            try:
-                output = node.layer.output_shape(inputs)
-            except LayerInputError:
-                if len(inputs) < 2:
-                    self.failed = True
-                    return
-                self.bad_merges.append(node.name)
-                first = inputs[0]
-                forced = [(*s[:1], *first[1:]) if len(s) == len(first) else s for s in inputs]
-                try:
-                    output = node.layer.output_shape(forced)
-                except LayerInputError:
-                    self.failed = True
-                    return
-            shapes[node.name] = output
-
-    @property
-    def valid(self) -> bool:
-        return not self.failed and not self.bad_merges
-
-    def inputs(self, node) -> list:
-        return [self.shapes[src] for src in node.inputs]
-
-    def mismatches(self, graph: Graph) -> list:
-        """The nodes whose declared size (``in``) the inferred one contradicts."""
-        return [node.name for node in graph.nodes
-                if node.name in self.shapes and node.layer.declared_mismatch(self.inputs(node))]
-
-
-def _is_exact(graph: Graph, probe: Probe, axes: tuple) -> bool:
-    for node in graph.nodes:
-        dropped = dropped_pixels(node, probe.inputs(node))
-        if dropped and any(dropped[a] for a in axes):
-            return False
-    return True
-
-
-def _strides(graph: Graph, probe: Probe, axes: tuple):
-    """Per node, the product of the strides along every path into it (their lcm over paths)
-    on the axes, and the node's own stride when it drops pixels by its size (a window with a
-    fixed number of outputs or ceil_mode does not): {node: (jump into it, own stride)}."""
-    from cnnspec.ir.graph import INPUT
-
-    jumps = {INPUT: 1}
-    found = {}
-    for node in graph.nodes:
-        inputs = probe.inputs(node)
-        jump = 1
-        for src in node.inputs:
-            jump = math.lcm(jump, jumps[src])
-        own, checked = 1, 1
-        windows = node.layer.receptive_field(inputs) if len(inputs[0]) == 3 else None
-        if isinstance(windows, list):
-            for axis in axes:
-                step = windows[axis] if axis < len(windows) else None
-                if (isinstance(step, Window) and step.outputs is None
-                        and isinstance(step.stride, int) and step.stride > 0):
-                    own = math.lcm(own, step.stride)
-                    if not step.ceil:
-                        checked = math.lcm(checked, step.stride)
-        found[node.name] = (jump, checked)
-        jumps[node.name] = jump * own
-    return found, jumps
-
-
-def _period(graph: Graph, probe: Probe, axes: tuple) -> int:
-    """The product of the strides along every path (their lcm over paths): shifting the input
-    by it shifts every strided layer's input by a multiple of its stride."""
-    _, jumps = _strides(graph, probe, axes)
-    return math.lcm(*jumps.values())
-
-
-#: The shape inferences (one layer each) one axis of ``sizes`` may spend on enumerating the
-#: sizes that are valid (with merges) and exact, residue by residue; past it, validity with
-#: merges is not enumerated (the first valid size is then found by a scan as far as the budget
-#: goes) and neither are exact sizes.
-WORK_BUDGET = 100_000
-
-
-class _Prober:
-    """Probes one axis at sizes n, cached, within WORK_BUDGET layer evaluations (the binary
-    searches, a few dozen probes, are not counted: they are needed for any answer)."""
-
-    def __init__(self, graph: Graph, reference: tuple, axis: str):
-        self.graph, self.reference, self.axis = graph, reference, axis
-        self.cache: dict[int, Probe] = {}
-        self.budget = self.left = max(WORK_BUDGET // max(len(graph.nodes), 1), 64)
-
-    def __call__(self, n: int, charged: bool = False) -> Probe:
-        probe = self.cache.get(n)
-        if probe is None:
-            if charged:
-                if self.left <= 0:
-                    raise _OverBudget
-                self.left -= 1
-            probe = self.cache[n] = Probe(self.graph, _shape_for(self.reference, self.axis, n))
-        return probe
-
-
-class _OverBudget(Exception):
-    pass
+_Prober = Prober  # the name tests use
 
 
 def _refine(residues: list, modulus: int, new: int, keep) -> tuple[list, int]:
@@ -266,20 +68,42 @@ def solve_axis(graph: Graph, reference: tuple, axis: str) -> AxisSizes:
     not 4,096 analyses."""
     fixed = {"H": {"W": reference[2]}, "W": {"H": reference[1]}, "HW": {}}[axis]
     axes = {"H": (0,), "W": (1,), "HW": (0, 1)}[axis]
-    at = _Prober(graph, reference, axis)
-    n0 = _search_min(lambda n: not at(n).failed, 1, LIMIT)
+    at = Prober(graph, reference, axis)
+    n0 = search_min(lambda n: not at(n).failed, 1, LIMIT)
     sizes = AxisSizes(axis, fixed, None)
     if n0 is None:
         return sizes
     merges = any(len(node.inputs) > 1 for node in graph.nodes)
-    base = _settled(graph, at, n0, axes) if merges else n0
-    strides, jumps = _strides(graph, at(base), axes)
-    period = math.lcm(*jumps.values())
+    found = _Residues(graph, at, _settled(graph, at, n0, axes) if merges else n0, axes)
+    found.refine_exact()
+    if merges:
+        found.refine_valid()
+    low = _first_valid(at, n0, found.base, found.valid)
+    sizes.min_valid = low
+    if low is None:
+        return sizes
+    return _with_constraints(graph, _periodic(sizes, found, merges, low), at, low)
 
-    def agrees(node):
+
+class _Residues:
+    """The residues of n − base that are exact (no stride drops a pixel) and valid (merges
+    agree), each modulo the product of the strides that decided it so far, refined node by
+    node within the prober's budget; None when the budget ran out first."""
+
+    def __init__(self, graph: Graph, at: Prober, base: int, axes: tuple):
+        self.graph, self.at, self.base, self.axes = graph, at, base, axes
+        self.strides, self.jumps = strides_into(graph, at(base), axes)
+        self.period = math.lcm(*self.jumps.values())
+        self.exact, self.exact_mod = [0], 1
+        self.valid, self.valid_mod = [0], 1
+
+    def _agrees(self, node):
+        at, base = self.at, self.base
         return lambda r: node.name not in at(base + r, True).bad_merges
 
-    def fits(node):
+    def _fits(self, node):
+        at, base, axes = self.at, self.base, self.axes
+
         def test(r):
             probe = at(base + r, True)
             if node.name not in probe.shapes:
@@ -288,53 +112,64 @@ def solve_axis(graph: Graph, reference: tuple, axis: str) -> AxisSizes:
             return not (dropped and any(dropped[a] for a in axes))
         return test
 
-    # exact residues first (few: each strided node keeps about one residue in its stride)...
-    exact, exact_mod = [0], 1    # residues of n - base that are exact, modulo exact_mod
-    try:
-        for node in graph.nodes:
-            jump, checked = strides[node.name]
-            if len(node.inputs) > 1:
-                merge_mod = math.lcm(*(jumps[src] for src in node.inputs))
-                exact, exact_mod = _refine(exact, exact_mod, merge_mod, agrees(node))
-            if checked > 1:
-                exact, exact_mod = _refine(exact, exact_mod, jump * checked, fits(node))
-    except _OverBudget:
-        exact = None
-    # ... then valid ones, with what is left of the budget (with merges only)
-    valid, valid_mod = [0], 1
-    try:
-        for node in graph.nodes if merges else ():
-            if len(node.inputs) > 1:
-                merge_mod = math.lcm(*(jumps[src] for src in node.inputs))
-                valid, valid_mod = _refine(valid, valid_mod, merge_mod, agrees(node))
-    except _OverBudget:
-        valid = None
-    low = _first_valid(at, n0, base, valid)
-    sizes.min_valid = low
-    if low is None:
-        return sizes
-    if exact is not None:  # every exact residue must also be valid: verify its first size
-        exact = [e for e in exact if _exact_everywhere(graph, at, base + e, axes)]
+    def _merge_mod(self, node) -> int:
+        return math.lcm(*(self.jumps[src] for src in node.inputs))
+
+    def refine_exact(self) -> None:
+        """Exact residues first (few: each strided node keeps about one residue in its stride)."""
+        try:
+            for node in self.graph.nodes:
+                jump, checked = self.strides[node.name]
+                if len(node.inputs) > 1:
+                    self.exact, self.exact_mod = _refine(self.exact, self.exact_mod, self._merge_mod(node),
+                                                         self._agrees(node))
+                if checked > 1:
+                    self.exact, self.exact_mod = _refine(self.exact, self.exact_mod, jump * checked,
+                                                         self._fits(node))
+        except OverBudget:
+            self.exact = None
+
+    def refine_valid(self) -> None:
+        """Then valid ones (with merges), with what is left of the budget."""
+        try:
+            for node in self.graph.nodes:
+                if len(node.inputs) > 1:
+                    self.valid, self.valid_mod = _refine(self.valid, self.valid_mod, self._merge_mod(node),
+                                                         self._agrees(node))
+        except OverBudget:
+            self.valid = None
+
+    def verified_exact(self) -> list | None:
+        """The exact residues whose first size is also valid and exact everywhere."""
+        if self.exact is None:
+            return None
+        return [e for e in self.exact if _exact_everywhere(self.graph, self.at, self.base + e, self.axes)]
+
+
+def _periodic(sizes: AxisSizes, found: _Residues, merges: bool, low: int) -> AxisSizes:
+    """``sizes`` with the period and the valid and exact residues (as offsets from ``low``),
+    or why they were not enumerated."""
+    exact, valid, period = found.verified_exact(), found.valid, found.period
     if period > MAX_PERIOD:  # the pattern may repeat sooner than the stride product
-        mods = [m for m, r in ((valid_mod, valid), (exact_mod, exact)) if r is not None]
+        mods = [m for m, r in ((found.valid_mod, valid), (found.exact_mod, exact)) if r is not None]
         period = math.lcm(*mods) if mods else period
     if period > MAX_PERIOD:
         sizes.unchecked = f"stride product over {MAX_PERIOD}"
         sizes.valid_checked = not merges
-        return _with_constraints(graph, sizes, at, low)
+        return sizes
     sizes.period = period
     if merges and valid is None:
         sizes.valid_checked = False
     elif merges:
-        sizes.valid_residues = _expand(base, valid, valid_mod, low, period)
+        sizes.valid_residues = _expand(found.base, valid, found.valid_mod, low, period)
     if exact is None:
-        sizes.unchecked = f"more than {at.budget:,} shape inferences"
+        sizes.unchecked = f"more than {found.at.budget:,} shape inferences"
     else:
-        residues = _expand(base, exact, exact_mod, low, period)
+        residues = _expand(found.base, exact, found.exact_mod, low, period)
         if sizes.valid_residues is not None:
             residues = sorted(set(residues) & set(sizes.valid_residues))
         sizes.exact_residues = residues
-    return _with_constraints(graph, sizes, at, low)
+    return sizes
 
 
 def _settled(graph: Graph, at, n0: int, axes: tuple) -> int:
@@ -354,15 +189,15 @@ def _settled(graph: Graph, at, n0: int, axes: tuple) -> int:
         return not probe.failed and all(wide(probe, src, a) or not wide(far, src, a)
                                         for src in inputs for a in axes)
 
-    return _search_min(settled, n0, LIMIT) or n0
+    return search_min(settled, n0, LIMIT) or n0
 
 
 def _exact_everywhere(graph: Graph, at, n: int, axes: tuple) -> bool:
     try:
         probe = at(n, True)
-    except _OverBudget:
+    except OverBudget:
         return True  # decided by the refinement already
-    return probe.valid and _is_exact(graph, probe, axes)
+    return probe.valid and is_exact(graph, probe, axes)
 
 
 def _first_valid(at, n0: int, base: int, valid) -> int | None:
@@ -373,7 +208,7 @@ def _first_valid(at, n0: int, base: int, valid) -> int | None:
         for n in range(n0, base):
             if at(n, True).valid:
                 return n
-    except _OverBudget:
+    except OverBudget:
         pass
     if valid is not None:
         if not valid:
@@ -382,14 +217,14 @@ def _first_valid(at, n0: int, base: int, valid) -> int | None:
         try:
             if at(first, True).valid:
                 return first
-        except _OverBudget:
+        except OverBudget:
             return first
     n = base
     while n <= LIMIT:
         try:
             if at(n, True).valid:
                 return n
-        except _OverBudget:
+        except OverBudget:
             return None
         n += 1
     return None
@@ -400,37 +235,11 @@ def _with_constraints(graph: Graph, sizes: AxisSizes, at, low: int) -> AxisSizes
     names = set(at(low).mismatches(graph))
     names |= set(at(LIMIT).mismatches(graph)) if not at(LIMIT).failed else set()
     for node in graph.nodes:
-        if node.name in names or _declares(node):
-            constraint = _constraint(graph, node, at, low)
+        if node.name in names or declares(node):
+            constraint = constraint_for(graph, node, at, low)
             if constraint is not None:
                 sizes.constraints.append(constraint)
     return sizes
-
-
-def _declares(node) -> bool:
-    return getattr(node.layer, "in_", None) is not None
-
-
-def _constraint(graph: Graph, node, at, low: int) -> Constraint | None:
-    """The input range over which ``node`` receives exactly its declared size."""
-
-    def compare(n: int) -> int:
-        probe = at(n)
-        if not probe.valid or node.name not in probe.shapes:
-            return -1
-        mismatch = node.layer.declared_mismatch(probe.inputs(node))
-        if mismatch is None:
-            return 0
-        declared, received = mismatch
-        return -1 if received < declared else 1
-
-    first = _search_min(lambda n: compare(n) >= 0, low, LIMIT)
-    declared = node.layer.in_
-    if first is None or compare(first) != 0:
-        return Constraint(node.name, node.type_name, declared, None, None)
-    last_over = _search_min(lambda n: compare(n) > 0, first, LIMIT)
-    high = LIMIT if last_over is None else last_over - 1
-    return Constraint(node.name, node.type_name, declared, first, high)
 
 
 def solve(graph: Graph, reference: tuple | None = None) -> list[AxisSizes]:
@@ -480,95 +289,3 @@ def nearest(sizes: AxisSizes, target: int, test) -> list[int]:
     return found
 
 
-def describe_axis(sizes: AxisSizes, name: str | None = None) -> dict:
-    """Compact text for each fact about one axis."""
-    name = name or sizes.axis
-    if sizes.min_valid is None:
-        return {"valid": f"no {name} up to {LIMIT} is valid"}
-    text = {"valid": f"{name} >= {sizes.min_valid}"}
-    if not sizes.valid_checked:
-        text["valid"] += " (merges: not checked size by size)"
-    if sizes.valid_residues is not None and len(sizes.valid_residues) < (sizes.period or 1):
-        starts = ", ".join(str(sizes.min_valid + r) for r in sizes.valid_residues)
-        text["valid"] = f"{name} = {starts} + {sizes.period}k"
-    if sizes.unchecked is not None:
-        text["exact"] = f"not enumerated ({sizes.unchecked})"
-    elif sizes.period is None:
-        text["exact"] = f"not enumerated (stride product over {MAX_PERIOD})"
-    elif not sizes.exact_residues:
-        text["exact"] = "none (some stride never divides exactly)"
-    elif sizes.period == 1:
-        text["exact"] = f"every valid {name}"
-    else:
-        starts = ", ".join(str(sizes.min_valid + r) for r in sizes.exact_residues)
-        text["exact"] = f"{name} = {starts} + {sizes.period}k"
-    for c in sizes.constraints:
-        key = f"{c.node} ({c.type}) in = {c.declared}"
-        if c.low is None:
-            text[key] = f"no {name} gives {c.declared}"
-        elif c.high >= LIMIT:
-            text[key] = f"{name} >= {c.low}"
-        elif c.low == c.high:
-            text[key] = f"{name} = {c.low}"
-        else:
-            text[key] = f"{c.low} <= {name} <= {c.high}"
-    return text
-
-
-# --------------------------------------------------------------------- hints for shape errors
-
-
-def _hint_axis(input_shape: tuple) -> str:
-    return "HW" if input_shape[1] == input_shape[2] else "H"
-
-
-def valid_range_text(graph: Graph, input_shape: tuple) -> str | None:
-    """'inputs from 67 up are valid', for an error at an input that is too small."""
-    axis = _hint_axis(input_shape)
-    sizes = solve_axis_valid_only(graph, input_shape, axis)
-    if sizes is None:
-        return None
-    what = "inputs" if axis == "HW" else f"heights (width {input_shape[2]})"
-    return f"{what} of {sizes} and more are valid"
-
-
-def solve_axis_valid_only(graph: Graph, reference: tuple, axis: str) -> int | None:
-    """The first size from which every window fits (merges may still disagree at some)."""
-    at = _Prober(graph, reference, axis)
-    return _search_min(lambda n: not at(n).failed, 1, LIMIT)
-
-
-def declared_input_text(graph: Graph, input_shape: tuple, node_name: str, declared) -> str | None:
-    """'inputs from 227 to 258 give 9216', for a declared-size mismatch; None when no input
-    size changes what the node receives (a channel count, say)."""
-    square = input_shape[1] == input_shape[2]
-    found = []
-    for axis in (("HW",) if square else ("H", "W", "HW")):
-        low = solve_axis_valid_only(graph, input_shape, axis)
-        if low is None:
-            continue
-        c = _constraint(graph, graph.node(node_name), _Prober(graph, input_shape, axis), low)
-        if c is not None and c.low is not None:
-            found.append((axis, c))
-    if not found:
-        return None
-    texts = []
-    for axis, c in found:
-        what = {"HW": "inputs" if square else "square inputs",
-                "H": f"heights (at width {input_shape[2]})",
-                "W": f"widths (at height {input_shape[1]})"}[axis]
-        if c.low == c.high:
-            texts.append(f"only {what} of {c.low} give {declared}")
-        elif c.high >= LIMIT:
-            texts.append(f"{what} from {c.low} up give {declared}")
-        else:
-            texts.append(f"{what} from {c.low} to {c.high} give {declared}")
-    return "; ".join(texts)
-
-
-def answer(question) -> str | None:
-    """The hint for a shape error's ``SizeQuestion`` (``cnnspec.ir.infer``), or None."""
-    if question.node is None:
-        return valid_range_text(question.graph, question.input_shape)
-    return declared_input_text(question.graph, question.input_shape, question.node,
-                               question.declared)

@@ -1,0 +1,52 @@
+"""The arithmetic of receptive fields (:class:`~cnnspec.ir.facts.RF`, after Araujo, Norris &
+Sim) that both one-input layers and merges use: a field marked inexact, the union of a field's
+units, the extent of its first unit, the field of units spanning an interval, and exact
+numbers kept as ints or fractions."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from cnnspec.ir.facts import RF
+from cnnspec.util import dims
+
+OTHER = -1  # a layout token for channels or features; 0 and 1 are the spatial axes H and W
+AXES = "HW"
+
+
+def inexact(rf: RF, name: str, why: str) -> RF:
+    """The field marked inexact; an earlier reason is kept (it names the first cause)."""
+    if not rf.exact:
+        return rf
+    return rf._replace(exact=False, reason=f"{name}: {why}")
+
+
+def half_size(size):
+    return Fraction(size - 1, 2) if isinstance(size, int) else (size - 1) / 2
+
+
+def hull(rf: RF) -> tuple:
+    """(first, last) extent, in input pixel coordinates, of the union of the units' fields."""
+    if not rf.exact and rf.span is not None:
+        return rf.span
+    half = half_size(rf.size)
+    return (simplest(rf.start - half), simplest(rf.start + (rf.count - 1) * rf.jump + half))
+
+
+def box(rf: RF) -> tuple:
+    """(first, last) extent of the first unit's field."""
+    half = half_size(rf.size)
+    return rf.start - half, rf.start + half
+
+
+def from_box(low, high, jump, count, exact: bool, reason) -> RF:
+    """The field of units spanning low…high (input pixel coordinates)."""
+    middle = low + high
+    middle = Fraction(middle) / 2 if isinstance(middle, (int, Fraction)) else middle / 2
+    return RF(simplest(high - low + 1), jump, simplest(middle), count, exact, reason)
+
+
+def simplest(value):
+    if isinstance(value, Fraction) and value.denominator == 1:
+        return int(value)
+    return dims.normalize(value) if not isinstance(value, Fraction) else value

@@ -1,0 +1,64 @@
+"""Hints for shape errors: the input sizes that are valid, or that give a node the size the
+spec declares for it (the answer to a :class:`~cnnspec.ir.infer.SizeQuestion`)."""
+
+from __future__ import annotations
+
+from cnnspec.ir.graph import Graph
+from cnnspec.solvers.size_facts import LIMIT
+from cnnspec.solvers.size_probes import Prober, constraint_for, search_min
+
+
+def _hint_axis(input_shape: tuple) -> str:
+    return "HW" if input_shape[1] == input_shape[2] else "H"
+
+
+def valid_range_text(graph: Graph, input_shape: tuple) -> str | None:
+    """'inputs from 67 up are valid', for an error at an input that is too small."""
+    axis = _hint_axis(input_shape)
+    sizes = solve_axis_valid_only(graph, input_shape, axis)
+    if sizes is None:
+        return None
+    what = "inputs" if axis == "HW" else f"heights (width {input_shape[2]})"
+    return f"{what} of {sizes} and more are valid"
+
+
+def solve_axis_valid_only(graph: Graph, reference: tuple, axis: str) -> int | None:
+    """The first size from which every window fits (merges may still disagree at some)."""
+    at = Prober(graph, reference, axis)
+    return search_min(lambda n: not at(n).failed, 1, LIMIT)
+
+
+def declared_input_text(graph: Graph, input_shape: tuple, node_name: str, declared) -> str | None:
+    """'inputs from 227 to 258 give 9216', for a declared-size mismatch; None when no input
+    size changes what the node receives (a channel count, say)."""
+    square = input_shape[1] == input_shape[2]
+    found = []
+    for axis in (("HW",) if square else ("H", "W", "HW")):
+        low = solve_axis_valid_only(graph, input_shape, axis)
+        if low is None:
+            continue
+        c = constraint_for(graph, graph.node(node_name), Prober(graph, input_shape, axis), low)
+        if c is not None and c.low is not None:
+            found.append((axis, c))
+    if not found:
+        return None
+    texts = []
+    for axis, c in found:
+        what = {"HW": "inputs" if square else "square inputs",
+                "H": f"heights (at width {input_shape[2]})",
+                "W": f"widths (at height {input_shape[1]})"}[axis]
+        if c.low == c.high:
+            texts.append(f"only {what} of {c.low} give {declared}")
+        elif c.high >= LIMIT:
+            texts.append(f"{what} from {c.low} up give {declared}")
+        else:
+            texts.append(f"{what} from {c.low} to {c.high} give {declared}")
+    return "; ".join(texts)
+
+
+def answer(question) -> str | None:
+    """The hint for a shape error's ``SizeQuestion`` (``cnnspec.ir.infer``), or None."""
+    if question.node is None:
+        return valid_range_text(question.graph, question.input_shape)
+    return declared_input_text(question.graph, question.input_shape, question.node,
+                               question.declared)
