@@ -104,3 +104,32 @@ def test_ruff_limits_the_package_pieces():
     assert {"C90", "PLR09"} <= set(config["select"])
     assert config["mccabe"]["max-complexity"] == 12
     assert config["pylint"]["max-branches"] == 12 and config["pylint"]["max-statements"] == 50
+
+
+def _resolves(ref: str) -> bool:
+    import importlib
+
+    parts = ref.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        for name in parts[i:]:
+            if not hasattr(obj, name):
+                return False
+            obj = getattr(obj, name)
+        return True
+    return False
+
+
+def test_docstrings_name_modules_and_objects_that_exist():
+    """A reference such as :mod:`cnnspec.reports.schema` or ``cnnspec.ir.infer.SizeQuestion``
+    in a docstring or comment must still point somewhere after code moves."""
+    import re
+
+    pattern = re.compile(r"(?::\w+:`~?|``)(cnnspec(?:\.\w+)+)(?:`|``)")
+    stale = sorted({(str(p.relative_to(ROOT)), m.group(1)) for p in _modules()
+                    for m in pattern.finditer(p.read_text(encoding="utf-8"))
+                    if not _resolves(m.group(1))})
+    assert stale == []

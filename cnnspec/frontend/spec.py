@@ -1,6 +1,6 @@
 """From a parsed YAML spec to the graph IR: vars, expressions and layer lists resolved.
 
-The spec language is documented in docs/spec.md; the JSON Schema in :mod:`cnnspec.schema`
+The spec language is documented in docs/spec.md; the JSON Schema in :mod:`cnnspec.reports.schema`
 is generated from the same declarations used here.
 """
 

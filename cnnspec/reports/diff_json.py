@@ -1,4 +1,4 @@
-"""A :class:`~cnnspec.diff.SpecDiff` as JSON (layout in docs/diff.md)."""
+"""A :class:`~cnnspec.solvers.diff.SpecDiff` as JSON (layout in docs/diff.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A :class:`~cnnspec.diff.SpecDiff` as GitHub-flavoured Markdown (a pull request comment), in
+"""A :class:`~cnnspec.solvers.diff.SpecDiff` as GitHub-flavoured Markdown (a pull request comment), in
 which nothing from a spec is read as Markdown."""
 
 from __future__ import annotations

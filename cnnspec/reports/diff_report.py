@@ -1,4 +1,4 @@
-"""Renderings of a :class:`~cnnspec.diff.SpecDiff`: a terminal table, GitHub Markdown (a pull
+"""Renderings of a :class:`~cnnspec.solvers.diff.SpecDiff`: a terminal table, GitHub Markdown (a pull
 request comment, :mod:`cnnspec.reports.diff_markdown`) and JSON (:mod:`cnnspec.reports.diff_json`;
 layout in docs/diff.md). The text they share is in :mod:`cnnspec.reports.diff_text`."""
 

@@ -1,4 +1,4 @@
-"""The text of a :class:`~cnnspec.diff.SpecDiff`, shared by its renderings: per-layer rows,
+"""The text of a :class:`~cnnspec.solvers.diff.SpecDiff`, shared by its renderings: per-layer rows,
 totals, the header lines and the summary line."""
 
 from __future__ import annotations

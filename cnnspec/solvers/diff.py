@@ -2,7 +2,7 @@
 
 Nodes are matched by their dotted name. A node is *added*, *removed*, *changed* (its type,
 output shape, parameters, trainable flag, MACs, receptive-field size or activation bytes
-differ) or *unchanged*. Renderings live in :mod:`cnnspec.diff_report`; see docs/diff.md.
+differ) or *unchanged*. Renderings live in :mod:`cnnspec.reports.diff_report`; see docs/diff.md.
 """
 
 from __future__ import annotations
