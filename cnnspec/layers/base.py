@@ -31,12 +31,11 @@ from cnnspec.util import dims
 
 __all__ = [  # the layer protocol, with the attribute kinds and field descriptions it uses
     "BOOL", "GLOBAL", "Attr", "AttrValueError", "Kind", "Layer", "LayerInputError", "Mixes",
-    "NotImportable", "OwnModule", "Shape", "TorchCall", "Weights", "Window", "choice_kind",
+    "NotImportable", "OwnModule", "TorchCall", "Weights", "Window", "choice_kind",
     "float_kind", "fmt_shape", "int_kind", "output_size_kind", "padding_kind", "pair_kind",
     "spatial", "torch_pair",
 ]
 
-Shape = tuple  # per-sample shape: (C, H, W) or (F,); entries are dims
 
 
 class LayerInputError(Exception):
@@ -178,54 +177,54 @@ class Layer:
         return f"{type(self).__name__}({args})"
 
     # -- rules ---------------------------------------------------------------------------
-    def output_shape(self, inputs: list[Shape]) -> Shape:
+    def output_shape(self, inputs: list[tuple]) -> tuple:
         (shape,) = inputs
         return shape
 
-    def assumptions(self, inputs: list[Shape]) -> list[str]:
+    def assumptions(self, inputs: list[tuple]) -> list[str]:
         """Equalities between formulas (symbolic input) that the layer needs and that hold
         only for some input sizes."""
         return []
 
-    def declared_mismatch(self, inputs: list[Shape]) -> tuple[object, object] | None:
+    def declared_mismatch(self, inputs: list[tuple]) -> tuple[object, object] | None:
         """(declared, received) when a size declared in the spec disagrees with the input."""
         return None
 
-    def params(self, inputs: list[Shape]):
+    def params(self, inputs: list[tuple]):
         return 0
 
-    def buffers(self, inputs: list[Shape]):
+    def buffers(self, inputs: list[tuple]):
         return 0
 
-    def macs(self, inputs: list[Shape], output: Shape):
+    def macs(self, inputs: list[tuple], output: tuple):
         """Multiply-accumulates per sample (conv and linear; bias excluded)."""
         return 0
 
-    def elementwise_ops(self, inputs: list[Shape], output: Shape):
+    def elementwise_ops(self, inputs: list[tuple], output: tuple):
         """Element-wise and reduction operations per sample, outside the MACs."""
         return self.ops_per_element * dims.prod(output)
 
-    def receptive_field(self, inputs: list[Shape]):
+    def receptive_field(self, inputs: list[tuple]):
         """Per spatial axis a :class:`Window` (or GLOBAL, or None for an axis it keeps); None
         when the layer is point-wise; GLOBAL when it mixes all positions; :class:`Mixes` when
         it mixes whole dims of its input."""
         return None
 
-    def regroup(self, inputs: list[Shape]) -> tuple | None:
+    def regroup(self, inputs: list[tuple]) -> tuple | None:
         """For a layer that reshapes (flatten): per output dim, the input dims merged into it
         (per-sample numbering). None when the output has the input's dims."""
         return None
 
-    def stack_dim(self, inputs: list[Shape]) -> int | None:
+    def stack_dim(self, inputs: list[tuple]) -> int | None:
         """For a merge that places its inputs one after another (concat): the per-sample dim
         along which it does. None when a merge combines inputs at the same position."""
         return None
 
-    def weights(self, inputs: list[Shape]) -> Weights | None:
+    def weights(self, inputs: list[tuple]) -> Weights | None:
         """The layer's weight tensor, if it is a convolution or a fully-connected layer."""
         return None
 
-    def linear_twin(self, inputs: list[Shape]) -> Layer | None:
+    def linear_twin(self, inputs: list[tuple]) -> Layer | None:
         """A layer that reads the same input positions as this one through positive weights
         only (max pooling: average pooling), which ``cnnspec verify`` runs in its place to
         measure receptive fields from gradients. None: the layer serves itself (verify makes
@@ -260,7 +259,7 @@ class Layer:
         what the spec cannot express."""
         return cls.type_name, {}, list(args[:1])
 
-    def torch_call(self, inputs: list[Shape]) -> TorchCall:
+    def torch_call(self, inputs: list[tuple]) -> TorchCall:
         raise NotImplementedError(f"{self.type_name} has no torch mapping")
 
     def inline_source(self, args: list[str]) -> str:
@@ -277,7 +276,7 @@ def torch_pair(value):
     return value
 
 
-def spatial(shape: Shape, what: str) -> tuple:
+def spatial(shape: tuple, what: str) -> tuple:
     """The (H, W) of a (C, H, W) input, or a clear error for any other rank."""
     if len(shape) != 3:
         raise LayerInputError(
@@ -287,7 +286,7 @@ def spatial(shape: Shape, what: str) -> tuple:
     return shape[1], shape[2]
 
 
-def fmt_shape(shape: Shape) -> str:
+def fmt_shape(shape: tuple) -> str:
     """``256x6x6``; a formula is bracketed: ``96x(floor((H - 11)/4) + 1)x…``."""
     if not shape:
         return "scalar"

@@ -7,12 +7,13 @@ from __future__ import annotations
 from cnnspec.frontend.composites import MERGES, SE_GATES, SHORTCUTS, se_activations
 from cnnspec.frontend.scope import NODE_KEYS
 from cnnspec.layers import LAYERS
+from cnnspec.util.names import IDENTIFIER_TEXT
 
 SCHEMA_ID = "cnnspec-spec-v1"
 
 _REF = {"anyOf": [{"type": "string"}, {"type": "integer", "maximum": -1}]}
 _NODE_PROPS = {
-    "name": {"anyOf": [{"type": "string", "pattern": "^([A-Za-z_][A-Za-z0-9_]*|[0-9]+)$"},
+    "name": {"anyOf": [{"type": "string", "pattern": f"^({IDENTIFIER_TEXT}|[0-9]+)$"},
                        {"type": "integer", "minimum": 0}],
              "description": "node name (default: its index in the list)"},
     "trainable": {"type": "boolean", "description": "false freezes its parameters"},
@@ -22,7 +23,7 @@ _NODE_PROPS = {
 _LAYERS_REF = {"$ref": "#/$defs/layers"}
 _NUMBER_OR_EXPR = {"anyOf": [{"type": "number"}, {"type": "string"}]}
 _ARGS = {"type": "object", "additionalProperties": {"type": ["number", "boolean", "string"]}}
-_NAME_PATTERN = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}
+_NAME_PATTERN = {"type": "string", "pattern": f"^{IDENTIFIER_TEXT}$"}
 
 
 def _composite(name: str, description: str, props: dict, required: tuple = ()) -> dict:
@@ -202,7 +203,7 @@ def _top_properties(known: list) -> dict:
         "blocks": {
             "type": "object",
             "description": "reusable, parameterised layer lists; use one as '- NAME: {args}'",
-            "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$", "not": {"enum": known}},
+            "propertyNames": {"pattern": f"^{IDENTIFIER_TEXT}$", "not": {"enum": known}},
             "additionalProperties": {
                 "type": "object", "required": ["layers"], "additionalProperties": False,
                 "properties": {"args": _ARGS, "layers": _LAYERS_REF},

@@ -18,7 +18,9 @@ import re
 
 from cnnspec.errors import UsageError
 
-IDENTIFIER = re.compile(r"\A[A-Za-z_][A-Za-z0-9_]*\Z")
+#: an identifier as a regular expression without anchors (the JSON Schema's patterns use it too)
+IDENTIFIER_TEXT = "[A-Za-z_][A-Za-z0-9_]*"
+IDENTIFIER = re.compile(rf"\A{IDENTIFIER_TEXT}\Z")
 
 
 def is_identifier(text) -> bool:
