@@ -7,7 +7,6 @@ the spec they come from (file, line, column, key path), so the CLI can print the
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable
 from typing import NamedTuple
@@ -119,6 +118,8 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     """A 'did you mean …?' hint for a misspelt name, or None."""
     if len(str(name)) > 100:  # no suggestion for a long text (difflib is quadratic in it)
         return None
+    import difflib  # only when an error is being explained (it costs a millisecond to import)
+
     matches = difflib.get_close_matches(str(name), [str(c) for c in candidates], n=3, cutoff=0.6)
     if not matches:
         return None
