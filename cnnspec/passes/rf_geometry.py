@@ -22,6 +22,9 @@ def inexact(rf: RF, name: str, why: str) -> RF:
 
 
 def half_size(size):
+    """(size − 1) / 2: an int for an odd size, a fraction for an even one, a formula else."""
+    if type(size) is int:
+        return (size - 1) // 2 if size % 2 else Fraction(size - 1, 2)
     return Fraction(size - 1, 2) if isinstance(size, int) else (size - 1) / 2
 
 
@@ -47,6 +50,12 @@ def from_box(low, high, jump, count, exact: bool, reason) -> RF:
 
 
 def simplest(value):
-    if isinstance(value, Fraction) and value.denominator == 1:
-        return int(value)
-    return dims.normalize(value) if not isinstance(value, Fraction) else value
+    """An exact number as an int where it is whole (a fraction stays one), a formula
+    normalised. (Tested by type, not isinstance: Fraction's ABC makes isinstance slow on the
+    pass's hot path.)"""
+    kind = type(value)
+    if kind is int:
+        return value
+    if kind is Fraction:
+        return int(value) if value.denominator == 1 else value
+    return dims.normalize(value)
