@@ -21,6 +21,7 @@ from cnnspec.frontend.scope import (
     MAX_ARGUMENTS,
     MAX_DEPTH,
     MAX_NODES,
+    NODE_KEYS,
     Scope,
     is_leaf,
     split_item,
@@ -220,7 +221,8 @@ class Expander:
         if body is not None and not isinstance(body, LDict):
             return None
         if id(body) not in self._free_names:
-            texts = [v for v in body.values() if isinstance(v, str)] if body else []
+            # a node's name, inputs and trainable flag are not the layer's: they do not count
+            texts = [v for k, v in body.items() if isinstance(v, str) and k not in NODE_KEYS] if body else []
             self._free_names[id(body)] = names_used(texts)
         names = self._free_names[id(body)]
         if names is None or any(name not in values for name in names):
