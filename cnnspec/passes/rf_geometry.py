@@ -25,7 +25,7 @@ def half_size(size):
     """(size − 1) / 2: an int for an odd size, a fraction for an even one, a formula else."""
     if type(size) is int:
         return (size - 1) // 2 if size % 2 else Fraction(size - 1, 2)
-    return Fraction(size - 1, 2) if isinstance(size, int) else (size - 1) / 2
+    return (size - 1) / 2
 
 
 def hull(rf: RF) -> tuple:
