@@ -23,7 +23,7 @@ def add_size_hint(error: ShapeError) -> ShapeError:
     """Answer the error's size question (once) and make the answer its hint."""
     question = getattr(error, "sizes", None)
     if question is not None:
-        from cnnspec.solvers.sizes import answer
+        from cnnspec.solvers.size_hints import answer
 
         error.sizes = None
         text = answer(question)

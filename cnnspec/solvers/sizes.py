@@ -19,7 +19,6 @@ from cnnspec.solvers.size_facts import LIMIT as LIMIT  # re-exported
 from cnnspec.solvers.size_facts import MAX_PERIOD, AxisSizes
 from cnnspec.solvers.size_facts import Constraint as Constraint  # re-exported
 from cnnspec.solvers.size_facts import describe_axis as describe_axis  # re-exported
-from cnnspec.solvers.size_hints import answer as answer  # re-exported
 from cnnspec.solvers.size_hints import declared_input_text as declared_input_text  # re-exported
 from cnnspec.solvers.size_hints import solve_axis_valid_only as solve_axis_valid_only  # re-exported
 from cnnspec.solvers.size_hints import valid_range_text as valid_range_text  # re-exported
