@@ -88,7 +88,5 @@ def test_the_emitter_fills_no_text_with_markers():
 
 
 def test_a_one_element_tuple_keeps_its_comma():
-    from cnnspec.emit import code, render
-
-    assert render.expr(code.Tuple((code.Const(3),))) == "(3,)"
-    assert render.expr(code.Tuple((code.Const(3), code.Const(4)))) == "(3, 4)"
+    assert expr(code.Tuple((code.Const(3),))) == "(3,)"
+    assert expr(code.Tuple((code.Const(3), code.Const(4)))) == "(3, 4)"

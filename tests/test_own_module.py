@@ -175,7 +175,16 @@ def test_it_is_imported_back(layer_scale, source):
     assert to_spec(rebuilt, graph.input_shape, "scaled") == imported.text
 
 
-def test_unregistered_it_is_unknown_everywhere():
+def test_unregistered_it_is_unknown_everywhere(layer_scale):
+    cnnspec.parse_spec("input: [3, 4, 4]\nlayers: [{layer_scale: {}}]\n")  # known while registered
+    unregister(layer_scale)
+    try:
+        _unknown_everywhere()
+    finally:
+        register(layer_scale)
+
+
+def _unknown_everywhere():
     assert lookup("layer_scale") is None
     with pytest.raises(cnnspec.SpecError):
         cnnspec.parse_spec("input: [3, 4, 4]\nlayers: [{layer_scale: {}}]\n")

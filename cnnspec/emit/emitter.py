@@ -150,8 +150,8 @@ class Emitter(ModuleTree, Parameters, Classes):
                 kwargs.append(code.Defaulted(key, value, code.Const(defaults[key])))
             elif key in call.kwargs:
                 kwargs.append(code.Keyword(key, self.value(call.kwargs[key], slots, node, key, texts)))
-        own = type(node.layer).torch_module
-        if own is not None and own.name == call.cls:
+        own = node.layer.own_module_for(call)
+        if own is not None:
             self.own.setdefault(own.name, own)
             return code.Call(code.Name(own.name), args, tuple(kwargs))
         return code.Call(code.nn(call.cls), args, tuple(kwargs))

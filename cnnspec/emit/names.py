@@ -7,7 +7,7 @@ import builtins
 import keyword
 import re
 
-from cnnspec.layers.registry import LAYERS
+from cnnspec.layers.registry import own_modules as registered_own_modules
 from cnnspec.util.names import is_identifier
 
 #: names the generated code uses itself (never a class, argument or parameter name), besides
@@ -22,8 +22,8 @@ def own_modules() -> dict:
     """Name -> ``OwnModule`` of the registered layer types whose own module a generated file
     defines (those not ``emitted_inline``), from the registry as it is now. The file holds
     the very source the builder compiles; the names are never used for anything else."""
-    return {cls.torch_module.name: cls.torch_module for cls in LAYERS.values()
-            if cls.torch_module is not None and not cls.emitted_inline}
+    return {name: cls.torch_module for name, cls in registered_own_modules().items()
+            if not cls.emitted_inline}
 
 
 def reserved() -> frozenset:

@@ -259,6 +259,12 @@ class Layer:
         what the spec cannot express."""
         return cls.type_name, {}, list(args[:1])
 
+    def own_module_for(self, call: TorchCall) -> OwnModule | None:
+        """The layer type's own module when ``call`` (from :meth:`torch_call`) constructs it,
+        else None (a ``torch.nn`` class)."""
+        own = type(self).torch_module
+        return own if own is not None and own.name == call.cls else None
+
     def torch_call(self, inputs: list[tuple]) -> TorchCall:
         raise NotImplementedError(f"{self.type_name} has no torch mapping")
 

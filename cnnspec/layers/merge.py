@@ -216,7 +216,7 @@ class Concat(_Merge):
         return self.dim % (len(inputs[0]) + 1) - 1
 
     def torch_call(self, inputs):
-        return TorchCall("Concat", (), {} if self.dim == 1 else {"dim": self.dim})
+        return TorchCall(self.torch_module.name, (), {} if self.dim == 1 else {"dim": self.dim})
 
     def inline_source(self, args):
         return f"torch.cat([{', '.join(args)}], dim={int(self.dim)})"

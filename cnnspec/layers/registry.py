@@ -22,13 +22,19 @@ def register(cls):
                 f"layer name '{name}' of {cls.__name__} is already taken by {_BY_NAME[name].__name__}"
             )
     own = cls.torch_module
-    for other in LAYERS.values():
-        if own is not None and other.torch_module is not None and other.torch_module.name == own.name:
-            raise TypeError(f"own module {own.name} of {cls.__name__} is already {other.__name__}'s")
+    if own is not None and own.name in own_modules():
+        raise TypeError(f"own module {own.name} of {cls.__name__} is already "
+                        f"{own_modules()[own.name].__name__}'s")
     LAYERS[cls.type_name] = cls
     for name in (cls.type_name, *cls.aliases):
         _BY_NAME[name] = cls
     return cls
+
+
+def own_modules() -> dict:
+    """Own torch module name -> the registered layer type that brings it
+    (``Layer.torch_module``), from the registry as it is now."""
+    return {cls.torch_module.name: cls for cls in LAYERS.values() if cls.torch_module is not None}
 
 
 def unregister(cls) -> None:

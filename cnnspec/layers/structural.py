@@ -167,7 +167,7 @@ class DropPath(Dropout):
     attrs = (Attr("p", float_kind(0.0, 1.0), default=0.0, shapeless=True),)
 
     def torch_call(self, inputs):
-        return TorchCall("StochasticDepth", (self.p,), arg_names=("p",))
+        return TorchCall(self.torch_module.name, (self.p,), arg_names=("p",))
 
 
 @register

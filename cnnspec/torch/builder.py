@@ -21,10 +21,8 @@ from cnnspec.torch.own import own_class
 def factory_of(layer, call):
     """The constructor a TorchCall names: the layer's own module (``Layer.torch_module``) when
     the call names it, else the ``torch.nn`` class."""
-    own = type(layer).torch_module
-    if own is not None and own.name == call.cls:
-        return own_class(own)
-    return getattr(nn, call.cls)
+    own = layer.own_module_for(call)
+    return own_class(own) if own is not None else getattr(nn, call.cls)
 
 
 class GraphModule(nn.Module):

@@ -34,10 +34,9 @@ def own_class(own) -> type:
 
 def owner_of(name: str):
     """The registered layer type whose own module is called ``name``, or None."""
-    from cnnspec.layers import LAYERS
+    from cnnspec.layers.registry import own_modules
 
-    return next((cls for cls in LAYERS.values()
-                 if cls.torch_module is not None and cls.torch_module.name == name), None)
+    return own_modules().get(name)
 
 
 def __getattr__(name: str) -> type:

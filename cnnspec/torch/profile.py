@@ -34,6 +34,7 @@ from torch.profiler import ProfilerActivity, profile, record_function
 from cnnspec.api import analyze
 from cnnspec.ir.graph import Graph
 from cnnspec.torch.builder import to_torch
+from cnnspec.util import dims
 from cnnspec.util.dtypes import DTYPES
 from cnnspec.version import SCHEMA_VERSION
 
@@ -224,7 +225,7 @@ def profile_graph(graph: Graph, batch: int = 1, device: str = "cpu", dtype: str 
             flops = moved = 0
         else:
             flops = f.flops + f.elementwise_ops
-            moved = sum(_numel(s) for s in f.inputs) * batch * size + f.activation_bytes + f.params * size
+            moved = sum(dims.prod(s) for s in f.inputs) * batch * size + f.activation_bytes + f.params * size
         layers.append(LayerProfile(node.name, node.type_name, totals.get(node.name, 0.0),
                                    int(flops), int(moved)))
     return layers
@@ -271,16 +272,6 @@ def _layer_seconds(model, x, device: str, warmup: int, iters: int, progress) -> 
             micros = event.device_time_total if device.startswith("cuda") else event.cpu_time_total
             totals[event.key[len("cnnspec::"):]] = micros / 1e6 / iters
     return totals
-
-
-def _numel(shape) -> int:
-    total = 1
-    for d in shape:
-        total *= d
-    return total
-
-
-#: the layout of the JSON output (docs/commands.md); 1.1 added the bandwidth by working set
 
 
 def render(graph: Graph, layers: list[LayerProfile], ceilings: Ceilings, fmt: str,  # noqa: PLR0917 (the CLI's call)
