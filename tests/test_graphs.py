@@ -277,3 +277,17 @@ layers:
     model = cnnspec.to_torch(graph).eval()
     out = model(torch.randn(2, 4, 16, 16))
     assert tuple(out.shape) == (2, *result.totals()["output_shape"]) == (2, 8, 16, 16)
+
+
+def test_block_instances_share_a_layer_only_when_their_settings_agree():
+    """Items read again with the same values share one layer; a value inside a list setting
+    (``kernel: [k, k]``) and a choice (``padding: same``) count."""
+    import cnnspec
+
+    graph = cnnspec.parse_spec(
+        "input: [3, 16, 16]\nblocks:\n  unit:\n    args: {k: 3}\n    layers:\n"
+        "      - conv2d: {out: 8, kernel: [k, k], padding: same}\n"
+        "layers:\n  - unit: {k: 3}\n  - unit: {k: 5}\n  - unit: {k: 5}\n")
+    first, second, third = (node.layer for node in graph.nodes)
+    assert (first.kernel, second.kernel, third.kernel) == ((3, 3), (5, 5), (5, 5))
+    assert second is third and first is not second

@@ -220,17 +220,18 @@ class Expander:
         item cannot be told apart that way (shorthand settings, values that do not hash)."""
         if body is not None and not isinstance(body, LDict):
             return None
-        if id(body) not in self._free_names:
+        if id(body) not in self._free_names:  # (the body is kept, so that its id stays its own)
             # a node's name, inputs and trainable flag are not the layer's: they do not count
-            texts = [v for k, v in body.items() if isinstance(v, str) and k not in NODE_KEYS] if body else []
-            self._free_names[id(body)] = names_used(texts)
-        names = self._free_names[id(body)]
-        if names is None or any(name not in values for name in names):
+            texts = _texts([v for k, v in body.items() if k not in NODE_KEYS]) if body else []
+            self._free_names[id(body)] = (body, names_used(texts))
+        names = self._free_names[id(body)][1]
+        if names is None:
             return None
         if not names:
             return cls, id(body)
-        # the type too: 3 and 3.0 are equal keys, but a kernel of 3.0 is refused
-        key = (cls, id(body), tuple((type(values[n]), values[n]) for n in names))
+        # the type too: 3 and 3.0 are equal keys, but a kernel of 3.0 is refused; a name that
+        # is no variable here (a choice such as padding: same) counts as absent
+        key = (cls, id(body), tuple((type(v), v) for v in (values.get(n, _ABSENT) for n in names)))
         try:
             hash(key)
         except TypeError:
@@ -251,3 +252,26 @@ class Expander:
     def graph_so_far(self) -> Graph:
         """The nodes made so far as a graph (for the size hint of a shape error)."""
         return Graph("partial", self.input_shape, list(self.nodes), self.nodes[-1].name, self.file)
+
+
+class _Absent:
+    """A name with no value in the item's scope (in a layer-sharing key)."""
+
+
+_ABSENT = _Absent()
+
+
+def _texts(values: list) -> list:
+    """Every string among settings' values, inside lists and mappings too (``kernel: [k, k]``
+    evaluates each entry)."""
+    found, stack = [], list(values)
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            found.append(value)
+        elif isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, (list, tuple)):
+            stack.extend(value)
+    return found
+
