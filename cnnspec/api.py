@@ -2,44 +2,19 @@
 
 This is the boundary where a shape error gets its size hint ("inputs from 227 to 258 give
 9216"): the expander and the passes say what they would ask (a ``SizeQuestion``), and
-:func:`add_size_hint` asks the sizes solver."""
+:func:`cnnspec.solvers.size_hints.size_hints` asks the sizes solver."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
-from cnnspec.errors import ShapeError
 from cnnspec.frontend import spec as _spec
 from cnnspec.ir.facts import Analysis
 from cnnspec.ir.graph import Graph
 from cnnspec.passes import run as _run
+from cnnspec.solvers.size_hints import size_hints
 from cnnspec.util.names import parse_input_shape, parse_overrides
 
-__all__ = ["add_size_hint", "analyze", "load_spec", "parse_input_shape", "parse_overrides",
+__all__ = ["analyze", "load_spec", "parse_input_shape", "parse_overrides",
            "parse_spec", "shapes_only"]
-
-
-def add_size_hint(error: ShapeError) -> ShapeError:
-    """Answer the error's size question (once) and make the answer its hint."""
-    question = getattr(error, "sizes", None)
-    if question is not None:
-        from cnnspec.solvers.size_hints import answer
-
-        error.sizes = None
-        text = answer(question)
-        if text is not None:
-            error.hint = text
-    return error
-
-
-@contextmanager
-def size_hints():
-    """Add the size hint to a ShapeError raised inside the block."""
-    try:
-        yield
-    except ShapeError as error:
-        add_size_hint(error)
-        raise
 
 
 def load_spec(path, overrides: dict | None = None, input_shape=None,

@@ -479,3 +479,12 @@ def test_settings_and_normalisation_changes_are_differences(tmp_path):
     assert doc["spec_changes"] and "input normalisation" in doc["spec_changes"][0]
     b.write_text(before)
     assert CliRunner().invoke(main, ["diff", str(a), str(b), "--exit-code"]).exit_code == 0
+
+
+def test_the_library_diff_gives_a_shape_error_its_size_hint():
+    from cnnspec.errors import ShapeError
+
+    alexnet = str(SPECS / "alexnet.yaml")
+    with pytest.raises(ShapeError) as info:
+        diff_files(alexnet, alexnet, input_shape="3x66x66")
+    assert info.value.hint == "inputs of 67 and more are valid"

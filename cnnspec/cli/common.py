@@ -15,7 +15,7 @@ import sys
 
 import click
 
-from cnnspec.errors import CnnspecError, ShapeError, UsageError
+from cnnspec.errors import CnnspecError, UsageError
 from cnnspec.util.dtypes import DTYPES
 
 #: the --dtype choices
@@ -33,10 +33,6 @@ def error_boundary(func):
         try:
             return func(*args, **kwargs)
         except CnnspecError as exc:
-            if isinstance(exc, ShapeError):  # from a path that bypassed the api (diff's sides)
-                from cnnspec.api import add_size_hint
-
-                add_size_hint(exc)
             click.echo(exc.render(), err=True)
             sys.exit(2)
         except RecursionError:

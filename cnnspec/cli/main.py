@@ -43,11 +43,13 @@ class _Commands(click.Group):
         return getattr(import_module(f"cnnspec.cli.{module}"), attr)
 
     def resolve_command(self, ctx: click.Context, args: list[str]):
+        no_such = getattr(click.exceptions, "NoSuchCommand", None)  # click 8.2 and later
         try:
             return super().resolve_command(ctx, args)
-        except click.exceptions.NoSuchCommand as exc:  # suggest among the names not yet imported
-            raise click.exceptions.NoSuchCommand(exc.command_name, possibilities=COMMANDS,
-                                                 ctx=ctx) from None
+        except click.UsageError as exc:  # suggest among the names not yet imported
+            if no_such is None or not isinstance(exc, no_such):
+                raise
+            raise no_such(exc.command_name, possibilities=COMMANDS, ctx=ctx) from None
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})

@@ -19,6 +19,7 @@ from cnnspec.frontend.source import MAX_SOURCE_BYTES, load_yaml, read_spec_file
 from cnnspec.frontend.spec import build_graph, defined_overrides, spec_vars
 from cnnspec.ir.facts import Analysis, NodeFacts
 from cnnspec.passes.run import analyze
+from cnnspec.solvers.size_hints import size_hints
 from cnnspec.util import dims
 
 #: What is compared per node, in the order the ``changes`` of a row name them.
@@ -238,6 +239,11 @@ def _read_file(path: str) -> _Side:
 
 
 def _diff_sides(sides: list[_Side], overrides, input_shape, batch, dtype) -> SpecDiff:
+    with size_hints():
+        return _diff_graphs(sides, overrides, input_shape, batch, dtype)
+
+
+def _diff_graphs(sides: list[_Side], overrides, input_shape, batch, dtype) -> SpecDiff:
     overrides = dict(overrides or {})
     graphs, where = [], {name: [] for name in overrides}
     for label, side in zip(("before", "after"), sides):

@@ -3,9 +3,34 @@ spec declares for it (the answer to a :class:`~cnnspec.ir.infer.SizeQuestion`)."
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
+from cnnspec.errors import ShapeError
 from cnnspec.ir.graph import Graph
-from cnnspec.solvers.size_facts import LIMIT
-from cnnspec.solvers.size_probes import Prober, constraint_for, search_min
+
+# The probes are imported where a hint is worked out: every load and analysis enters
+# size_hints(), and only an error needs the solver.
+
+
+def add_size_hint(error: ShapeError) -> ShapeError:
+    """Answer the error's size question (once) and make the answer its hint."""
+    question = error.sizes
+    if question is not None:
+        error.sizes = None
+        text = answer(question)
+        if text is not None:
+            error.hint = text
+    return error
+
+
+@contextmanager
+def size_hints():
+    """Add the size hint to a ShapeError raised inside the block."""
+    try:
+        yield
+    except ShapeError as error:
+        add_size_hint(error)
+        raise
 
 
 def _hint_axis(input_shape: tuple) -> str:
@@ -24,6 +49,9 @@ def valid_range_text(graph: Graph, input_shape: tuple) -> str | None:
 
 def solve_axis_valid_only(graph: Graph, reference: tuple, axis: str) -> int | None:
     """The first size from which every window fits (merges may still disagree at some)."""
+    from cnnspec.solvers.size_facts import LIMIT
+    from cnnspec.solvers.size_probes import Prober, search_min
+
     at = Prober(graph, reference, axis)
     return search_min(lambda n: not at(n).failed, 1, LIMIT)
 
@@ -31,6 +59,9 @@ def solve_axis_valid_only(graph: Graph, reference: tuple, axis: str) -> int | No
 def declared_input_text(graph: Graph, input_shape: tuple, node_name: str, declared) -> str | None:
     """'inputs from 227 to 258 give 9216', for a declared-size mismatch; None when no input
     size changes what the node receives (a channel count, say)."""
+    from cnnspec.solvers.size_facts import LIMIT
+    from cnnspec.solvers.size_probes import Prober, constraint_for
+
     square = input_shape[1] == input_shape[2]
     found = []
     for axis in (("HW",) if square else ("H", "W", "HW")):
