@@ -230,15 +230,13 @@ def settings_from_mapping(raw: dict, allowed=KEYS) -> LintSettings:
     out = LintSettings()
     for key, value in raw.items():
         row = _row(str(key), allowed)
-        if row is None:
-            continue  # allowed, but no setting of ours: nothing to read
         if row.accepts is not None and not row.accepts(value):
             raise ConfigError(str(key), row.message.format(key=key, value=value))
         setattr(out, row.name, row.read(str(key), value))
     return out
 
 
-def _row(key: str, allowed) -> Setting | None:
+def _row(key: str, allowed) -> Setting:
     """The table row of a key as written (``-`` or ``_``), if the key is allowed here."""
     name = key.replace("-", "_")
     if name == "paths" and name not in allowed:
@@ -247,7 +245,7 @@ def _row(key: str, allowed) -> Setting | None:
     if name not in allowed:
         raise ConfigError(key, f"unknown lint setting '{key}'",
                           did_you_mean(name, allowed) or "settings: " + ", ".join(allowed))
-    return _BY_NAME.get(name)
+    return _BY_NAME[name]  # (KEYS and PROJECT_KEYS are names of rows)
 
 
 def spec_settings(raw, pos: Position) -> LintSettings:

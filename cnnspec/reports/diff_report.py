@@ -4,15 +4,9 @@ layout in docs/diff.md). The text they share is in :mod:`cnnspec.reports.diff_te
 
 from __future__ import annotations
 
-from cnnspec.reports.diff_json import diff_to_dict as diff_to_dict  # re-exported
 from cnnspec.reports.diff_json import render_json
-from cnnspec.reports.diff_markdown import FOLD_ROWS as FOLD_ROWS  # re-exported
-from cnnspec.reports.diff_markdown import md_code as md_code  # re-exported
-from cnnspec.reports.diff_markdown import md_text as md_text  # re-exported
 from cnnspec.reports.diff_markdown import render_markdown
 from cnnspec.reports.diff_text import ALIGN, HEADERS, header, layer_rows, summary, symbolic, totals_rows
-from cnnspec.reports.diff_text import percent_text as percent_text  # re-exported
-from cnnspec.reports.diff_text import signed as signed  # re-exported
 from cnnspec.solvers.diff import SpecDiff
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from cnnspec.errors import ShapeError
+from cnnspec.errors import CnnspecError, ShapeError
 from cnnspec.ir.graph import Graph
 
 # The probes are imported where a hint is worked out: every load and analysis enters
@@ -17,7 +17,10 @@ def add_size_hint(error: ShapeError) -> ShapeError:
     question = error.sizes
     if question is not None:
         error.sizes = None
-        text = answer(question)
+        try:
+            text = answer(question)
+        except (CnnspecError, RecursionError):  # the hint is a courtesy: the error is the news
+            text = None
         if text is not None:
             error.hint = text
     return error

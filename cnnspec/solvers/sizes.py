@@ -17,12 +17,7 @@ from dataclasses import replace
 from cnnspec.ir.graph import Graph
 from cnnspec.solvers.size_facts import LIMIT as LIMIT  # re-exported
 from cnnspec.solvers.size_facts import MAX_PERIOD, AxisSizes
-from cnnspec.solvers.size_facts import Constraint as Constraint  # re-exported
 from cnnspec.solvers.size_facts import describe_axis as describe_axis  # re-exported
-from cnnspec.solvers.size_hints import declared_input_text as declared_input_text  # re-exported
-from cnnspec.solvers.size_hints import solve_axis_valid_only as solve_axis_valid_only  # re-exported
-from cnnspec.solvers.size_hints import valid_range_text as valid_range_text  # re-exported
-from cnnspec.solvers.size_probes import WORK_BUDGET as WORK_BUDGET  # re-exported
 from cnnspec.solvers.size_probes import (
     OverBudget,
     Prober,
@@ -32,7 +27,6 @@ from cnnspec.solvers.size_probes import (
     search_min,
     strides_into,
 )
-from cnnspec.solvers.size_probes import Probe as Probe  # re-exported
 from cnnspec.solvers.size_probes import dropped_pixels as dropped_pixels  # re-exported
 
 _Prober = Prober  # the name tests use
