@@ -21,8 +21,8 @@ from cnnspec.util.dtypes import DTYPES
 #: the --dtype choices
 DTYPE_CHOICE = click.Choice(DTYPES)
 
-__all__ = ["batch_opt", "dtype_opt", "error_boundary", "input_opt", "need_concrete_input", "need_torch",
-           "output_opt", "set_opt", "spec_arg", "write_output"]
+__all__ = ["DTYPE_CHOICE", "batch_opt", "dtype_opt", "error_boundary", "input_opt", "need_concrete_input",
+           "need_cuda", "need_torch", "output_opt", "set_opt", "spec_arg", "write_output"]
 
 
 def error_boundary(func):
@@ -51,6 +51,15 @@ def need_torch(command: str) -> None:
                          f"{type(exc).__name__}: {exc}",
                          hint="install it with: pip install torch  (or pip install 'cnnspec[torch]'); "
                               "analyze, check, sizes, build, diff and schema work without it") from None
+
+
+def need_cuda(device: str) -> None:
+    """Exit 2 when ``device`` is a CUDA device and this machine has none."""
+    if device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise UsageError(f"--device {device}: no CUDA device is available here", hint="use --device cpu")
 
 
 def need_concrete_input(graph, command: str) -> None:

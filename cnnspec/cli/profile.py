@@ -12,6 +12,7 @@ from cnnspec.cli.common import (
     error_boundary,
     input_opt,
     need_concrete_input,
+    need_cuda,
     need_torch,
     output_opt,
     set_opt,
@@ -59,8 +60,4 @@ def _check_device(device: str) -> None:
     """--device: cpu, cuda or cuda:N, and a CUDA device only where there is one."""
     if not re.match(r"^(cpu|cuda(:\d+)?)$", device):
         raise UsageError(f"--device {device!r}: profile runs on cpu, cuda or cuda:N")
-    if device.startswith("cuda"):
-        import torch
-
-        if not torch.cuda.is_available():
-            raise UsageError(f"--device {device}: no CUDA device is available here", hint="use --device cpu")
+    need_cuda(device)

@@ -9,13 +9,13 @@ import click
 from cnnspec.cli.common import (
     error_boundary,
     input_opt,
+    need_cuda,
     need_torch,
     output_opt,
     set_opt,
     spec_arg,
     write_output,
 )
-from cnnspec.errors import UsageError
 
 
 @click.command()
@@ -38,11 +38,7 @@ def verify(*, spec, input_shape, overrides, batch, device, no_rf, fmt, output):
     from cnnspec.torch.verify import render_json, render_text
     from cnnspec.torch.verify import verify as run
 
-    if device == "cuda":
-        import torch
-
-        if not torch.cuda.is_available():
-            raise UsageError("--device cuda: no CUDA device is available here", hint="use --device cpu")
+    need_cuda(device)
     graph = load_spec(spec, parse_overrides(overrides), input_shape)
     report = run(graph, None, batch, device, receptive_field=not no_rf)
     write_output(render_json(report) if fmt == "json" else render_text(report), output, [spec])
