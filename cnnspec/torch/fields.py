@@ -78,12 +78,14 @@ def _targets(graph: Graph, facts: dict) -> list:
     return chosen
 
 
-def check_fields(graph: Graph, shape: tuple, reports: dict, device: str) -> None:
+def check_fields(graph: Graph, shape: tuple, reports: dict, device: str, result=None) -> None:
     """Measure the field of the centre unit of each target node, a batch of nodes at a time:
     sample k of the batch carries node k's gradient. The prediction is the unit's interval
     clipped to the input; where that differs, to the pixels the node depends on at all (its
-    reach, measured too), as docs/conventions.md defines an exact field."""
-    result = analyze(graph, shape)
+    reach, measured too), as docs/conventions.md defines an exact field. ``result``: the
+    analysis at ``shape`` when the caller has it (fields do not depend on the batch)."""
+    if result is None:
+        result = analyze(graph, shape)
     model = to_torch(graph, shape).eval().to(device)
     _linearise(model, graph, result.facts)
     targets = _targets(graph, result.facts)

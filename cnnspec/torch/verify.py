@@ -52,7 +52,8 @@ def verify(graph: Graph, input_shape=None, batch: int = 1, device: str = "cpu",
     if receptive_field and device != "meta" and len(shape) == 3:
         field_input = rf_input(graph, shape)
         if field_input is not None:
-            check_fields(graph, field_input, reports, device)
+            check_fields(graph, field_input, reports, device,
+                         result if field_input == shape else None)
     return Report(graph, result, device, list(reports.values()), _total_checks(result, measured, device),
                   field_input)
 
