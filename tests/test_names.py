@@ -32,11 +32,13 @@ def test_the_attribute_list_covers_this_torch():
     assert isinstance(holders[-1], GraphModule)
 
 
-@pytest.mark.parametrize("text", ["stem\n", "stem\r\n", "\nstem", "st em", "stem.", "é", ""])
+@pytest.mark.parametrize("text", ["stem\n", "stem\r\n", "\nstem", "st em", "stem.", "é", "",
+                                  "-a", "a-", "a--b", "a.b", "a/b"])
 def test_names_must_match_in_full(text):
     with pytest.raises(cnnspec.SpecError):
         cnnspec.parse_spec(spec(text))
     assert not names.is_identifier(text)
+    assert not names.is_node_name(text)
 
 
 def test_every_identifier_check_is_a_full_match():
@@ -70,7 +72,8 @@ def test_group_names_are_checked_too():
         cnnspec.parse_spec(text)
 
 
-@pytest.mark.parametrize("name", ["None", "class", "__x", "_x", "self", "x", "nn", "torch", "0"])
+@pytest.mark.parametrize("name", ["None", "class", "__x", "_x", "self", "x", "nn", "torch", "0",
+                                  "block1-0", "2a", "s-1-x"])
 def test_other_names_keep_their_state_dict_keys(name):
     """Keywords, private names and the emitter's own names are fine as module names: the
     builder and the emitted file keep them as the keys."""
@@ -90,3 +93,24 @@ def test_the_builder_refuses_a_name_this_torch_has_taken(monkeypatch):
     with pytest.raises(SpecStructureError, match="'pop' is an attribute of Sequential"):
         cnnspec.to_torch(graph)
     assert torch.nn.Sequential().pop  # (the attribute that would have been shadowed)
+
+
+def test_module_path_names_build_emit_and_load():
+    """A name such as torchvision RegNet's ``block1-0`` (no Python identifier) is a module
+    name in the built model and in the emitted file alike, so state_dicts load both ways."""
+    from cnnspec.emit.emitter import emit
+
+    from .test_emit import load_source
+
+    text = ("input: [3, 8, 8]\nlayers:\n  - sequential:\n      name: block1\n      layers:\n"
+            "        - conv2d: {out: 4, kernel: 3, name: block1-0}\n        - relu: {name: a-b}\n"
+            "        - conv2d: {out: 4, kernel: 1, name: 2x, from: block1-0}\n")
+    graph = cnnspec.parse_spec(text)
+    built = cnnspec.to_torch(graph)
+    assert list(built.state_dict()) == ["block1.block1-0.weight", "block1.block1-0.bias",
+                                        "block1.2x.weight", "block1.2x.bias"]
+    emitted = getattr(load_source(emit(graph, class_name="Net")), "Net")()
+    emitted.load_state_dict(built.state_dict(), strict=True)
+    x = torch.randn(1, 3, 8, 8)
+    with torch.no_grad():
+        assert torch.equal(emitted(x), built(x))

@@ -111,7 +111,7 @@ class Expander:
         if not is_leaf(name) or name == INPUT:
             raise SpecStructureError(
                 f"'{name}' cannot be a node name", settings.value_position("name").at(pos.path + ".name"),
-                hint="use letters, digits and _ (not starting with a digit), or a plain number; "
+                hint="use letters, digits, _ and single hyphens between them (conv1, 0, block1-0); "
                      "'input' is reserved",
             )
         return name

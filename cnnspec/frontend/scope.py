@@ -12,6 +12,7 @@ from cnnspec.errors import ExpressionError, Position, SpecStructureError, Unknow
 from cnnspec.frontend import expr
 from cnnspec.frontend.source import LDict
 from cnnspec.util.names import IDENTIFIER as NAME
+from cnnspec.util.names import is_node_name
 from cnnspec.util.names import taken_by_torch
 
 NODE_KEYS = ("name", "trainable", "from")
@@ -85,8 +86,8 @@ class Scope:
 
 
 def is_leaf(name) -> bool:
-    """A node's own name: an identifier, or digits (a module index)."""
-    return isinstance(name, str) and (bool(NAME.match(name)) or name.isdigit())
+    """A node's own name: a PyTorch module name segment (``conv1``, ``0``, ``block1-0``)."""
+    return is_node_name(name)
 
 
 def evaluate(text: str, values, pos: Position):

@@ -7,13 +7,13 @@ from __future__ import annotations
 from cnnspec.frontend.composites import MERGES, SE_GATES, SHORTCUTS, se_activations
 from cnnspec.frontend.scope import NODE_KEYS
 from cnnspec.layers import LAYERS
-from cnnspec.util.names import IDENTIFIER_TEXT
+from cnnspec.util.names import IDENTIFIER_TEXT, NODE_NAME_TEXT
 
 SCHEMA_ID = "cnnspec-spec-v1"
 
 _REF = {"anyOf": [{"type": "string"}, {"type": "integer", "maximum": -1}]}
 _NODE_PROPS = {
-    "name": {"anyOf": [{"type": "string", "pattern": f"^({IDENTIFIER_TEXT}|[0-9]+)$"},
+    "name": {"anyOf": [{"type": "string", "pattern": f"^{NODE_NAME_TEXT}$"},
                        {"type": "integer", "minimum": 0}],
              "description": "node name (default: its index in the list)"},
     "trainable": {"type": "boolean", "description": "false freezes its parameters"},

@@ -23,6 +23,18 @@ IDENTIFIER_TEXT = "[A-Za-z_][A-Za-z0-9_]*"
 IDENTIFIER = re.compile(rf"\A{IDENTIFIER_TEXT}\Z")
 
 
+#: a node's own name, as a PyTorch module path segment: letters, digits and _, with single
+#: hyphens between them (``conv1``, ``0``, torchvision RegNet's ``block1-0``); never a dot
+#: (which separates the segments of a path) and never a leading or trailing hyphen
+NODE_NAME_TEXT = "[A-Za-z0-9_]+(?:-[A-Za-z0-9_]+)*"
+NODE_NAME = re.compile(rf"\A{NODE_NAME_TEXT}\Z")
+
+
+def is_node_name(text) -> bool:
+    """A node's own name (see ``NODE_NAME_TEXT``), the whole text, ASCII only."""
+    return isinstance(text, str) and NODE_NAME.match(text) is not None
+
+
 def is_identifier(text) -> bool:
     """Letters, digits and _, not starting with a digit (ASCII), the whole text."""
     return isinstance(text, str) and IDENTIFIER.match(text) is not None
