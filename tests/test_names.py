@@ -109,7 +109,7 @@ def test_module_path_names_build_emit_and_load():
     built = cnnspec.to_torch(graph)
     assert list(built.state_dict()) == ["block1.block1-0.weight", "block1.block1-0.bias",
                                         "block1.2x.weight", "block1.2x.bias"]
-    emitted = getattr(load_source(emit(graph, class_name="Net")), "Net")()
+    emitted = load_source(emit(graph, class_name="Net")).Net()
     emitted.load_state_dict(built.state_dict(), strict=True)
     x = torch.randn(1, 3, 8, 8)
     with torch.no_grad():

@@ -12,8 +12,7 @@ from cnnspec.errors import ExpressionError, Position, SpecStructureError, Unknow
 from cnnspec.frontend import expr
 from cnnspec.frontend.source import LDict
 from cnnspec.util.names import IDENTIFIER as NAME
-from cnnspec.util.names import is_node_name
-from cnnspec.util.names import taken_by_torch
+from cnnspec.util.names import is_node_name, taken_by_torch
 
 NODE_KEYS = ("name", "trainable", "from")
 
