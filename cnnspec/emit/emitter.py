@@ -88,7 +88,7 @@ class Emitter(ModuleTree, Parameters, Classes):
         else:
             init = (SUPER_CALL, *(self.assign(name, self.expr(c, slots, children, top))
                                   for name, c in box.children.items()
-                                  if not (isinstance(c, Node) and self.is_inline(c))))
+                                  if not self.holds_no_module(c)))
             forward = self.forward(box)
         kind, args = self.graph.groups.get(box.name, ("", {}))
         if top:
@@ -125,7 +125,7 @@ class Emitter(ModuleTree, Parameters, Classes):
             children.append(self.template(child))
             return code.ChildRef(len(children) - 1)
         items = [(name, self.expr(c, slots, children, top)) for name, c in child.children.items()
-                 if not (isinstance(c, Node) and self.is_inline(c))]
+                 if not self.holds_no_module(c)]
         if not child.callable:  # its parent's forward runs these one by one
             entries = tuple((code.Const(name), e) for name, e in items)
             return code.Call(code.nn("ModuleDict"), (code.Dict(entries, trailing=True),))

@@ -80,13 +80,21 @@ class ModuleTree:
                            or any(u not in inside for u in self.users[n.name])]
             steps = [self.index[n.name] for n in box.nodes]
             box.callable = (steps == list(range(steps[0], steps[0] + len(steps)))
-                            and box.outputs == [box.nodes[-1].name] and len(box.inputs) == 1)
+                            and box.outputs == [box.nodes[-1].name] and len(box.inputs) == 1
+                            and (box is root or not self.holds_no_module(box)))
         return root
 
     @staticmethod
     def is_inline(node: Node) -> bool:
         """Written as an expression in its parent's forward, with no module (merges)."""
         return node.layer.emitted_inline
+
+    def holds_no_module(self, child) -> bool:
+        """An inline node, or a group of inline nodes only (a split's slices): its parent's
+        ``__init__`` registers nothing for it."""
+        if isinstance(child, Node):
+            return self.is_inline(child)
+        return all(self.holds_no_module(c) for c in child.children.values())
 
     def is_chain(self, box: Box) -> bool:
         """Its children run one after another, each reading the previous one's output."""

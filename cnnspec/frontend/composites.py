@@ -31,6 +31,7 @@ from cnnspec.frontend.items import (
 )
 from cnnspec.frontend.scope import Scope, evaluate
 from cnnspec.frontend.source import LDict, LList
+from cnnspec.frontend.splits import expand_chunk, expand_split
 from cnnspec.layers import LAYERS, lookup
 from cnnspec.util import dims
 
@@ -216,4 +217,6 @@ COMPOSITES = {
     "branches": expand_branches,
     "repeat": expand_repeat,
     "squeeze_excitation": expand_squeeze_excitation,
+    "split": expand_split,
+    "chunk": expand_chunk,
 }

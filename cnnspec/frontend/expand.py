@@ -50,6 +50,8 @@ class Expander:
         #: every named group: its kind (a composite, or the block's name) and a block's args
         self.groups: dict[str, tuple[str, dict]] = {}
         self.active_blocks: list[str] = []
+        #: items with several outputs (split, chunk): the group's name -> its pieces' nodes
+        self.multi: dict[str, list[str]] = {}
         #: block and repeat arguments evaluated so far (bounded by MAX_ARGUMENTS)
         self.arguments = 0
         #: layers already read, by _layer_key; the names each settings mapping's expressions use
@@ -131,6 +133,7 @@ class Expander:
                 pos: Position) -> list[str]:
         """The inputs of an item: the previous output, or the nodes its ``from`` names."""
         if settings is None or "from" not in settings:
+            self.check_single(prev, pos)
             return [prev]
         raw = settings["from"]
         at = settings.value_position("from").at(pos.path + ".from")
@@ -151,13 +154,16 @@ class Expander:
                     f"(-1 is the previous item; at most -{len(outputs) + 1} reaches this list's input)",
                     pos,
                 )
-            return list_input if index == -1 else outputs[index]
+            found = list_input if index == -1 else outputs[index]
+            self.check_single(found, pos, str(ref))
+            return found
         if not isinstance(ref, str):
             raise SpecStructureError(f"from: {ref!r} is not a node name or a negative index", pos)
         if ref == INPUT:
             return INPUT
         for level in scope.chain():
             full = level.prefix + ref
+            self.check_single(full, pos, ref)
             if full in self.shapes:
                 return full
             if full in self.aliases:
@@ -169,6 +175,19 @@ class Expander:
             hint=did_you_mean(ref, visible)
             or "a node can only read nodes defined before it, so a graph cannot have cycles",
         )
+
+    def check_single(self, name: str, pos: Position, ref: str | None = None) -> None:
+        """An item reads one tensor: a split or chunk (several outputs) is read one piece at a
+        time."""
+        pieces = self.multi.get(name)
+        if pieces is None:
+            return
+        leaf = (ref or name).rsplit(".", 1)[-1]
+        shown = ", ".join(f"{ref or leaf}.{p.rsplit('.', 1)[-1]}" for p in pieces)
+        raise SpecStructureError(
+            f"{'from: ' + ref if ref else 'the previous item'} is {name!r}, which has "
+            f"{len(pieces)} outputs; an item reads one of them", pos,
+            hint=f"name the piece with from: {shown}")
 
     # ------------------------------------------------------------------ layers and nodes
     def item_values(self, scope: Scope, sources: list[str]):

@@ -73,6 +73,10 @@ def build_graph(doc, file: str = "<spec>", overrides: dict | None = None, input_
     expander.global_vars = values
     with dims.gc_paused():
         last = expander.expand_list(layers, Scope("", values), INPUT, "layers")
+    if last in expander.multi:
+        raise SpecStructureError(f"the network ends in {last!r}, which has several outputs",
+                                 layers.position(len(layers) - 1).at(f"layers[{len(layers) - 1}]"),
+                                 hint="end the layer list with an item that reads one piece")
     return Graph(
         name=doc.get("name", default_name),
         input_shape=shape,

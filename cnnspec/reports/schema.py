@@ -24,6 +24,7 @@ _LAYERS_REF = {"$ref": "#/$defs/layers"}
 _NUMBER_OR_EXPR = {"anyOf": [{"type": "number"}, {"type": "string"}]}
 _ARGS = {"type": "object", "additionalProperties": {"type": ["number", "boolean", "string"]}}
 _NAME_PATTERN = {"type": "string", "pattern": f"^{IDENTIFIER_TEXT}$"}
+_PIECE_NAMES = {"type": "array", "items": {"type": "string", "pattern": f"^{NODE_NAME_TEXT}$"}}
 
 
 def _composite(name: str, description: str, props: dict, required: tuple = ()) -> dict:
@@ -68,6 +69,15 @@ def _composites() -> dict:
             "activation": {"enum": list(se_activations())},
             "gate": {"enum": list(SE_GATES)},
         }),
+        "split": _composite("split", "the channels cut into pieces of given sizes (torch.split)", {
+            "sizes": {"anyOf": [_NUMBER_OR_EXPR,
+                                {"type": "array", "items": _NUMBER_OR_EXPR, "minItems": 1}]},
+            "names": _PIECE_NAMES,
+        }, ("sizes",)),
+        "chunk": _composite("chunk", "the channels cut into equal pieces (torch.chunk)", {
+            "chunks": _NUMBER_OR_EXPR,
+            "names": _PIECE_NAMES,
+        }, ("chunks",)),
     }
 
 

@@ -1,0 +1,65 @@
+"""Selecting part of a tensor: ``slice``, one piece of the channels. The ``split`` and
+``chunk`` items of a spec (:mod:`cnnspec.frontend.splits`) are one ``slice`` node per piece,
+as ``torch.split`` and ``torch.chunk`` return one view per piece."""
+
+from __future__ import annotations
+
+from cnnspec.layers.base import Attr, Layer, LayerInputError, OwnModule, TorchCall, int_kind
+from cnnspec.layers.registry import register
+from cnnspec.util import dims
+
+#: the module the builder runs for a slice (the emitted file writes ``x[:, a:b]`` instead)
+SLICE = OwnModule("Slice", '''\
+class Slice(nn.Module):
+    """Channels ``start`` to ``stop`` (exclusive) of the input: a view, as ``x[:, start:stop]``."""
+
+    def __init__(self, start: int, stop: int):
+        super().__init__()
+        self.start = start
+        self.stop = stop
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, self.start:self.stop]
+
+    def extra_repr(self) -> str:
+        return f"start={self.start}, stop={self.stop}"
+''')
+
+
+@register
+class Slice(Layer):
+    """Channels ``start`` to ``stop`` (exclusive, as in Python) of a (C, …) input:
+    ``x[:, start:stop]``, a view of the input (no new memory, no work). Every output reads the
+    input at its own position, so the receptive field is the input's."""
+
+    type_name = "slice"
+    family = "structural"
+    view_of_input = True
+    torch_module = SLICE
+    emitted_inline = True
+    attrs = (
+        Attr("start", int_kind(0), default=0, doc="the first channel taken"),
+        Attr("stop", int_kind(1), required=True, doc="one past the last channel taken"),
+    )
+
+    def output_shape(self, inputs):
+        (shape,) = inputs
+        if len(shape) < 2:
+            raise LayerInputError(
+                f"slice takes channels of a (C, …) input with spatial dims, got shape "
+                f"{'x'.join(map(dims.fmt, shape)) or 'scalar'}",
+                hint="slice a feature map before flatten")
+        channels = shape[0]
+        if not self.start < self.stop <= channels:
+            raise LayerInputError(
+                f"channels {self.start}:{self.stop} are not a non-empty part of the input's "
+                f"{dims.fmt(channels)} channels",
+                hint=f"use 0 <= start < stop <= {dims.fmt(channels)}")
+        return (self.stop - self.start, *shape[1:])
+
+    def torch_call(self, inputs):
+        return TorchCall(SLICE.name, (self.start, self.stop), arg_names=("start", "stop"))
+
+    def inline_source(self, args):
+        (x,) = args
+        return f"{x}[:, {int(self.start)}:{int(self.stop)}]"
