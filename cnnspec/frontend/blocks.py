@@ -10,7 +10,14 @@ from collections import ChainMap
 
 from cnnspec.errors import BudgetError, Position, SpecStructureError, UnknownNameError, did_you_mean
 from cnnspec.frontend.items import Item, named_scope, one_source, scope_for, settings
-from cnnspec.frontend.scope import MAX_NODES, NODE_KEYS, evaluate, evaluate_mapping, is_leaf
+from cnnspec.frontend.scope import (
+    MAX_NODES,
+    NODE_KEYS,
+    argument,
+    evaluate,
+    evaluate_mapping,
+    is_leaf,
+)
 from cnnspec.frontend.source import LDict, LList
 from cnnspec.util import dims
 
@@ -109,7 +116,7 @@ def _repeat_args(ex, body: LDict, values, i: int, pos: Position) -> tuple[dict, 
         ex.count_arguments(len(body.get(key, ())), pos, f"repeat {key}")
         for name, raw in body.get(key, {}).items():
             at = body[key].value_position(name).at(f"{pos.path}.repeat.{key}.{name}")
-            given[name] = evaluate(raw, values, at) if isinstance(raw, str) else raw
+            given[name] = argument(raw, values, at)
             given_pos[name] = at
     return given, given_pos
 
@@ -154,7 +161,7 @@ def expand_block(ex, kind: str, item: Item) -> str:
         if name in NODE_KEYS:
             continue
         at = body.value_position(name).at(f"{here}.{name}")
-        given[name] = evaluate(raw, values, at) if isinstance(raw, str) else raw
+        given[name] = argument(raw, values, at)
         given_pos[name] = at
     return instantiate(ex, kind, given, given_pos, item)
 

@@ -17,6 +17,7 @@ from collections import ChainMap
 
 from cnnspec.errors import BudgetError, Position, SpecStructureError, UnknownNameError, did_you_mean
 from cnnspec.frontend.composites import COMPOSITES, Item, expand_block
+from cnnspec.frontend.listing import GROUP, present
 from cnnspec.frontend.scope import (
     MAX_ARGUMENTS,
     MAX_DEPTH,
@@ -24,10 +25,9 @@ from cnnspec.frontend.scope import (
     NODE_KEYS,
     Scope,
     is_leaf,
-    split_item,
 )
 from cnnspec.frontend.settings import names_used, read_layer
-from cnnspec.frontend.source import LDict, LList
+from cnnspec.frontend.source import LDict
 from cnnspec.ir.graph import INPUT, Graph, Node
 from cnnspec.ir.infer import node_output
 from cnnspec.layers import lookup
@@ -71,20 +71,20 @@ class Expander:
     def expand_list(self, items, scope: Scope, source: str, path: str,
                     default_name=str) -> str:
         """Expand the items of a list in order, each reading the previous one's output (or
-        what its ``from`` names); returns the last output."""
-        if not isinstance(items, LList) or not items:
-            pos = getattr(items, "pos", Position(self.file)).at(path)
-            raise SpecStructureError(f"{path} must be a non-empty list of layers", pos)
+        what its ``from`` names); returns the last output. An item whose ``if`` is false is
+        left out (it takes no index), and a ``group``'s items stand in the list in its place."""
         if scope.depth > MAX_DEPTH:
             raise BudgetError(f"composites are nested more than {MAX_DEPTH} deep", items.pos.at(path))
         outputs: list[str] = []
         prev = source
-        for index, item in enumerate(items):
-            pos = items.position(index).at(f"{path}[{index}]")
-            kind, body, body_pos = split_item(item, pos)
+
+        def current() -> str:
+            return outputs[-1] if outputs else source
+
+        for pos, kind, body, body_pos in present(self, items, path, scope, current):
             settings = body if isinstance(body, LDict) else None
             sources = self.sources(settings, scope, outputs, source, prev, pos)
-            name = self.leaf_name(settings, default_name(index), pos)
+            name = self.leaf_name(settings, default_name(len(outputs)), pos)
             if settings is not None and "name" in settings:
                 scope.check_free(name, settings.value_position("name").at(pos.path + ".name"))
             trainable = self.trainable(settings, pos, kind)
@@ -202,7 +202,7 @@ class Expander:
         body, pos, scope, sources = item.body, item.pos, item.scope, item.sources
         cls = lookup(type_name)
         if cls is None:
-            known = [*all_names(), *COMPOSITES, *self.blocks]
+            known = [*all_names(), *COMPOSITES, GROUP, *self.blocks]
             raise UnknownNameError(
                 f"unknown layer type '{type_name}'", pos,
                 hint=suggest(type_name) or did_you_mean(type_name, known)

@@ -77,6 +77,10 @@ _BINARY = {
     ast.Mod: operator.mod,
     ast.Pow: operator.pow,
 }
+_COMPARE = {
+    ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
+    ast.Gt: operator.gt, ast.GtE: operator.ge,
+}
 _SYMBOLS = {
     ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%",
     ast.Pow: "**",
@@ -109,13 +113,15 @@ def parse(text: str) -> ast.expr:
 def _check_node(node: ast.AST, text: str) -> None:
     allowed = (
         ast.Expression, ast.BinOp, ast.UnaryOp, ast.Constant, ast.Name, ast.Call, ast.Load,
-        ast.USub, ast.UAdd, *_BINARY,
+        ast.USub, ast.UAdd, *_BINARY, ast.Compare, *_COMPARE, ast.BoolOp, ast.And, ast.Or,
+        ast.Not, ast.IfExp, ast.Subscript,
     )
     if not isinstance(node, allowed):
         what = type(node).__name__
         raise ExprError(
             f"'{text}': {what} is not allowed in expressions",
-            hint="expressions may use numbers, variables, + - * / // % **, parentheses and "
+            hint="expressions may use numbers, variables, + - * / // % **, comparisons, and/or/"
+            "not, 'a if condition else b', parentheses and "
             + ", ".join(sorted(FUNCTIONS)),
         )
     if isinstance(node, ast.Constant) and (
@@ -157,9 +163,8 @@ def _eval(node: ast.expr, names: Mapping[str, object], text: str):
                 hint=did_you_mean(node.id, names) or _known(names),
             )
         return names[node.id]
-    if isinstance(node, ast.UnaryOp):
-        value = _eval(node.operand, names, text)
-        return -value if isinstance(node.op, ast.USub) else +value
+    if isinstance(node, (ast.UnaryOp, ast.Compare, ast.BoolOp, ast.IfExp, ast.Subscript)):
+        return _eval_other(node, names, text)
     if isinstance(node, ast.BinOp):
         left = _eval(node.left, names, text)
         right = _eval(node.right, names, text)
@@ -181,6 +186,53 @@ def _eval(node: ast.expr, names: Mapping[str, object], text: str):
         except (TypeError, ValueError, OverflowError) as exc:
             raise ExprError(f"'{text}': {node.func.id}(): {exc}") from None
     raise ExprError(f"'{text}': cannot evaluate")  # unreachable after parse()
+
+
+def _eval_other(node, names: Mapping[str, object], text: str):
+    """Signs and ``not``, comparisons (chained as in Python), ``and``/``or`` (short-circuit,
+    giving a bool), ``a if condition else b`` and ``kernel[0]``."""
+    if isinstance(node, ast.UnaryOp):
+        value = _eval(node.operand, names, text)
+        if isinstance(node.op, ast.Not):
+            return not _truth(value, text)
+        return -value if isinstance(node.op, ast.USub) else +value
+    if isinstance(node, ast.Subscript):
+        return _item(_eval(node.value, names, text), _eval(node.slice, names, text), text)
+    if isinstance(node, ast.IfExp):
+        branch = node.body if _truth(_eval(node.test, names, text), text) else node.orelse
+        return _eval(branch, names, text)
+    if isinstance(node, ast.BoolOp):
+        want = isinstance(node.op, ast.Or)
+        for operand in node.values:
+            if _truth(_eval(operand, names, text), text) == want:
+                return want
+        return not want
+    left = _eval(node.left, names, text)
+    for op, right_node in zip(node.ops, node.comparators):
+        right = _eval(right_node, names, text)
+        if not (_is_number(left) and _is_number(right)):
+            raise ExprError(f"'{text}': only numbers can be compared")
+        if not _COMPARE[type(op)](left, right):
+            return False
+        left = right
+    return True
+
+
+def _item(sequence, index, text: str):
+    """``kernel[0]``: an entry of a list argument, by an integer index (negative from the end)."""
+    if not isinstance(sequence, tuple):
+        raise ExprError(f"'{text}': only a list argument can be indexed, not {sequence!r}")
+    if not isinstance(index, int) or isinstance(index, bool) or not -len(sequence) <= index < len(sequence):
+        raise ExprError(f"'{text}': index {index!r} is not one of the list's {len(sequence)} entries")
+    return sequence[index]
+
+
+def _truth(value, text: str) -> bool:
+    """A condition: true/false, or a comparison's result (numbers are not conditions)."""
+    if not isinstance(value, bool):
+        raise ExprError(f"'{text}': a condition must be true or false, got {value!r}",
+                        hint="compare it, e.g. 'stride == 1' or 't != 1'")
+    return value
 
 
 def _is_number(value) -> bool:

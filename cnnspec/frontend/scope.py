@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from cnnspec.errors import ExpressionError, Position, SpecStructureError, UnknownNameError, did_you_mean
 from cnnspec.frontend import expr
 from cnnspec.frontend.source import LDict
+from cnnspec.layers.registry import lookup
 from cnnspec.util.names import IDENTIFIER as NAME
 from cnnspec.util.names import is_node_name, taken_by_torch
 
-NODE_KEYS = ("name", "trainable", "from")
+NODE_KEYS = ("name", "trainable", "from", "if")
 
 #: The most nodes a spec may expand to: more than twice the deepest published CNNs (ResNet-1202
 #: has about 4,000 layers), and where analysing, checking and sizing still take about a second.
@@ -89,6 +90,30 @@ def is_leaf(name) -> bool:
     return is_node_name(name)
 
 
+class LayerType(str):
+    """A block or repeat argument that names a layer type (``activation: hardswish``): items
+    written with the argument's name as their type are that layer (``- activation``)."""
+
+
+def argument(raw, values, pos: Position):
+    """A block or repeat argument's value: a number or true/false as written; an expression
+    evaluated; the name of a layer type that is no variable as a :class:`LayerType`; a list of
+    numbers or expressions (``kernel: [1, 7]``) as a tuple of their values."""
+    if isinstance(raw, LayerType):
+        return raw
+    if isinstance(raw, str):
+        name = raw.strip()
+        if name not in values and lookup(name) is not None:
+            return LayerType(name)
+        return evaluate(raw, values, pos)
+    if isinstance(raw, (list, tuple)):
+        if not raw or not all(isinstance(v, (str, int, float)) and not isinstance(v, LayerType)
+                              for v in raw):
+            raise SpecStructureError("a list argument holds numbers or expressions, e.g. [1, 7]", pos)
+        return tuple(evaluate(v, values, pos) if isinstance(v, str) else v for v in raw)
+    return raw
+
+
 def evaluate(text: str, values, pos: Position):
     try:
         return expr.evaluate(text, values)
@@ -134,6 +159,10 @@ class _MappingEvaluation:
     def first_visit(self, name: str) -> list:
         """Check a name's value; the names of this mapping its expression uses."""
         value = self.overrides[name] if name in self.overrides else self.raw[name]
+        if isinstance(value, (LayerType, tuple)) or (isinstance(value, str) and _names_type(value)):
+            return []
+        if isinstance(value, list):
+            return sorted(set().union(*(_free(v, self.where(name)) for v in value)) & self.names)
         if isinstance(value, str):
             try:
                 used = expr.free_names(value)
@@ -167,14 +196,22 @@ class _MappingEvaluation:
                 break
             else:
                 value = overrides[name] if name in overrides else raw[name]
-                if isinstance(value, str):
-                    try:
-                        value = expr.evaluate(value, self.scope)
-                    except expr.ExprError as exc:
-                        raise ExpressionError(exc.message, self.where(name), exc.hint) from None
-                values[name] = value
+                values[name] = argument(value, self.scope, self.where(name))
                 stack.pop()
                 on_stack.discard(name)
+
+
+def _names_type(text: str) -> bool:
+    return lookup(text.strip()) is not None
+
+
+def _free(value, pos: Position) -> frozenset:
+    if not isinstance(value, str):
+        return frozenset()
+    try:
+        return expr.free_names(value)
+    except expr.ExprError as exc:
+        raise ExpressionError(exc.message, pos, exc.hint) from None
 
 
 def split_item(item, pos: Position):

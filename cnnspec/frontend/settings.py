@@ -93,6 +93,8 @@ def _attr_values(cls, type_name: str, body, values, places: _Places) -> dict:
             )
         if attr.name in values_out:
             raise SpecStructureError(f"{attr.name} is given twice (as '{key}')", places.key(key))
+        if isinstance(raw, str) and isinstance(values.get(raw.strip()), tuple):
+            raw = list(values[raw.strip()])  # a list argument (kernel: [1, 7]) given by name
         try:
             values_out[attr.name] = attr.kind.parse(
                 raw, lambda text, key=key: evaluate(text, values, places.value(key))

@@ -19,10 +19,15 @@ _NODE_PROPS = {
     "trainable": {"type": "boolean", "description": "false freezes its parameters"},
     "from": {"anyOf": [_REF, {"type": "array", "items": _REF, "minItems": 1}],
              "description": "input node(s): names, or -1 for the previous item, -2 before it"},
+    "if": {"anyOf": [{"type": "boolean"}, {"type": "string"}],
+           "description": "false (or a condition that is false) leaves the item out"},
 }
 _LAYERS_REF = {"$ref": "#/$defs/layers"}
 _NUMBER_OR_EXPR = {"anyOf": [{"type": "number"}, {"type": "string"}]}
-_ARGS = {"type": "object", "additionalProperties": {"type": ["number", "boolean", "string"]}}
+#: a var or argument: a number, true/false, an expression or a layer type's name, or a list
+_VALUE = {"anyOf": [{"type": ["number", "boolean", "string"]},
+                    {"type": "array", "minItems": 1, "items": {"type": ["number", "string"]}}]}
+_ARGS = {"type": "object", "additionalProperties": _VALUE}
 _NAME_PATTERN = {"type": "string", "pattern": f"^{IDENTIFIER_TEXT}$"}
 _PIECE_NAMES = {"type": "array", "items": {"type": "string", "pattern": f"^{NODE_NAME_TEXT}$"}}
 
@@ -74,6 +79,11 @@ def _composites() -> dict:
                                 {"type": "array", "items": _NUMBER_OR_EXPR, "minItems": 1}]},
             "names": _PIECE_NAMES,
         }, ("sizes",)),
+        "group": {"type": "object", "description": "items in place of one, adding no naming level",
+                  "properties": {"group": {"type": "object", "properties": {
+                      "layers": _LAYERS_REF, "if": _NODE_PROPS["if"]},
+                      "required": ["layers"], "additionalProperties": False}},
+                  "required": ["group"], "additionalProperties": False},
         "chunk": _composite("chunk", "the channels cut into equal pieces (torch.chunk)", {
             "chunks": _NUMBER_OR_EXPR,
             "names": _PIECE_NAMES,
@@ -190,7 +200,7 @@ def _block_instance(known: list) -> dict:
         "additionalProperties": {"anyOf": [{"type": "null"}, {
             "type": "object",
             "properties": _NODE_PROPS,
-            "additionalProperties": {"type": ["number", "boolean", "string"]},
+            "additionalProperties": _VALUE,
         }]},
     }
 
@@ -208,7 +218,7 @@ def _top_properties(known: list) -> dict:
         "vars": {
             "type": "object",
             "description": "variables usable in expressions; --set NAME=VALUE overrides them",
-            "additionalProperties": {"type": ["number", "boolean", "string"]},
+            "additionalProperties": _VALUE,
         },
         "blocks": {
             "type": "object",
