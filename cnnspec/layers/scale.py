@@ -21,58 +21,33 @@ from cnnspec.util import dims
 from cnnspec.util.names import taken_by_torch
 
 #: the own module's attributes, which its parameter cannot be called
-_OWN_ATTRIBUTES = ("dim", "init", "param", "scale")
+_OWN_ATTRIBUTES = ("dim", "init", "param")
 
 
 def _parse_param(value, resolve):
-    if not isinstance(value, str) or not (value == "" or value.isidentifier()):
-        raise AttrValueError(f"expected a parameter name (an identifier) or '', got {value!r}")
+    if not isinstance(value, str) or not value.isidentifier():
+        raise AttrValueError(f"expected a parameter name (an identifier), got {value!r}")
     if value in _OWN_ATTRIBUTES or taken_by_torch(value) or value.startswith("_"):
         raise AttrValueError(f"'{value}' is taken by the module's own attributes; choose "
                              "another parameter name")
     return value
 
 
-_PARAM = Kind("parameter name or ''", _parse_param, {"type": "string"})
+_PARAM = Kind("parameter name", _parse_param, {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_]*$"})
 
 LAYER_SCALE = OwnModule("LayerScale", '''\
 class LayerScale(nn.Module):
     """x times a learnable scale per channel along ``dim``. The scale has ``shape`` (``(C,)``,
-    or ``(C, 1, 1)`` as torchvision's ConvNeXt holds it) and is the parameter ``param``; with
-    ``param=""`` its state_dict key is the module's own name (torchvision's
-    ``CNBlock.layer_scale`` is a parameter of the block, not a module)."""
+    or ``(C, 1, 1)`` as torchvision's ConvNeXt holds it) and is the parameter ``param``."""
 
     def __init__(self, shape: tuple, dim: int = 1, init: float = 1e-6, param: str = "gamma"):
         super().__init__()
         self.dim, self.init, self.param = dim, init, param
-        self.register_parameter(param or "scale", nn.Parameter(torch.full(tuple(shape), init)))
+        self.register_parameter(param, nn.Parameter(torch.full(tuple(shape), init)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        scale = getattr(self, self.param or "scale")
+        scale = getattr(self, self.param)
         return x * scale.view(-1, *(1,) * (x.dim() - 1 - self.dim % x.dim()))
-
-    def _save_to_state_dict(self, destination, prefix, keep_vars):
-        if self.param:
-            return super()._save_to_state_dict(destination, prefix, keep_vars)
-        destination[prefix[:-1]] = self.scale if keep_vars else self.scale.detach()
-        return None
-
-    def _load_from_state_dict(self, state_dict, prefix, metadata, strict, missing, unexpected,
-                              errors):
-        if self.param:
-            return super()._load_from_state_dict(state_dict, prefix, metadata, strict, missing,
-                                                 unexpected, errors)
-        key = prefix[:-1]
-        if key not in state_dict:
-            missing.append(key)
-        elif state_dict[key].shape != self.scale.shape:
-            errors.append(f"size mismatch for {key}: copying a param with shape "
-                          f"{tuple(state_dict[key].shape)}, the shape in the model is "
-                          f"{tuple(self.scale.shape)}")
-        else:
-            with torch.no_grad():
-                self.scale.copy_(state_dict[key])
-        return None
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, init={self.init}, param={self.param!r}"
@@ -83,11 +58,10 @@ class LayerScale(nn.Module):
 class LayerScale(Layer):
     """x times a learnable scale per channel (``gamma``, C parameters), as ConvNeXt's blocks
     end: channels-first (``dim: 1``, ``x * gamma.view(1, -1, 1, 1)``; timm's ``LayerScale2d``
-    and ConvNeXt block ``gamma``) or channels-last (``dim: -1``; timm's ``LayerScale``). To
-    mirror torchvision's ConvNeXt, whose block holds the scale itself as ``layer_scale`` of
-    shape (C, 1, 1), name the node ``layer_scale`` and write ``param: ''`` and
-    ``broadcast: true``: the state_dict key is then ``features.1.0.layer_scale``. One multiply
-    per element."""
+    and ConvNeXt block ``gamma``) or channels-last (``dim: -1``; timm's ``LayerScale``).
+    torchvision's ConvNeXt block holds its scale as ``layer_scale`` of shape (C, 1, 1):
+    ``param: layer_scale`` and ``broadcast: true`` give that parameter (its key is the node's
+    name followed by ``.layer_scale``). One multiply per element."""
 
     type_name = "layer_scale"
     aliases = ("layerscale",)
@@ -103,8 +77,8 @@ class LayerScale(Layer):
              doc="the channel dim, PyTorch's numbering (1: channels-first; -1: the last dim, "
                  "channels-last)"),
         Attr("param", _PARAM, default="gamma",
-             doc="the parameter's name in the state_dict (`gamma` as timm); `''`: the node's "
-                 "own name is the key (torchvision's ConvNeXt)"),
+             doc="the parameter's name, the last part of its state_dict key (`gamma` as timm; "
+                 "`layer_scale` as torchvision's ConvNeXt block)"),
         Attr("broadcast", BOOL, default=False,
              doc="the scale has the shape (C, 1, …, 1) that broadcasts against the sample "
                  "(torchvision's ConvNeXt: (C, 1, 1)) instead of (C,)"),
@@ -138,7 +112,7 @@ class LayerScale(Layer):
             settings = {"dim": 1}
         elif hasattr(module, "param"):  # cnnspec's own
             settings = {"dim": module.dim, "param": module.param}
-            scale = getattr(module, module.param or "scale")
+            scale = getattr(module, module.param)
             if scale.dim() > 1:
                 settings["broadcast"] = True
         else:  # timm's LayerScale, channels-last

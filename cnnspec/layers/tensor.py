@@ -11,6 +11,7 @@ from cnnspec.layers.base import (
     NotImportable,
     OwnModule,
     TorchCall,
+    Window,
     fmt_shape,
 )
 from cnnspec.layers.dim_kinds import int_list_kind, sample_dims
@@ -30,6 +31,9 @@ def _dims_argument(args: list, kwargs: dict, name: str = "dim"):
         return tuple(args[1:])  # x.permute(0, 2, 3, 1)
     return tuple(value) if isinstance(value, (list, tuple)) else (value,)
 
+
+#: the per-sample orders that keep the dims of a 3-D sample in cyclic order
+_ROTATIONS = ((0, 1, 2), (1, 2, 0), (2, 0, 1))
 
 PERMUTE = OwnModule("Permute", '''\
 class Permute(nn.Module):
@@ -53,8 +57,9 @@ class Permute(Layer):
     fixed as dim 0: ``[0, 2, 3, 1]`` makes a (C, H, W) sample channels-last (H, W, C), and
     ``[0, 3, 1, 2]`` makes it channels-first again, as ConvNeXt's blocks do). A view: no new
     memory and no arithmetic. The receptive-field pass follows the positions into their new
-    dims; a window layer (conv, pool) reads dims 1 and 2 as height and width, so put the
-    positions back there before one."""
+    dims (a layer norm or linear over a channels-last tensor mixes no positions). A window
+    layer (conv, pooling) slides over dims 1 and 2, so put the height and width back there
+    before one; a permutation that swaps them makes the field approximate from there on."""
 
     type_name = "permute"
     family = "structural"
@@ -86,6 +91,18 @@ class Permute(Layer):
     def regroup(self, inputs):
         """Each output dim is one input dim: the positions move with their dims."""
         return tuple((d,) for d in self._order(inputs[0]))
+
+    def receptive_field(self, inputs):
+        """None (it moves values, mixes none) for a rotation of a 3-D sample's dims (to
+        channels-last and back); a permutation that swaps the order of two dims of a 3-D
+        sample (height and width) marks the field approximate, since the windows of later
+        layers are taken along dims 1 and 2 as the height and width they held before."""
+        order = self._order(inputs[0])
+        if len(order) != 3 or order in _ROTATIONS:
+            return None
+        why = (f"permute {list(self.dims)} swaps two dims: the fields of later windows "
+               "(conv, pooling) are not followed across it")
+        return [Window(1, approximate=why), Window(1, approximate=why)]
 
     @classmethod
     def from_torch(cls, module) -> dict:
