@@ -178,8 +178,9 @@ class Norms(nn.Module):
         return self.bn(x.mean([1, 2]))
 
 
-@pytest.mark.parametrize("norm2d", [TorchvisionLayerNorm2d(8, eps=1e-6), TimmLayerNorm2d(8),
-                                    TimmLayerNorm2d(8, affine=False)], ids=["torchvision", "timm", "timm-plain"])
+@pytest.mark.parametrize("norm2d", [
+    TorchvisionLayerNorm2d(8, eps=1e-6), TimmLayerNorm2d(8), TimmLayerNorm2d(8, affine=False),
+], ids=["torchvision", "timm", "timm-plain"])
 def test_torch_norms_import_as_the_layer_types(norm2d):
     graph = import_back(Norms(norm2d), (3, 6, 6))
     types = {n.name: n.type_name for n in graph.nodes}

@@ -28,8 +28,8 @@ def _parse_param(value, resolve):
     if not isinstance(value, str) or not value.isidentifier():
         raise AttrValueError(f"expected a parameter name (an identifier), got {value!r}")
     if value in _OWN_ATTRIBUTES or taken_by_torch(value) or value.startswith("_"):
-        raise AttrValueError(f"'{value}' is taken by the module's own attributes; choose "
-                             "another parameter name")
+        raise AttrValueError(f"'{value}' is an attribute of the module (of torch.nn.Module or "
+                             "of LayerScale); choose another parameter name")
     return value
 
 
