@@ -63,7 +63,8 @@ def _linearise(model, graph: Graph, facts) -> None:
 
 def _targets(graph: Graph, facts: dict) -> list:
     """The nodes whose field is measured: those that change it (a point-wise layer keeps its
-    input's, and so does one mixing only dims that hold no positions) and merges, with
+    input's, and so does one with a 3-D output mixing only dims that hold no positions, a
+    channels-last layer norm, whose dims 1 and 2 are not the height and width) and merges, with
     (C, H, W) outputs, or without spatial axes when every unit has one field (``linear``
     after ``flatten``)."""
     chosen = []
@@ -77,7 +78,7 @@ def _targets(graph: Graph, facts: dict) -> list:
         if len(node.inputs) == 1:
             transform = node.layer.receptive_field(facts[node.name].inputs)
             source = facts.get(node.inputs[0])
-            if transform is None or (isinstance(transform, Mixes) and source is not None
+            if transform is None or (spatial and isinstance(transform, Mixes) and source is not None
                                      and source.rf == rf):
                 continue  # it mixes dims that hold no positions (a channels-last layer norm)
         chosen.append(node)
