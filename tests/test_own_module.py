@@ -2,8 +2,9 @@
 registered for the length of a test, it is analysed, built, emitted, verified and imported
 back with no other change to cnnspec.
 
-``layer_scale`` multiplies each channel by a learnable scale (``out = x * gamma.view(1, -1,
-1, 1)``, C parameters), as in ConvNeXt; ``torch.nn`` has no module for it."""
+``test_scale`` multiplies each channel by a learnable scale (``out = x * gamma.view(1, -1,
+1, 1)``, C parameters), as ConvNeXt's layer scale does; ``torch.nn`` has no module for it.
+(cnnspec's own ``layer_scale`` is such a layer; this one is defined by the test.)"""
 
 from __future__ import annotations
 
@@ -26,13 +27,13 @@ input: [3, 12, 12]
 vars: {s: 0.5}
 layers:
   - conv2d: {out: 8, kernel: 3, padding: 1, name: conv}
-  - layer_scale: {init: s, name: scale}
+  - test_scale: {init: s, name: scale}
   - relu: {name: act}
   - residual:
       name: block
       layers:
         - conv2d: {out: 8, kernel: 3, padding: 1, name: conv}
-        - layer_scale: {name: scale}
+        - test_scale: {name: scale}
   - global_avgpool: {name: pool}
   - flatten: {name: flat}
   - linear: {out: 4, name: head}
@@ -42,20 +43,20 @@ PARAMS = 224 + 8 + 584 + 8 + 36
 
 
 @pytest.fixture
-def layer_scale():
+def scale_layer():
     """The layer type, registered while the test runs (after cnnspec, its builder, emitter
     and importer have been imported: they must find it in the registry when they run)."""
 
-    class LayerScale(Layer):
+    class ScaleByChannel(Layer):
         """x times a learnable scale per channel (``gamma``, C values)."""
 
-        type_name = "layer_scale"
+        type_name = "test_scale"
         elementwise = True
         ops_per_element = 1
         attrs = (Attr("init", float_kind(), default=1.0, shapeless=True,
                       doc="the scales' initial value"),)
-        torch_module = OwnModule("LayerScale", '''\
-class LayerScale(nn.Module):
+        torch_module = OwnModule("TestScale", '''\
+class TestScale(nn.Module):
     """x times a learnable scale per channel."""
 
     def __init__(self, channels: int, init: float = 1.0):
@@ -77,14 +78,14 @@ class LayerScale(nn.Module):
 
         def torch_call(self, inputs):
             kwargs = {} if self.init == 1.0 else {"init": self.init}
-            return TorchCall("LayerScale", (inputs[0][0],), kwargs, arg_names=("channels",))
+            return TorchCall("TestScale", (inputs[0][0],), kwargs, arg_names=("channels",))
 
-    register(LayerScale)
+    register(ScaleByChannel)
     try:
-        yield LayerScale
+        yield ScaleByChannel
     finally:
-        unregister(LayerScale)
-    assert lookup("layer_scale") is None
+        unregister(ScaleByChannel)
+    assert lookup("test_scale") is None
 
 
 def _randomized(model: torch.nn.Module) -> torch.nn.Module:
@@ -95,22 +96,22 @@ def _randomized(model: torch.nn.Module) -> torch.nn.Module:
     return model.eval()
 
 
-def test_it_is_analysed(layer_scale):
+def test_it_is_analysed(scale_layer):
     result = cnnspec.analyze(cnnspec.parse_spec(SPEC))
     scale = result.facts["scale"]
     assert scale.output == (8, 12, 12) and scale.params == 8
     assert result.facts["block.scale"].params == 8
     assert result.totals()["params"] == PARAMS
-    with pytest.raises(cnnspec.SpecError, match="layer_scale needs a"):
+    with pytest.raises(cnnspec.SpecError, match="test_scale needs a"):
         cnnspec.analyze(cnnspec.parse_spec(
-            "input: [3, 4, 4]\nlayers: [flatten, {layer_scale: {}}]\n"))
+            "input: [3, 4, 4]\nlayers: [flatten, {test_scale: {}}]\n"))
 
 
-def test_it_is_built_with_its_own_module(layer_scale):
+def test_it_is_built_with_its_own_module(scale_layer):
     model = cnnspec.to_torch(cnnspec.parse_spec(SPEC))
     assert sum(p.numel() for p in model.parameters()) == PARAMS
     scale = model.get_submodule("scale")
-    assert type(scale).__name__ == "LayerScale"
+    assert type(scale).__name__ == "TestScale"
     assert torch.equal(scale.gamma, torch.full((8,), 0.5))  # init: s, s = 0.5
     assert torch.equal(model.get_submodule("block.scale").gamma, torch.ones(8))
     x = torch.randn(2, 3, 12, 12)
@@ -120,11 +121,11 @@ def test_it_is_built_with_its_own_module(layer_scale):
         assert not torch.allclose(model(x), before)
 
 
-def test_it_is_emitted_as_the_model_the_builder_builds(layer_scale):
+def test_it_is_emitted_as_the_model_the_builder_builds(scale_layer):
     graph = cnnspec.parse_spec(SPEC)
     source = emit(graph)
-    assert layer_scale.torch_module.source in source  # the layer's own class, pasted once
-    assert source.count("class LayerScale(nn.Module):") == 1
+    assert scale_layer.torch_module.source in source  # the layer's own class, pasted once
+    assert source.count("class TestScale(nn.Module):") == 1
     assert "def __init__(self, s: float = 0.5)" in source  # a shapeless setting's variable
     ruff_clean(source)
     emitted = load_source(source).Scaled().eval()
@@ -135,30 +136,30 @@ def test_it_is_emitted_as_the_model_the_builder_builds(layer_scale):
     with torch.no_grad():
         assert torch.equal(emitted(x), built(x))
     # its name is the generated file's own while the layer type is registered
-    assert not usable_class_name("LayerScale")
+    assert not usable_class_name("TestScale")
     with pytest.raises(cnnspec.UsageError):
-        emit(graph, class_name="LayerScale")
+        emit(graph, class_name="TestScale")
 
 
-def test_it_verifies(layer_scale, monkeypatch):
+def test_it_verifies(scale_layer, monkeypatch):
     report = verify(cnnspec.parse_spec(SPEC))
     assert report.mismatches == 0
     checks = {c.what: c for c in next(n for n in report.nodes if n.name == "scale").checks}
     assert checks["params"].measured == 8 and checks["params"].ok
     assert checks["shape"].measured == (1, 8, 12, 12) and checks["shape"].ok
-    monkeypatch.setattr(layer_scale, "params", lambda self, inputs: 0)  # a wrong prediction
+    monkeypatch.setattr(scale_layer, "params", lambda self, inputs: 0)  # a wrong prediction
     assert verify(cnnspec.parse_spec(SPEC), receptive_field=False).mismatches > 0
 
 
 @pytest.mark.parametrize("source", ["built", "emitted"])
-def test_it_is_imported_back(layer_scale, source):
+def test_it_is_imported_back(scale_layer, source):
     graph = cnnspec.parse_spec(SPEC)
     model = cnnspec.to_torch(graph) if source == "built" else load_source(emit(graph)).Scaled()
     imported = import_model(model, graph.input_shape, "scaled")
     assert imported.dropped == []
     again = cnnspec.parse_spec(imported.text)
     types = {n.name: n.type_name for n in again.nodes}
-    assert types["scale"] == types["block.scale"] == "layer_scale"
+    assert types["scale"] == types["block.scale"] == "test_scale"
     assert again.node("scale").layer.init == 0.5 and again.node("block.scale").layer.init == 1.0
     original, back = cnnspec.analyze(graph), cnnspec.analyze(again)
     # layer by layer the same shapes and parameters (the names and types may differ: the emitted
@@ -175,17 +176,17 @@ def test_it_is_imported_back(layer_scale, source):
     assert to_spec(rebuilt, graph.input_shape, "scaled") == imported.text
 
 
-def test_unregistered_it_is_unknown_everywhere(layer_scale):
-    cnnspec.parse_spec("input: [3, 4, 4]\nlayers: [{layer_scale: {}}]\n")  # known while registered
-    unregister(layer_scale)
+def test_unregistered_it_is_unknown_everywhere(scale_layer):
+    cnnspec.parse_spec("input: [3, 4, 4]\nlayers: [{test_scale: {}}]\n")  # known while registered
+    unregister(scale_layer)
     try:
         _unknown_everywhere()
     finally:
-        register(layer_scale)
+        register(scale_layer)
 
 
 def _unknown_everywhere():
-    assert lookup("layer_scale") is None
+    assert lookup("test_scale") is None
     with pytest.raises(cnnspec.SpecError):
-        cnnspec.parse_spec("input: [3, 4, 4]\nlayers: [{layer_scale: {}}]\n")
-    assert usable_class_name("LayerScale")
+        cnnspec.parse_spec("input: [3, 4, 4]\nlayers: [{test_scale: {}}]\n")
+    assert usable_class_name("TestScale")

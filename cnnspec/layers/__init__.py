@@ -6,10 +6,13 @@ from cnnspec.layers import (  # noqa: F401
     linear,
     merge,
     norm,
+    norm_layer,
     pool,
     resample,
+    scale,
     slicing,
     structural,
+    tensor,
 )
 from cnnspec.layers.base import GLOBAL, Attr, Layer, LayerInputError, TorchCall, Window
 from cnnspec.layers.registry import LAYERS, lookup

@@ -9,9 +9,10 @@ from cnnspec.util import dims
 
 @register
 class Linear(Layer):
-    """Fully-connected layer over the last dimension (``torch.nn.Linear``). Input features are
-    inferred; a declared ``in`` is checked against them, which catches a flatten of the wrong
-    size together with the input sizes that would give the declared one."""
+    """Fully-connected layer over the last dimension, at any rank (``torch.nn.Linear``): after
+    a flatten the features, on a channels-last (H, W, C) tensor the channels at every position.
+    Input features are inferred; a declared ``in`` is checked against them, which catches a
+    flatten of the wrong size together with the input sizes that would give the declared one."""
 
     type_name = "linear"
     aliases = ("fc", "dense")

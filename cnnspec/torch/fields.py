@@ -16,6 +16,7 @@ from torch import nn
 
 from cnnspec.api import analyze
 from cnnspec.ir.graph import Graph
+from cnnspec.layers.base import Mixes
 from cnnspec.torch.builder import factory_of, to_torch
 from cnnspec.torch.verify_report import Check
 
@@ -62,8 +63,10 @@ def _linearise(model, graph: Graph, facts) -> None:
 
 def _targets(graph: Graph, facts: dict) -> list:
     """The nodes whose field is measured: those that change it (a point-wise layer keeps its
-    input's) and merges, with (C, H, W) outputs, or without spatial axes when every unit has
-    one field (``linear`` after ``flatten``)."""
+    input's, and so does one with a 3-D output mixing only dims that hold no positions, a
+    channels-last layer norm, whose dims 1 and 2 are not the height and width) and merges, with
+    (C, H, W) outputs, or without spatial axes when every unit has one field (``linear``
+    after ``flatten``)."""
     chosen = []
     for node in graph.nodes:
         rf = facts[node.name].rf
@@ -72,8 +75,12 @@ def _targets(graph: Graph, facts: dict) -> list:
         spatial = len(facts[node.name].output) == 3
         if not spatial and not all(r.jump == 0 for r in rf):
             continue
-        if len(node.inputs) == 1 and node.layer.receptive_field(facts[node.name].inputs) is None:
-            continue
+        if len(node.inputs) == 1:
+            transform = node.layer.receptive_field(facts[node.name].inputs)
+            source = facts.get(node.inputs[0])
+            if transform is None or (spatial and isinstance(transform, Mixes) and source is not None
+                                     and source.rf == rf):
+                continue  # it mixes dims that hold no positions (a channels-last layer norm)
         chosen.append(node)
     return chosen
 

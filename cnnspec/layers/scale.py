@@ -1,0 +1,137 @@
+"""Layer scale: a learnable scale per channel (ConvNeXt, CaiT)."""
+
+from __future__ import annotations
+
+from cnnspec.layers.base import (
+    BOOL,
+    Attr,
+    AttrValueError,
+    Kind,
+    Layer,
+    LayerInputError,
+    NotImportable,
+    OwnModule,
+    TorchCall,
+    float_kind,
+    fmt_shape,
+    int_kind,
+)
+from cnnspec.layers.registry import register
+from cnnspec.util import dims
+from cnnspec.util.names import taken_by_torch
+
+#: the own module's attributes, which its parameter cannot be called
+_OWN_ATTRIBUTES = ("dim", "init", "param")
+
+
+def _parse_param(value, resolve):
+    if not isinstance(value, str) or not value.isidentifier():
+        raise AttrValueError(f"expected a parameter name (an identifier), got {value!r}")
+    if value in _OWN_ATTRIBUTES or taken_by_torch(value) or value.startswith("_"):
+        raise AttrValueError(f"'{value}' is an attribute of the module (of torch.nn.Module or "
+                             "of LayerScale); choose another parameter name")
+    return value
+
+
+_PARAM = Kind("parameter name", _parse_param, {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_]*$"})
+
+LAYER_SCALE = OwnModule("LayerScale", '''\
+class LayerScale(nn.Module):
+    """x times a learnable scale per channel along ``dim``. The scale has ``shape`` (``(C,)``,
+    or ``(C, 1, 1)`` as torchvision's ConvNeXt holds it) and is the parameter ``param``."""
+
+    def __init__(self, shape: tuple, dim: int = 1, init: float = 1e-6, param: str = "gamma"):
+        super().__init__()
+        self.dim, self.init, self.param = dim, init, param
+        self.register_parameter(param, nn.Parameter(torch.full(tuple(shape), init)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        scale = getattr(self, self.param)
+        return x * scale.view(-1, *(1,) * (x.dim() - 1 - self.dim % x.dim()))
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, init={self.init}, param={self.param!r}"
+''')
+
+
+@register
+class LayerScale(Layer):
+    """x times a learnable scale per channel (``gamma``, C parameters), as ConvNeXt's blocks
+    end: channels-first (``dim: 1``, ``x * gamma.view(1, -1, 1, 1)``; timm's ``LayerScale2d``
+    and ConvNeXt block ``gamma``) or channels-last (``dim: -1``; timm's ``LayerScale``).
+    torchvision's ConvNeXt block holds its scale as ``layer_scale`` of shape (C, 1, 1):
+    ``param: layer_scale`` and ``broadcast: true`` give that parameter (its key is the node's
+    name followed by ``.layer_scale``). One multiply per element."""
+
+    type_name = "layer_scale"
+    aliases = ("layerscale",)
+    family = "scale"
+    elementwise = True  # each output is its input times its channel's scale
+    ops_per_element = 1
+    torch_module = LAYER_SCALE
+    imported_from = ("LayerScale2d",)  # timm's; LayerScale (timm's channels-last, cnnspec's own)
+    attrs = (
+        Attr("init", float_kind(), default=1e-6, shapeless=True,
+             doc="the scales' initial value (ConvNeXt: 1e-6)"),
+        Attr("dim", int_kind(None), default=1,
+             doc="the channel dim, PyTorch's numbering (1: channels-first; -1: the last dim, "
+                 "channels-last)"),
+        Attr("param", _PARAM, default="gamma",
+             doc="the parameter's name, the last part of its state_dict key (`gamma` as timm; "
+                 "`layer_scale` as torchvision's ConvNeXt block)"),
+        Attr("broadcast", BOOL, default=False,
+             doc="the scale has the shape (C, 1, …, 1) that broadcasts against the sample "
+                 "(torchvision's ConvNeXt: (C, 1, 1)) instead of (C,)"),
+    )
+
+    def _channel(self, shape) -> int:
+        rank = len(shape) + 1
+        if not -rank <= self.dim < rank or self.dim % rank == 0:
+            raise LayerInputError(
+                f"layer_scale dim {self.dim} is not a channel dim of a {fmt_shape(shape)} sample "
+                f"({rank}-D with the batch)", hint=f"use a dim from 1 to {rank - 1}, or -1")
+        return self.dim % rank - 1
+
+    def output_shape(self, inputs):
+        (shape,) = inputs
+        self._channel(shape)
+        return shape
+
+    def param_shape(self, shape) -> tuple:
+        channel = self._channel(shape)
+        ones = len(shape) - 1 - channel if self.broadcast else 0
+        return (shape[channel], *(1,) * ones)
+
+    def params(self, inputs):
+        return dims.prod(self.param_shape(inputs[0]))
+
+    @classmethod
+    def from_torch(cls, module) -> dict:
+        name = type(module).__name__
+        if name == "LayerScale2d":  # timm's, channels-first
+            settings = {"dim": 1}
+        elif hasattr(module, "param"):  # cnnspec's own
+            settings = {"dim": module.dim, "param": module.param}
+            scale = getattr(module, module.param)
+            if scale.dim() > 1:
+                settings["broadcast"] = True
+        else:  # timm's LayerScale, channels-last
+            settings = {"dim": -1}
+        if getattr(module, "inplace", False):
+            raise NotImportable("an in-place layer scale is not supported")
+        init = getattr(module, "init_values", getattr(module, "init", 1e-6))
+        if init != 1e-6:
+            settings["init"] = init
+        return {k: v for k, v in settings.items()
+                if v != next(a.default for a in cls.attrs if a.name == k)}
+
+    def torch_call(self, inputs):
+        kwargs = {}
+        if self.dim != 1:
+            kwargs["dim"] = self.dim
+        if self.init != 1e-6:
+            kwargs["init"] = self.init
+        if self.param != "gamma":
+            kwargs["param"] = self.param
+        return TorchCall(self.torch_module.name, (self.param_shape(inputs[0]),), kwargs,
+                         arg_names=("shape",))
