@@ -1,6 +1,17 @@
 """Layer types. Importing this package registers every one of them."""
 
-from cnnspec.layers import activation, conv, linear, merge, norm, pool, resample, structural  # noqa: F401
+from cnnspec.layers import (  # noqa: F401
+    activation,
+    adaptive_pool,
+    conv,
+    conv_transpose,
+    linear,
+    merge,
+    norm,
+    pool,
+    resample,
+    structural,
+)
 from cnnspec.layers.base import GLOBAL, Attr, Layer, LayerInputError, TorchCall, Window
 from cnnspec.layers.registry import LAYERS, lookup
 
