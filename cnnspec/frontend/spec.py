@@ -292,9 +292,10 @@ def _input_shape(doc: LDict, values: dict, override) -> tuple:
             raise SpecStructureError(
                 "input must be a list: [channels, height, width]", pos, hint="e.g. input: [3, 224, 224]"
             )
-    if len(entries) not in (1, 3):
+    if not 1 <= len(entries) <= 4:
         raise SpecStructureError(
-            f"input has {len(entries)} dims; cnnspec takes [channels, height, width] or [features]",
+            f"input has {len(entries)} dims; cnnspec takes [channels, height, width], [channels, "
+            "length], [channels, depth, height, width] or [features]",
             pos,
         )
     shape = []
