@@ -79,7 +79,8 @@ def _conv_attrs(rank: int) -> tuple:
         Attr("padding", axes_padding_kind(rank), default=zeros,
              doc=f"int, {listing}, 'same' (stride 1 only) or 'valid'"),
         Attr("dilation", axes_kind(rank, 1), default=ones),
-        Attr("groups", int_kind(1), default=1),
+        Attr("groups", int_kind(1), default=1, doc="" if rank == 2 else
+             "grouped convolution; `groups` equal to the channels is depthwise"),
         Attr("bias", BOOL, default=True),
         Attr("in", int_kind(1), aliases=("in_channels",),
              doc="input channels; inferred, and checked when given", torch_arg="in_channels"),
