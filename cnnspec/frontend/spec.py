@@ -296,9 +296,16 @@ def _input_shape(doc: LDict, values: dict, override) -> tuple:
             raise SpecStructureError(
                 "input must be a list: [channels, height, width]", pos, hint="e.g. input: [3, 224, 224]"
             )
-    if len(entries) not in (1, 3):
+    declared = doc.get("input") if override is not None else None
+    if isinstance(declared, LList) and len(declared) != len(entries):  # the layers fit its rank
         raise SpecStructureError(
-            f"input has {len(entries)} dims; cnnspec takes [channels, height, width] or [features]",
+            f"input has {len(entries)} dims; the spec's input has {len(declared)} "
+            f"([{', '.join(map(str, declared))}])", pos,
+        )
+    if not 1 <= len(entries) <= 4:
+        raise SpecStructureError(
+            f"input has {len(entries)} dims; cnnspec takes [channels, height, width], [channels, "
+            "length], [channels, depth, height, width] or [features]",
             pos,
         )
     shape = []

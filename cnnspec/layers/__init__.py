@@ -2,7 +2,9 @@
 
 from cnnspec.layers import (  # noqa: F401
     activation,
+    adaptive_pool,
     conv,
+    conv_transpose,
     linear,
     merge,
     norm,

@@ -33,7 +33,7 @@ __all__ = [  # the layer protocol, with the attribute kinds and field descriptio
     "BOOL", "GLOBAL", "Attr", "AttrValueError", "Kind", "Layer", "LayerInputError", "Mixes",
     "NotImportable", "OwnModule", "TorchCall", "Weights", "Window", "choice_kind",
     "float_kind", "fmt_shape", "int_kind", "output_size_kind", "padding_kind", "pair_kind",
-    "spatial", "torch_pair",
+    "spatial", "spatial_rank", "torch_pair",
 ]
 
 
@@ -282,14 +282,33 @@ def torch_pair(value):
     return value
 
 
-def spatial(shape: tuple, what: str) -> tuple:
-    """The (H, W) of a (C, H, W) input, or a clear error for any other rank."""
-    if len(shape) != 3:
+def spatial(shape: tuple, what: str, rank: int = 2) -> tuple:
+    """The ``rank`` spatial sizes of an input: (H, W) of a (C, H, W) one by default, (L,) of
+    (C, L) for rank 1, (D, H, W) of (C, D, H, W) for rank 3; a clear error for any other."""
+    if len(shape) != rank + 1:
+        if rank == 2:
+            raise LayerInputError(
+                f"{what} needs a (channels, height, width) input, got shape {fmt_shape(shape)}",
+                hint="2-D layers cannot follow flatten or linear",
+            )
+        axes = ("length",) if rank == 1 else ("depth", "height", "width")
         raise LayerInputError(
-            f"{what} needs a (channels, height, width) input, got shape {fmt_shape(shape)}",
-            hint="2-D layers cannot follow flatten or linear",
+            f"{what} needs a ({', '.join(('channels', *axes))}) input, got shape {fmt_shape(shape)}",
+            hint=f"{rank}-D layers take {rank + 1}-dim inputs (batch not counted)",
         )
-    return shape[1], shape[2]
+    return tuple(shape[1:])
+
+
+def spatial_rank(shape: tuple, what: str) -> int:
+    """How many spatial axes a (C, L), (C, H, W) or (C, D, H, W) input has, or a clear error
+    (for layers that take any of them: global pooling, interpolation)."""
+    if not 2 <= len(shape) <= 4:
+        raise LayerInputError(
+            f"{what} needs a (channels, length), (channels, height, width) or (channels, depth, "
+            f"height, width) input, got shape {fmt_shape(shape)}",
+            hint="it cannot follow flatten or linear",
+        )
+    return len(shape) - 1
 
 
 def fmt_shape(shape: tuple) -> str:

@@ -1,10 +1,12 @@
-"""Pooling layers: max and average with a fixed window, adaptive and global."""
+"""Pooling layers with a fixed window: max and average, over 1, 2 or 3 spatial axes
+(adaptive and global pooling: ``cnnspec.layers.adaptive_pool``)."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from cnnspec.layers.base import (
     BOOL,
-    GLOBAL,
     Attr,
     AttrValueError,
     Layer,
@@ -13,14 +15,13 @@ from cnnspec.layers.base import (
     TorchCall,
     Window,
     int_kind,
-    output_size_kind,
     pair_kind,
     spatial,
-    torch_pair,
 )
 from cnnspec.layers.bins import adaptive_bins as adaptive_bins  # re-exported
-from cnnspec.layers.bins import adaptive_widths, ratio
-from cnnspec.layers.conv import Conv2d, compact
+from cnnspec.layers.bins import adaptive_widths as adaptive_widths  # re-exported
+from cnnspec.layers.conv import Conv1d, Conv2d, Conv3d
+from cnnspec.layers.ndim import AXIS_NAMES, axes_kind, compact, torch_tuple
 from cnnspec.layers.registry import register
 from cnnspec.util import dims
 
@@ -47,13 +48,14 @@ def pool_output_size(size, kernel: int, stride: int, padding: int, dilation: int
 
 
 class _Pool(Layer):
-    """Shared rules of max and average pooling with a fixed window."""
+    """Shared rules of max and average pooling with a fixed window over ``rank`` axes."""
 
     family = "pool"
     shorthand = "kernel"
+    rank: ClassVar[int] = 2
 
     def _dilation(self):
-        return (1, 1)
+        return (1,) * self.rank
 
     def _stride(self):
         return self.kernel if self.stride is None else self.stride
@@ -73,14 +75,14 @@ class _Pool(Layer):
 
     def output_shape(self, inputs):
         (shape,) = inputs
-        size = spatial(shape, self.type_name)
+        size = spatial(shape, self.type_name, self.rank)
         return (shape[0],) + tuple(
             pool_output_size(n, k, s, p, d, self.ceil_mode)
             for n, k, s, p, d in zip(size, self.kernel, self._stride(), self.padding, self._dilation())
         )
 
     def elementwise_ops(self, inputs, output):
-        return dims.prod(output) * self.kernel[0] * self.kernel[1]
+        return dims.prod(output) * dims.prod(self.kernel)
 
     def receptive_field(self, inputs):
         return [
@@ -92,82 +94,52 @@ class _Pool(Layer):
         kwargs = {"kernel_size": compact(self.kernel)}
         if self.stride is not None and self.stride != self.kernel:
             kwargs["stride"] = compact(self.stride)
-        if self.padding != (0, 0):
+        if any(self.padding):
             kwargs["padding"] = compact(self.padding)
         return kwargs
 
 
-_POOL_ATTRS = (
-    Attr("kernel", pair_kind(1), required=True, aliases=("kernel_size",), torch_arg="kernel_size"),
-    Attr("stride", pair_kind(1), default=None, doc="defaults to the kernel size"),
-    Attr("padding", pair_kind(0), default=(0, 0)),
-)
-
-
-@register
-class MaxPool2d(_Pool):
-    """2-D max pooling (``torch.nn.MaxPool2d``)."""
-
-    type_name = "maxpool2d"
-    aliases = ("maxpool",)
-    imported_from = ("MaxPool2d",)
-    attrs = (
-        *_POOL_ATTRS,
-        Attr("dilation", pair_kind(1), default=(1, 1)),
-        Attr("ceil_mode", BOOL, default=False),
+def _pool_attrs(rank: int) -> tuple:
+    if rank == 2:
+        return (
+            Attr("kernel", pair_kind(1), required=True, aliases=("kernel_size",),
+                 torch_arg="kernel_size"),
+            Attr("stride", pair_kind(1), default=None, doc="defaults to the kernel size"),
+            Attr("padding", pair_kind(0), default=(0, 0)),
+        )
+    listing = "[" + ", ".join(AXIS_NAMES[rank]) + "]"
+    return (
+        Attr("kernel", axes_kind(rank, 1), required=True, aliases=("kernel_size",),
+             torch_arg="kernel_size", doc=f"window size: int or {listing}"),
+        Attr("stride", axes_kind(rank, 1), default=None, doc="defaults to the kernel size"),
+        Attr("padding", axes_kind(rank, 0), default=(0,) * rank, doc="padding on each side"),
     )
 
-    def _dilation(self):
-        return self.dilation
 
-    def linear_twin(self, inputs):
-        """Average pooling over the same windows; a dilated window's averaging (depthwise)
-        convolution."""
-        if self.dilation != (1, 1):
-            channels = inputs[0][0]
-            return Conv2d(out=channels, kernel=self.kernel, stride=self._stride(), padding=self.padding,
-                          dilation=self.dilation, groups=channels, bias=False)
-        return AvgPool2d(kernel=self.kernel, stride=self.stride, padding=self.padding,
-                         ceil_mode=self.ceil_mode)
-
-    @classmethod
-    def from_torch(cls, module) -> dict:
-        if module.return_indices:
-            raise NotImportable("MaxPool2d(return_indices=True) is not supported")
-        settings = _pool_settings(module)
-        if torch_pair(module.dilation) != 1:
-            settings["dilation"] = torch_pair(module.dilation)
-        return settings
-
-    def torch_call(self, inputs):
-        kwargs = self._common_kwargs()
-        if self.dilation != (1, 1):
-            kwargs["dilation"] = compact(self.dilation)
-        if self.ceil_mode:
-            kwargs["ceil_mode"] = True
-        return TorchCall("MaxPool2d", (), kwargs, defaults={"padding": 0})
+def _max_attrs(rank: int) -> tuple:
+    return (*_pool_attrs(rank), Attr("dilation", axes_kind(rank, 1), default=(1,) * rank,
+                                     doc="" if rank == 2 else "spacing of window taps"),
+            Attr("ceil_mode", BOOL, default=False))
 
 
-@register
-class AvgPool2d(_Pool):
-    """2-D average pooling (``torch.nn.AvgPool2d``)."""
+def _avg_attrs(rank: int) -> tuple:
+    doc = rank != 2
+    attrs = (*_pool_attrs(rank), Attr("ceil_mode", BOOL, default=False),
+             Attr("count_include_pad", BOOL, default=True,
+                  doc="count padding zeros in the divisor" if doc else ""))
+    if rank == 1:  # AvgPool1d has no divisor_override
+        return attrs
+    return (*attrs, Attr("divisor_override", int_kind(1), default=None,
+                         doc="divide by this instead of the window size" if doc else ""))
 
-    type_name = "avgpool2d"
-    aliases = ("avgpool",)
-    imported_from = ("AvgPool2d",)
-    attrs = (
-        *_POOL_ATTRS,
-        Attr("ceil_mode", BOOL, default=False),
-        Attr("count_include_pad", BOOL, default=True),
-        Attr("divisor_override", int_kind(1), default=None),
-    )
 
+class _AvgPool(_Pool):
     @classmethod
     def from_torch(cls, module) -> dict:
         settings = _pool_settings(module)
         if not module.count_include_pad:
             settings["count_include_pad"] = False
-        if module.divisor_override is not None:
+        if getattr(module, "divisor_override", None) is not None:
             settings["divisor_override"] = module.divisor_override
         return settings
 
@@ -177,142 +149,116 @@ class AvgPool2d(_Pool):
             kwargs["ceil_mode"] = True
         if not self.count_include_pad:
             kwargs["count_include_pad"] = False
-        if self.divisor_override is not None:
+        if getattr(self, "divisor_override", None) is not None:
             kwargs["divisor_override"] = self.divisor_override
-        return TorchCall("AvgPool2d", (), kwargs, defaults={"padding": 0})
+        return TorchCall(f"AvgPool{self.rank}d", (), kwargs, defaults={"padding": 0})
 
 
-def _pool_settings(m) -> dict:
-    """A torch MaxPool2d / AvgPool2d's window settings."""
-    settings = {"kernel": torch_pair(m.kernel_size)}
-    if m.stride is not None and torch_pair(m.stride) != torch_pair(m.kernel_size):
-        settings["stride"] = torch_pair(m.stride)
-    if torch_pair(m.padding) != 0:
-        settings["padding"] = torch_pair(m.padding)
-    if m.ceil_mode:
-        settings["ceil_mode"] = True
-    return settings
+@register
+class AvgPool1d(_AvgPool):
+    """1-D average pooling (``torch.nn.AvgPool1d``) over a (channels, length) input."""
+
+    type_name = "avgpool1d"
+    rank = 1
+    imported_from = ("AvgPool1d",)
+    attrs = _avg_attrs(1)
 
 
-class _Adaptive(Layer):
-    family = "pool"
-    shorthand = "output_size"
-    torch_class = ""
+@register
+class AvgPool2d(_AvgPool):
+    """2-D average pooling (``torch.nn.AvgPool2d``)."""
 
-    def _targets(self, shape):
-        return tuple(n if o is None else o for n, o in zip(spatial(shape, self.type_name), self.output_size))
+    type_name = "avgpool2d"
+    aliases = ("avgpool",)
+    imported_from = ("AvgPool2d",)
+    attrs = _avg_attrs(2)
 
-    def output_shape(self, inputs):
-        (shape,) = inputs
-        return (shape[0], *self._targets(shape))
 
-    def elementwise_ops(self, inputs, output):
-        """Every input element of every bin is read once (bins overlap when o does not divide n):
-        per axis the bins' widths add up to n + o − gcd(n, o)."""
-        (shape,) = inputs
-        total = shape[0]
-        for n, o in zip(shape[1:], self._targets(shape)):
-            total = total * adaptive_widths(n, o)[2]
-        return total
+@register
+class AvgPool3d(_AvgPool):
+    """3-D average pooling (``torch.nn.AvgPool3d``) over a (channels, depth, height, width)
+    input."""
 
-    def receptive_field(self, inputs):
-        """When o divides n the bins form a plain window (k = s = n/o); with o = 1 the layer is
-        global. Otherwise bins of varying width or spacing are described as one approximate
-        window: the widest bin, a stride spacing the first and last bins' centres exactly
-        ((n − first width) / (o − 1), the first and last bins being equally wide) and a padding
-        centring the first bin; the union of all the units' fields is the input's."""
-        (shape,) = inputs
-        windows = []
-        for n, o in zip(shape[1:], self._targets(shape)):
-            if o == 1:  # one unit over everything: the same field as any later broadcast of it
-                windows.append(GLOBAL)
-                continue
-            if not isinstance(n, int):
-                windows.append(self._symbolic_window(n, o))
-                continue
-            first, widest, _ = adaptive_widths(n, o)
-            if n % o <= 1:  # one grid of equal windows: n = o·q or o·q + 1 (7 to 3: k 3, s 2)
-                windows.append(Window(first, n // o, 0, outputs=o))
-                continue
-            windows.append(Window(widest, ratio(n - first, o - 1), ratio(widest - first, 2),
-                                  outputs=o, keeps_union=True,
-                                  approximate=f"adaptive pooling of {n} units to {o} bins: the "
-                                              "bins differ in width or spacing"))
-        return windows
+    type_name = "avgpool3d"
+    rank = 3
+    imported_from = ("AvgPool3d",)
+    attrs = _avg_attrs(3)
 
-    def _symbolic_window(self, n, o: int):
-        """A formula size: the bins are even only for some sizes (where o divides n)."""
-        return Window(dims.ceildiv(n, o), ratio(n - dims.ceildiv(n, o), o - 1), 0, outputs=o,
-                      keeps_union=True,
-                      approximate=f"adaptive pooling of {dims.fmt(n)} units to {o} bins: even bins "
-                                  f"only where {o} divides {dims.fmt(n)}")
 
-    @classmethod
-    def from_torch_function(cls, args, kwargs, is_tensor):
-        size = kwargs.get("output_size", args[1] if len(args) > 1 else None)
-        return cls.type_name, {"output_size": list(size) if isinstance(size, (tuple, list)) else size}, \
-            list(args[:1])
+_AVG = {1: AvgPool1d, 2: AvgPool2d, 3: AvgPool3d}
+_CONV = {1: Conv1d, 2: Conv2d, 3: Conv3d}
+
+
+class _MaxPool(_Pool):
+    def _dilation(self):
+        return self.dilation
+
+    def linear_twin(self, inputs):
+        """Average pooling over the same windows; a dilated window's averaging (depthwise)
+        convolution."""
+        if any(d != 1 for d in self.dilation):
+            channels = inputs[0][0]
+            return _CONV[self.rank](out=channels, kernel=self.kernel, stride=self._stride(),
+                                    padding=self.padding, dilation=self.dilation, groups=channels,
+                                    bias=False)
+        return _AVG[self.rank](kernel=self.kernel, stride=self.stride, padding=self.padding,
+                               ceil_mode=self.ceil_mode)
 
     @classmethod
     def from_torch(cls, module) -> dict:
-        size = module.output_size
-        if isinstance(size, (tuple, list)):
-            size = list(size) if size[0] != size[1] or size[0] is None else size[0]
-        return {"output_size": size}
+        if module.return_indices:
+            raise NotImportable(f"{type(module).__name__}(return_indices=True) is not supported")
+        settings = _pool_settings(module)
+        if torch_tuple(module.dilation) != 1:
+            settings["dilation"] = torch_tuple(module.dilation)
+        return settings
 
     def torch_call(self, inputs):
-        size = self.output_size
-        arg = size[0] if size[0] == size[1] and size[0] is not None else tuple(size)
-        return TorchCall(self.torch_class, (arg,), {}, arg_names=("output_size",))
+        kwargs = self._common_kwargs()
+        if any(d != 1 for d in self.dilation):
+            kwargs["dilation"] = compact(self.dilation)
+        if self.ceil_mode:
+            kwargs["ceil_mode"] = True
+        return TorchCall(f"MaxPool{self.rank}d", (), kwargs, defaults={"padding": 0})
 
 
 @register
-class AdaptiveAvgPool2d(_Adaptive):
-    """Adaptive average pooling to a fixed output size (``torch.nn.AdaptiveAvgPool2d``)."""
+class MaxPool1d(_MaxPool):
+    """1-D max pooling (``torch.nn.MaxPool1d``) over a (channels, length) input."""
 
-    type_name = "adaptive_avgpool2d"
-    imported_from = ("AdaptiveAvgPool2d",)
-    imported_functions = ("torch.nn.functional.adaptive_avg_pool2d",)
-    aliases = ("adaptive_avgpool",)
-    torch_class = "AdaptiveAvgPool2d"
-    attrs = (Attr("output_size", output_size_kind(), required=True),)
+    type_name = "maxpool1d"
+    rank = 1
+    imported_from = ("MaxPool1d",)
+    attrs = _max_attrs(1)
 
 
 @register
-class AdaptiveMaxPool2d(_Adaptive):
-    """Adaptive max pooling to a fixed output size (``torch.nn.AdaptiveMaxPool2d``)."""
+class MaxPool2d(_MaxPool):
+    """2-D max pooling (``torch.nn.MaxPool2d``)."""
 
-    type_name = "adaptive_maxpool2d"
-    imported_from = ("AdaptiveMaxPool2d",)
-    imported_functions = ("torch.nn.functional.adaptive_max_pool2d",)
-    aliases = ("adaptive_maxpool",)
-    torch_class = "AdaptiveMaxPool2d"
-    attrs = (Attr("output_size", output_size_kind(), required=True),)
-
-    def linear_twin(self, inputs):
-        return AdaptiveAvgPool2d(output_size=self.output_size)
+    type_name = "maxpool2d"
+    aliases = ("maxpool",)
+    imported_from = ("MaxPool2d",)
+    attrs = _max_attrs(2)
 
 
 @register
-class GlobalAvgPool(_Adaptive):
-    """Global average pooling: every channel to 1x1 (``torch.nn.AdaptiveAvgPool2d(1)``)."""
+class MaxPool3d(_MaxPool):
+    """3-D max pooling (``torch.nn.MaxPool3d``) over a (channels, depth, height, width) input."""
 
-    type_name = "global_avgpool"
-    aliases = ("gap",)
-    shorthand = None
-    torch_class = "AdaptiveAvgPool2d"
-    output_size = (1, 1)
+    type_name = "maxpool3d"
+    rank = 3
+    imported_from = ("MaxPool3d",)
+    attrs = _max_attrs(3)
 
 
-@register
-class GlobalMaxPool(_Adaptive):
-    """Global max pooling: every channel to 1x1 (``torch.nn.AdaptiveMaxPool2d(1)``)."""
-
-    type_name = "global_maxpool"
-    shorthand = None
-    torch_class = "AdaptiveMaxPool2d"
-    output_size = (1, 1)
-
-    def linear_twin(self, inputs):
-        return AdaptiveAvgPool2d(output_size=self.output_size)
-
+def _pool_settings(m) -> dict:
+    """A torch max or average pooling module's window settings."""
+    settings = {"kernel": torch_tuple(m.kernel_size)}
+    if m.stride is not None and torch_tuple(m.stride) != torch_tuple(m.kernel_size):
+        settings["stride"] = torch_tuple(m.stride)
+    if torch_tuple(m.padding) != 0:
+        settings["padding"] = torch_tuple(m.padding)
+    if m.ceil_mode:
+        settings["ceil_mode"] = True
+    return settings

@@ -65,7 +65,7 @@ class Context:
 
     def _find_windows(self, node: Node) -> list[Window] | None:
         inputs = self.inputs(node)
-        if len(inputs) != 1 or len(inputs[0]) != 3:
+        if len(inputs) != 1 or not 2 <= len(inputs[0]) <= 4:  # (C, L), (C, H, W), (C, D, H, W)
             return None
         windows = node.layer.receptive_field(inputs)
         if windows is None or windows == GLOBAL or not isinstance(windows, list):
@@ -79,9 +79,10 @@ class Context:
         return node.layer.weights(self.inputs(node))
 
     def is_conv(self, node: Node) -> bool:
-        """A convolution: a layer with weights sliding over a (C, H, W) input."""
+        """A convolution: a layer with weights sliding over a (C, L), (C, H, W) or (C, D, H, W)
+        input."""
         return self.weights(node) is not None and not node.layer.fully_connected \
-            and len(self.inputs(node)[0]) == 3
+            and 2 <= len(self.inputs(node)[0]) <= 4
 
     def passes_through(self, node: Node) -> bool:
         """A node that keeps positions and channels: activations, batch norm, dropout, identity."""
@@ -99,7 +100,9 @@ class Context:
 
 
 def hw(shape) -> str:
-    return "x".join(str(d) for d in shape[1:]) if len(shape) == 3 else "x".join(map(str, shape))
+    """The spatial sizes of a map (``56x56``; ``8x56x56`` for a volume, ``400`` for a
+    sequence), or the whole shape of features."""
+    return "x".join(str(d) for d in shape[1:]) if 2 <= len(shape) <= 4 else "x".join(map(str, shape))
 
 
 def pct(part, whole) -> str:

@@ -27,6 +27,10 @@ against gradients.
 Which spatial axes a tensor dim holds is tracked as a *layout*: (C, H, W) holds H in dim 1
 and W in dim 2; a flatten merges dims (``Layer.regroup``), so ``linear`` after
 ``flatten(start_dim=1, end_dim=2)`` mixes W only.
+
+An input has one, two or three spatial axes — (C, L), (C, H, W), (C, D, H, W) — and every
+node gets one field per axis, named by ``axis_names`` (L; H, W; D, H, W); an input of
+features only, [F], has none.
 """
 
 from __future__ import annotations
@@ -36,12 +40,13 @@ from cnnspec.ir.graph import INPUT, Graph
 from cnnspec.layers.base import GLOBAL, Mixes
 from cnnspec.passes.rf_geometry import AXES as AXES  # re-exported
 from cnnspec.passes.rf_geometry import OTHER
+from cnnspec.passes.rf_geometry import axis_names as axis_names  # re-exported
 from cnnspec.passes.rf_merge import merge_fields
 from cnnspec.passes.rf_window import apply_step
 
 
 def receptive_fields(graph: Graph, result: Analysis) -> None:
-    if len(result.input_shape) != 3:
+    if len(result.input_shape) < 2:
         return  # no spatial axes: nothing to say
     for name, field in _propagate(graph, result, local=False):
         result.facts[name].rf = field
@@ -52,7 +57,7 @@ def local_fields(graph: Graph, result: Analysis) -> dict:
     a merge ignores inputs whose field is one for all positions when another input has
     positions (a squeeze-and-excitation gate makes every unit depend on the whole image, but
     the features it scales are still local). Returns {node: fields per axis}."""
-    if len(result.input_shape) != 3:
+    if len(result.input_shape) < 2:
         return {}
     return dict(_propagate(graph, result, local=True))
 
@@ -61,9 +66,10 @@ def _propagate(graph: Graph, result: Analysis, local: bool):
     """(node name, fields per axis) in graph order."""
     facts = result.facts
     extent = tuple(result.input_shape[1:])  # input pixels per axis
+    axes = tuple(range(len(extent)))
     fields = {INPUT: tuple(RF(1, 1, 0, n, reach=(0, n - 1) if isinstance(n, int) else None)
                            for n in extent)}
-    layouts = {INPUT: ((OTHER,), (0,), (1,))}
+    layouts = {INPUT: ((OTHER,), *((a,) for a in axes))}
     for node in graph.nodes:
         f = facts[node.name]
         if len(node.inputs) == 1:
@@ -71,34 +77,34 @@ def _propagate(graph: Graph, result: Analysis, local: bool):
         else:
             current, layout = merge_fields(node, [fields[s] for s in node.inputs],
                                      [layouts[s] for s in node.inputs], f, result, local)
-        steps = _steps(node.layer.receptive_field(f.inputs), layout)
-        if steps is not None:
-            units = f.output[1:] if len(f.output) == 3 else (None, None)  # the true unit counts
+        steps = _steps(node.layer.receptive_field(f.inputs), layout, axes)
+        if steps is not None:  # the true unit counts when the output has the input's axes
+            units = f.output[1:] if len(f.output) == len(axes) + 1 else (None,) * len(axes)
             current = tuple(apply_step(node.name, rf, step, n) for rf, step, n in zip(current, steps, units))
         groups = node.layer.regroup(f.inputs)
         if groups is not None:
             layout = tuple(tuple(t for d in group for t in layout[d]) for group in groups)
         if len(layout) != len(f.output):  # a reshape the layer did not describe: any dim may hold any axis
-            layout = tuple((OTHER, 0, 1) for _ in f.output)
+            layout = tuple((OTHER, *axes) for _ in f.output)
         counts = [rf.count for rf in current]
         for dim, entry in enumerate(layout):
             if len(entry) == 1 and entry[0] != OTHER:  # a dim that is one spatial axis: its units
                 counts[entry[0]] = f.output[dim]
-        if counts[0] != current[0].count or counts[1] != current[1].count:
+        if any(n != rf.count for n, rf in zip(counts, current)):
             current = tuple(rf._replace(count=n) for rf, n in zip(current, counts))
-        if current[0].reach == () or current[1].reach == ():  # no pixel along one axis: none at all
+        if any(rf.reach == () for rf in current):  # no pixel along one axis: none at all
             current = tuple(rf._replace(reach=()) for rf in current)
         fields[node.name], layouts[node.name] = current, layout
         yield node.name, current
 
 
-def _steps(transform, layout) -> tuple | None:
+def _steps(transform, layout, axes: tuple) -> tuple | None:
     """The layer's transform as one step per spatial axis (Window, GLOBAL or None)."""
     if transform is None:
         return None
     if transform == GLOBAL:
-        return (GLOBAL, GLOBAL)
+        return (GLOBAL,) * len(axes)
     if isinstance(transform, Mixes):
         mixed = {t for d in transform.dims for t in layout[d] if t != OTHER}
-        return tuple(GLOBAL if a in mixed else None for a in (0, 1)) if mixed else None
+        return tuple(GLOBAL if a in mixed else None for a in axes) if mixed else None
     return tuple(transform)

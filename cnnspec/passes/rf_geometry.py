@@ -8,10 +8,17 @@ from __future__ import annotations
 from fractions import Fraction
 
 from cnnspec.ir.facts import RF
+from cnnspec.layers.ndim import axis_letters
 from cnnspec.util import dims
 
-OTHER = -1  # a layout token for channels or features; 0 and 1 are the spatial axes H and W
-AXES = "HW"
+OTHER = -1  # a layout token for channels or features; 0, 1, … are the spatial axes
+AXES = "HW"  # the axes of a (C, H, W) input
+
+
+def axis_names(count: int) -> str:
+    """The letters of ``count`` spatial axes: L for (C, L), HW for (C, H, W), DHW for
+    (C, D, H, W)."""
+    return axis_letters(count)
 
 
 def inexact(rf: RF, name: str, why: str) -> RF:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from cnnspec.ir.facts import RF, Analysis, to_number
-from cnnspec.passes.rf_geometry import AXES, OTHER, box, from_box, inexact
+from cnnspec.passes.rf_geometry import OTHER, axis_names, box, from_box, inexact
 from cnnspec.util import dims
 
 
@@ -17,25 +17,26 @@ def merge_fields(node, incoming: list, layouts: list, facts, result: Analysis, l
     layout = layouts[0]
     side_by_side = stack is not None and len(layout[stack]) == 1 and layout[stack][0] != OTHER
     merged = []
-    for axis in (0, 1):
+    names = axis_names(len(incoming[0]))
+    for axis in range(len(incoming[0])):
         rfs = [fields[axis] for fields in incoming]
         held = stack is not None and axis in layout[stack]
         if any(other != layout for other in layouts[1:]):
             field = inexact(_widest(rfs), node.name, "its inputs hold the positions in different dims")
         elif held and side_by_side:
-            field = _stack(node.name, rfs, axis)
+            field = _stack(node.name, rfs, names[axis])
         elif side_by_side:  # along the other axis each unit is one input's: they must agree
             field = _widest(rfs)
             if any(r._replace(count=0) != rfs[0]._replace(count=0) for r in rfs):
                 field = inexact(field, node.name, f"it places side by side inputs whose fields "
-                                                   f"along {AXES[axis]} differ")
+                                                   f"along {names[axis]} differ")
         elif held and (len({r.count for r in rfs}) > 1 or len({r.jump == 0 for r in rfs}) > 1):
             field = inexact(_widest(rfs), node.name,
                              "it concatenates flattened features of different grids (or mixed "
-                             f"with features that hold no position) along {AXES[axis]}")
+                             f"with features that hold no position) along {names[axis]}")
         else:
             count = max((r.count for r in rfs), key=dims.probe)
-            field = _combine(node.name, rfs, axis, count, result, local)
+            field = _combine(node.name, rfs, names[axis], count, result, local)
         merged.append(field._replace(reach=_reach_union([r.reach for r in rfs])))
     return tuple(merged), layout
 
@@ -67,7 +68,7 @@ def _le(a, b) -> bool | None:
     return dims.is_true(dims.normalize(b - a) >= 0)
 
 
-def _joined(rfs: list, jump, count, name: str, axis: int) -> RF:
+def _joined(rfs: list, jump, count, name: str, axis: str) -> RF:
     """The hull of fields that move alike (or are fixed): per unit, from the lowest first to
     the highest last pixel."""
     lows, highs = zip(*(box(r) for r in rfs))
@@ -77,7 +78,7 @@ def _joined(rfs: list, jump, count, name: str, axis: int) -> RF:
     if low is None or high is None:  # formulas in an order that depends on the input size
         widest = _widest(rfs)
         return inexact(widest._replace(jump=jump, count=count), name,
-                        f"its inputs' fields along {AXES[axis]} nest only for some input sizes")
+                        f"its inputs' fields along {axis} nest only for some input sizes")
     return from_box(low, high, jump, count, exact, reason)
 
 
@@ -93,7 +94,7 @@ def _extreme(values, pick):
     return best
 
 
-def _combine(name: str, rfs: list, axis: int, count, result: Analysis, local: bool) -> RF:
+def _combine(name: str, rfs: list, axis: str, count, result: Analysis, local: bool) -> RF:
     """Units at the same position combined (add, mul, concat along the channels)."""
     fixed = [r for r in rfs if r.jump == 0 or r.count == 1]  # one field for every position
     moving = [r for r in rfs if not (r.jump == 0 or r.count == 1)]
@@ -107,17 +108,17 @@ def _combine(name: str, rfs: list, axis: int, count, result: Analysis, local: bo
         starts = [r.start for r in moving]
         offset = _offset(starts)
         result.merge_alignment.append({
-            "node": name, "axis": AXES[axis],
+            "node": name, "axis": axis,
             "jumps": [to_number(r.jump) for r in moving], "starts": [to_number(v) for v in starts],
             "offset": to_number(offset) if offset is not None else None,
         })
     if any(r.jump != jump for r in moving):
         jumps = ", ".join(str(to_number(r.jump)) for r in moving)
         return inexact(_widest(moving)._replace(count=count), name,
-                        f"it merges inputs with different jumps ({jumps}) along {AXES[axis]}")
+                        f"it merges inputs with different jumps ({jumps}) along {axis}")
     field = _joined(moving, jump, count, name, axis)
     if field.exact and not _sides_agree(moving):
-        field = inexact(field, name, f"along {AXES[axis]}, the input whose field reaches furthest "
+        field = inexact(field, name, f"along {axis}, the input whose field reaches furthest "
                                       "is not the one that depends on the outermost pixels")
     if not fixed:
         return field
@@ -133,7 +134,7 @@ def _combine(name: str, rfs: list, axis: int, count, result: Analysis, local: bo
         return gate._replace(size=widest.size, exact=exact,
                              reason=field.reason if not field.exact else gate.reason)
     return inexact(field._replace(size=max((gate.size, field.size), key=dims.probe)), name,
-                    f"a broadcast input along {AXES[axis]} does not depend on every pixel the "
+                    f"a broadcast input along {axis} does not depend on every pixel the "
                     "other inputs do")
 
 
@@ -156,13 +157,13 @@ def _sides_agree(rfs: list) -> bool:
             and any(hi == high and r.reach and r.reach[1] == last for hi, r in zip(highs, rfs)))
 
 
-def _stack(name: str, rfs: list, axis: int) -> RF:
+def _stack(name: str, rfs: list, axis: str) -> RF:
     """Concat along a spatial axis: the inputs' units one after another."""
     count = sum((r.count for r in rfs), 0)
     first = rfs[0]
     if any(r.reach != first.reach for r in rfs):
         return inexact(_widest(rfs)._replace(jump=first.jump, start=first.start, count=count), name,
-                        f"concat along {AXES[axis]} places side by side inputs that depend on "
+                        f"concat along {axis} places side by side inputs that depend on "
                         "different pixels")
     fixed = all(r.jump == 0 or r.count == 1 for r in rfs)
     if fixed and all(r.size == first.size and r.start == first.start for r in rfs):
@@ -175,7 +176,7 @@ def _stack(name: str, rfs: list, axis: int) -> RF:
     field = _widest(rfs)._replace(jump=first.jump, start=first.start, count=count)
     if continues:
         return field
-    return inexact(field, name, f"concat along {AXES[axis]} places its inputs' units one after "
+    return inexact(field, name, f"concat along {axis} places its inputs' units one after "
                                  "another, and they do not continue one grid")
 
 

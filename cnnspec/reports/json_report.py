@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from cnnspec.ir.facts import CONVENTIONS, SCHEMA_VERSION, Analysis
+from cnnspec.passes.rf_geometry import axis_names
 from cnnspec.util import dims
 from cnnspec.version import __version__
 
@@ -27,7 +28,7 @@ def rf_json(facts) -> dict | None:
 
 def rf_reason(fields) -> str | None:
     """Why a field is not exact: the first cause on each axis (once when they agree)."""
-    reasons = [(axis, rf.reason) for axis, rf in zip("HW", fields) if not rf.exact]
+    reasons = [(axis, rf.reason) for axis, rf in zip(axis_names(len(fields)), fields) if not rf.exact]
     distinct = list(dict.fromkeys(r for _, r in reasons))
     if not distinct:
         return None

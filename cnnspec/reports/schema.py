@@ -211,8 +211,9 @@ def _top_properties(known: list) -> dict:
         "name": {"type": "string"},
         "description": {"type": "string"},
         "input": {
-            "type": "array", "minItems": 1, "maxItems": 3,
-            "description": "[channels, height, width]; names such as H make the analysis symbolic",
+            "type": "array", "minItems": 1, "maxItems": 4,
+            "description": "[channels, height, width] (or [channels, length], [channels, depth, "
+                           "height, width], [features]); names such as H make the analysis symbolic",
             "items": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string"}]},
         },
         "vars": {

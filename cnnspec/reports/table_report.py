@@ -12,9 +12,9 @@ def _rf_text(facts) -> str:
     """The field's size; ``~`` in front when it is not exact (an approximation)."""
     if not facts.rf:
         return "-"
-    h, w = (dims.fmt(rf.size) for rf in facts.rf)
+    sizes = [dims.fmt(rf.size) for rf in facts.rf]  # per spatial axis (one, two or three)
     mark = "" if all(rf.exact for rf in facts.rf) else "~"
-    return mark + (h if h == w else f"{h}x{w}")
+    return mark + (sizes[0] if len(set(sizes)) == 1 else "x".join(sizes))
 
 
 #: With no --depth, blocks are collapsed until the table has at most this many rows.

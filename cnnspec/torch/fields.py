@@ -25,21 +25,31 @@ RF_FALLBACK_SIDE = 320
 RF_BATCH = 32
 
 
+def max_side(rank: int, side: int = RF_MAX_SIDE) -> int:
+    """The largest side measured over ``rank`` spatial axes: ``side`` in 2-D, and as many
+    positions in all (side²) in 1-D and 3-D (9216 along a length, 20 a side of a volume)."""
+    limit = side ** 2
+    return next(n for n in range(limit, 0, -1) if n ** rank <= limit) if rank != 2 else side
+
+
 def rf_input(graph: Graph, shape: tuple) -> tuple | None:
     """The input at which fields are measured: the analysed one if small enough, else the
-    largest valid square input up to RF_MAX_SIDE."""
-    if max(shape[1:]) <= RF_MAX_SIDE:
+    largest valid square (cube) input up to ``max_side``."""
+    rank = len(shape) - 1
+    limit = max_side(rank)
+    if max(shape[1:]) <= limit:
         return shape
     from cnnspec.api import shapes_only
     from cnnspec.errors import ShapeError
 
-    for side in range(RF_MAX_SIDE, 0, -1):
+    for side in range(limit, 0, -1):
         try:
-            shapes_only(graph, (shape[0], side, side), strict=True)
-            return (shape[0], side, side)
+            shapes_only(graph, (shape[0], *(side,) * rank), strict=True)
+            return (shape[0], *(side,) * rank)
         except ShapeError:
             continue
-    return shape if max(shape[1:]) <= RF_FALLBACK_SIDE else None  # e.g. a declared fc size
+    # e.g. a declared fc size
+    return shape if max(shape[1:]) <= max_side(rank, RF_FALLBACK_SIDE) else None
 
 
 def _linearise(model, graph: Graph, facts) -> None:
@@ -63,16 +73,15 @@ def _linearise(model, graph: Graph, facts) -> None:
 
 def _targets(graph: Graph, facts: dict) -> list:
     """The nodes whose field is measured: those that change it (a point-wise layer keeps its
-    input's, and so does one with a 3-D output mixing only dims that hold no positions, a
-    channels-last layer norm, whose dims 1 and 2 are not the height and width) and merges, with
-    (C, H, W) outputs, or without spatial axes when every unit has one field (``linear``
-    after ``flatten``)."""
+    input's, and so does one mixing only dims that hold no positions, such as a channels-last
+    layer norm) and merges, with outputs that have the input's spatial axes, or without them
+    when every unit has one field (``linear`` after ``flatten``)."""
     chosen = []
     for node in graph.nodes:
         rf = facts[node.name].rf
         if not rf:
             continue
-        spatial = len(facts[node.name].output) == 3
+        spatial = len(facts[node.name].output) == len(rf) + 1
         if not spatial and not all(r.jump == 0 for r in rf):
             continue
         if len(node.inputs) == 1:
@@ -119,9 +128,10 @@ def check_fields(graph: Graph, shape: tuple, reports: dict, device: str, result=
 
 
 def _centre(facts) -> tuple | None:
-    """The unit measured: the centre one of a (C, H, W) output; None (every element) else."""
+    """The unit measured: the centre one of an output with the input's spatial axes; None
+    (every element) else."""
     out = facts.output
-    return (out[1] // 2, out[2] // 2) if len(out) == 3 else None
+    return tuple(n // 2 for n in out[1:]) if len(out) == len(facts.rf) + 1 else None
 
 
 def _measure(model, wanted: list, shape: tuple, device: str, pixels: bool = False) -> dict:
@@ -147,16 +157,17 @@ def _measure(model, wanted: list, shape: tuple, device: str, pixels: bool = Fals
         loss = 0
         for k, (name, unit) in enumerate(chunk):
             out = outputs[name][k]
-            loss = loss + (out[:, unit[0], unit[1]].sum() if unit is not None else out.sum())
+            loss = loss + (out[(slice(None), *unit)].sum() if unit is not None else out.sum())
         loss.backward()
+        axes = range(len(shape) - 1)
         for k, (name, _) in enumerate(chunk):
             touched = x.grad[k].abs().sum(0).nonzero()
             if pixels:
-                found[name] = [set(touched[:, a].tolist()) for a in (0, 1)]
+                found[name] = [set(touched[:, a].tolist()) for a in axes]
             elif len(touched) == 0:
                 found[name] = None
             else:
-                found[name] = tuple((int(touched[:, a].min()), int(touched[:, a].max())) for a in (0, 1))
+                found[name] = tuple((int(touched[:, a].min()), int(touched[:, a].max())) for a in axes)
     return found
 
 

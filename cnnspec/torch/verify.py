@@ -11,8 +11,9 @@ The model is built by the in-memory builder and run once with hooks on every nod
   where the input pixels with a non-zero gradient of one output unit are that unit's field.
   Only exact fields are judged; inexact ones (upsampling, uneven adaptive pooling, … with
   the reason in the analysis) are reported. The field is measured at the analysed input when
-  it is at most ``RF_MAX_SIDE`` pixels on a side, else at the largest valid square input that
-  size allows.
+  it is at most ``RF_MAX_SIDE`` pixels on a side (2-D; as many positions in all for 1-D and
+  3-D inputs: 9216 along a (C, L) input, 20 a side of a (C, D, H, W) one), else at the
+  largest valid square (cube) input that size allows.
 
 Tensors are real (CPU or CUDA); with ``--device meta`` nothing is allocated and only shapes,
 parameters and FLOPs are measured.
@@ -49,7 +50,7 @@ def verify(graph: Graph, input_shape=None, batch: int = 1, device: str = "cpu",
         reports[node.name].checks += _node_checks(result.facts[node.name], measured["nodes"][node.name],
                                                   batch, device)
     field_input = None
-    if receptive_field and device != "meta" and len(shape) == 3:
+    if receptive_field and device != "meta" and len(shape) >= 2:
         field_input = rf_input(graph, shape)
         if field_input is not None:
             check_fields(graph, field_input, reports, device,

@@ -76,8 +76,10 @@ def render_text(report: Report) -> str:
     for node in report.nodes:
         by_what = {c.what: c for c in node.checks}
         rows.append([node.name, node.type, *(_cell(by_what.get(c)) for c in COLUMNS)])
+    rank = len(report.analysis.input_shape) - 1
+    axes = {1: ("positions",), 3: ("frames", "rows", "cols")}.get(rank, ("rows", "cols"))
     headers = ["name", "type", "shape", "params", "buffers", "FLOPs", "act. bytes",
-               "receptive field (rows, cols)"]
+               f"receptive field ({', '.join(axes)})"]
     table = tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
     shape = "x".join(map(str, report.analysis.input_shape))
     lines = [f"{report.graph.name}: predicted vs measured in PyTorch on {report.device}, input "
@@ -89,8 +91,9 @@ def render_text(report: Report) -> str:
         lines.append(f"receptive fields measured at input {'x'.join(map(str, report.rf_input))} "
                      "(smaller, to keep the gradient measurement fast)")
     lines.append("values are the measured ones; ~ marks a field the analysis does not claim exact "
-                 "(reported, not judged); a field is the (first-last) input rows and columns of "
-                 "the centre unit")
+                 "(reported, not judged); a field is the (first-last) input "
+                 + {1: "positions", 3: "frames, rows and columns"}.get(rank, "rows and columns")
+                 + " of the centre unit")
     count = report.mismatches
     lines.append(f"{count} mismatch{'es' if count != 1 else ''}" if count else "every number matches")
     return "\n".join(lines) + "\n"

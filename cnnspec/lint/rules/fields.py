@@ -3,6 +3,8 @@ input's normalisation."""
 
 from __future__ import annotations
 
+import math
+
 from cnnspec.ir.facts import to_number
 from cnnspec.ir.graph import INPUT
 from cnnspec.lint.context import Context
@@ -19,35 +21,54 @@ def _share(size: int, target: int) -> float:
       "The final receptive field does not cover the input (or a declared object size)",
       object_size=(0, 0), rf_coverage=1.0)
 def rf_coverage(ctx: Context):
-    if len(ctx.analysis.input_shape) != 3:
+    """Over every spatial axis of the input: (L), (H, W) or (D, H, W). A declared object size
+    of one number holds for every axis; a [height, width] one, over a (C, D, H, W) input, for
+    the last two (the depth is the input's)."""
+    axes = len(ctx.analysis.input_shape) - 1
+    if axes < 1:
         return
-    declared = tuple(ctx.settings["object_size"])
-    target = declared if any(declared) else tuple(ctx.analysis.input_shape[1:])
+    declared = any(ctx.settings["object_size"])
+    target = _target(tuple(ctx.settings["object_size"]), tuple(ctx.analysis.input_shape[1:]))
+    if target is None:
+        return
     best = None  # the node whose units see the most, before positions are mixed
     for name, rf in local_fields(ctx.graph, ctx.analysis).items():
         if not all(isinstance(a.size, int) and a.jump != 0 for a in rf):
             continue
-        if best is None or rf[0].size * rf[1].size > best[1][0].size * best[1][1].size:
+        if best is None or math.prod(a.size for a in rf) > math.prod(a.size for a in best[1]):
             best = (ctx.graph.node(name), rf)
     if best is None:
         return
     node, rf = best
-    sizes = (rf[0].size, rf[1].size)
+    sizes = tuple(a.size for a in rf)
     exact = all(a.exact for a in rf)
-    covered = _share(sizes[0], target[0]) * _share(sizes[1], target[1])
+    covered = math.prod(_share(size, t) for size, t in zip(sizes, target))
     if covered >= ctx.settings["rf_coverage"]:
         return
-    what = (f"the declared object size {target[0]}x{target[1]}" if any(declared)
-            else f"the {target[0]}x{target[1]} input")
+    shown = "x".join(map(str, target))
+    what = f"the declared object size {shown}" if declared else f"the {shown} input"
     yield Finding(
         node.name,
-        f"the largest receptive field, at {node.label}, is {'' if exact else '~'}{sizes[0]}x{sizes[1]}"
+        f"the largest receptive field, at {node.label}, is {'' if exact else '~'}{'x'.join(map(str, sizes))}"
         f"{'' if exact else ' (an approximation)'}: no unit sees all of {what} (it covers "
-        f"{100 * covered:.0f}% of its area)",
+        f"{100 * covered:.0f}% of its {'area' if axes == 2 else 'extent' if axes == 1 else 'volume'})",
         "add layers or downsampling before the head (a 3x3 conv adds 2 x the jump to the field, a "
         "stride multiplies the jump), or declare the objects' size: lint: {thresholds: {object_size: N}}",
-        {"rf": list(sizes), "target": list(target), "node": node.name, "declared": any(declared),
+        {"rf": list(sizes), "target": list(target), "node": node.name, "declared": declared,
          "covered": covered, "exact": exact})
+
+
+def _target(declared: tuple, extent: tuple) -> tuple | None:
+    """What the field should cover per axis: the declared object size or the input."""
+    if not any(declared):
+        return extent
+    if len(set(declared)) == 1:
+        return (declared[0],) * len(extent)
+    if len(declared) == len(extent):
+        return declared
+    if len(extent) == 3:  # [height, width] of a (D, H, W) input
+        return (extent[0], *declared)
+    return None  # [height, width] over a (C, L) input: not this input's axes
 
 
 @rule("CNN112", "misaligned-merge", "warning",
@@ -98,7 +119,7 @@ def no_input_normalization(ctx: Context):
     example = ("{mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225]}  # ImageNet"
                if channels == 3 else "{mean: [0.1307], std: [0.3081]}  # MNIST"
                if channels == 1 else "{mean: [...], std: [...]}")
-    what = "channel" if len(ctx.analysis.input_shape) == 3 else "feature"
+    what = "channel" if len(ctx.analysis.input_shape) >= 2 else "feature"
     yield Finding(
         None,
         f"the spec declares no input normalisation for its {to_number(channels)}-{what} input: "

@@ -35,13 +35,13 @@ def fc_params(ctx: Context):
                       "use fewer or narrower fully-connected layers, or end with a 1x1 conv and "
                       "global average pooling", data)
         return
-    node, (channels, (height, width)) = flat
+    node, (channels, sizes) = flat
     weights = ctx.weights(node)
     saved = (weights.in_channels - channels) * weights.out_channels
-    data.update({"flattened_node": node.name, "flattened_map": [channels, height, width],
+    data.update({"flattened_node": node.name, "flattened_map": [channels, *sizes],
                  "gap_saving": saved})
     reader = "it" if node is biggest else node.label
-    message += (f"; {reader} reads a flattened {channels}x{height}x{width} map "
+    message += (f"; {reader} reads a flattened {'x'.join(map(str, (channels, *sizes)))} map "
                 f"({weights.in_channels:,} inputs).")
     fix = (f"global average pooling before it (global_avgpool, then flatten) gives {node.label} "
            f"{channels:,} inputs instead of {weights.in_channels:,}: {count(saved)} fewer parameters "
@@ -50,17 +50,17 @@ def fc_params(ctx: Context):
 
 
 def _flattened_map(ctx: Context, node):
-    """(channels, (height, width)) when the linear reads a flattened C x H x W map (H·W > 1),
-    through activations, dropout and other pass-through layers."""
+    """(channels, spatial sizes) when the linear reads a flattened C x H x W map (H·W > 1; or
+    C x L, C x D x H x W), through activations, dropout and other pass-through layers."""
     name = node.inputs[0]
     while name != INPUT:
         current = ctx.graph.node(name)
         inputs = ctx.inputs(current)
         out = ctx.output(name)
-        if len(inputs) == 1 and len(inputs[0]) == 3 and len(out) == 1 and prod(inputs[0]) == out[0]:
-            channels, height, width = inputs[0]
-            positions = height * width
-            return (channels, (height, width)) if isinstance(positions, int) and positions > 1 else None
+        if len(inputs) == 1 and 2 <= len(inputs[0]) <= 4 and len(out) == 1 and prod(inputs[0]) == out[0]:
+            channels, *sizes = inputs[0]
+            positions = prod(sizes)
+            return (channels, tuple(sizes)) if isinstance(positions, int) and positions > 1 else None
         if not ctx.passes_through(current):
             return None
         name = current.inputs[0]
@@ -70,14 +70,16 @@ def _flattened_map(ctx: Context, node):
 @rule("CNN102", "large-kernel", "warning",
       "A large kernel where stacked 3x3 convs see as far for fewer parameters", kernel_saving=0.25)
 def large_kernel(ctx: Context):
+    """Over 1-D inputs stacked 3-wide convs never save weights (3·(k−1)/2 > k): only 2-D and
+    3-D kernels are found."""
     for node in ctx.graph.nodes:
         weights = ctx.weights(node)
         windows = ctx.windows(node)
         if (weights is None or windows is None or weights.transposed or not ctx.is_conv(node)
-                or weights.dilation != (1, 1) or any(w.stride != 1 for w in windows)):
+                or any(d != 1 for d in weights.dilation) or any(w.stride != 1 for w in windows)):
             continue
-        k = weights.kernel[0]
-        if k != weights.kernel[1] or k < 5 or k % 2 == 0:
+        k, rank = weights.kernel[0], len(weights.kernel)
+        if any(other != k for other in weights.kernel) or k < 5 or k % 2 == 0:
             continue
         cin, cout, groups = weights.in_channels, weights.out_channels, weights.groups
         if groups > 1 and groups == cin:
@@ -88,21 +90,22 @@ def large_kernel(ctx: Context):
             widths = [(cin, cout)] + [(cout, cout)] * (n - 1)
         else:
             widths = [(cin, cin)] * (n - 1) + [(cin, cout)]
-        stacked = sum(9 * a * b // groups for a, b in widths)
-        single = k * k * cin * cout // groups
+        stacked = sum(3 ** rank * a * b // groups for a, b in widths)
+        single = k ** rank * cin * cout // groups
         saving = 1 - stacked / single
         if saving < ctx.settings["kernel_saving"]:
             continue
         out = ctx.output(node.name)
-        positions = out[1] * out[2]
+        positions = prod(out[1:])
         chain = ", ".join(f"{a}->{b}" for a, b in widths)
+        big, small = "x".join([str(k)] * rank), "x".join(["3"] * rank)
         yield Finding(
             node.name,
-            f"{node.label}: a {k}x{k} conv ({cin}->{cout}{f', groups {groups}' if groups > 1 else ''}) "
-            f"has {single:,} weights; {n} stacked 3x3 convs see the same {k}x{k} field with "
+            f"{node.label}: a {big} conv ({cin}->{cout}{f', groups {groups}' if groups > 1 else ''}) "
+            f"has {single:,} weights; {n} stacked {small} convs see the same {big} field with "
             f"{stacked:,} ({pct(single - stacked, single)} fewer) and {ops(positions * (single - stacked))} "
-            f"fewer at its {out[1]}x{out[2]} output",
-            f"replace it with {n} 3x3 convs ({chain}, padding 1, with an activation between them), "
+            f"fewer at its {'x'.join(map(str, out[1:]))} output",
+            f"replace it with {n} {small} convs ({chain}, padding 1, with an activation between them), "
             f"which also adds depth; channels stay at least {wide} wide",
             {"kernel": k, "weights": single, "stacked_weights": stacked, "saving": saving,
              "macs_saved": positions * (single - stacked), "stack": [list(w) for w in widths]})

@@ -31,8 +31,8 @@ def unpadded_shrink(ctx: Context):
         seen.add(key)
         first, last = ctx.graph.node(run[0]), run[-1]
         before, after = ctx.inputs(first)[0], ctx.output(last)
-        area = before[1] * before[2]
-        lost = area - after[1] * after[2]
+        area = math.prod(before[1:])
+        lost = area - math.prod(after[1:])
         yield Finding(
             run[0],
             f"{len(run)} convs without padding in a row ({', '.join(run)}) shrink the map from "
@@ -141,7 +141,7 @@ def spatial_collapse(ctx: Context):
         kernel += f" (taps {'x'.join(str(w.taps) for w in windows)} with dilation " \
                   f"{'x'.join(str(w.dilation) for w in windows)})"
     origin = _where_shrunk(ctx, node.inputs[0], shape[1:])
-    taps = windows[0].taps * windows[1].taps
+    taps = math.prod(w.taps for w in windows)
     # along an axis of n positions at most (n - 1) // dilation + 1 taps land on the map at once
     real = 1
     for size, w in zip(shape[1:], windows):
@@ -164,7 +164,7 @@ def _where_shrunk(ctx: Context, name: str, size) -> str | None:
     found = None
     while name != INPUT:
         out = ctx.output(name)
-        if len(out) != 3 or tuple(out[1:]) != tuple(size):
+        if len(out) != len(size) + 1 or tuple(out[1:]) != tuple(size):
             break
         found = name
         name = ctx.graph.node(name).inputs[0]
@@ -187,7 +187,8 @@ def dropped_border(ctx: Context):
             continue
         if _covered_by_sibling(ctx, node, lambda ws, s=shape: _reads_to_edge(ws, s)):
             continue
-        parts = [f"{d} {what}{'s' if d > 1 else ''}" for d, what in zip(dropped, ("row", "column")) if d]
+        names = {1: ("position",), 3: ("frame", "row", "column")}.get(len(windows), ("row", "column"))
+        parts = [f"{d} {what}{'s' if d > 1 else ''}" for d, what in zip(dropped, names) if d]
         yield Finding(
             node.name,
             f"{node.label} never reads the last {' and '.join(parts)} of its {hw(shape)} input: "
