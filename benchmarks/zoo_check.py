@@ -98,7 +98,6 @@ def _load(module, state: dict) -> str | None:
 def _real(row: dict, clock: _Clock, suite: str, name: str):
     import torch
     from torch.utils.flop_counter import FlopCounterMode
-
     from zoo_models import library, make
 
     library(suite)  # imported before the clock starts: its import time is no model's
