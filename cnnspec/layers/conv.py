@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from types import SimpleNamespace
 
 from cnnspec.layers.base import (
     BOOL,
@@ -167,6 +168,22 @@ class Conv2d(Layer):
     @classmethod
     def from_torch(cls, module) -> dict:
         return _conv_settings(module)
+
+    @classmethod
+    def from_torch_state_call(cls, args, kwargs):
+        """``F.conv2d(x, weight, bias, stride, padding, dilation, groups)`` over a module's
+        weight and bias."""
+        names = ("input", "weight", "bias", "stride", "padding", "dilation", "groups")
+        call = {"bias": None, "stride": 1, "padding": 0, "dilation": 1, "groups": 1,
+                **dict(zip(names, args)), **kwargs}
+        if len(call["weight"].shape) != 4:
+            raise NotImportable("only 2-D convolutions are supported")
+        out, per_group, *kernel = call["weight"].shape
+        settings = _conv_settings(SimpleNamespace(
+            padding_mode="zeros", out_channels=out, in_channels=per_group * call["groups"],
+            kernel_size=tuple(kernel), **{k: call[k] for k in names[2:]}))
+        state = {"weight": call["weight"], **({} if call["bias"] is None else {"bias": call["bias"]})}
+        return settings, [call["input"]], state
 
     def padding_skew(self):
         if self.padding != "same":

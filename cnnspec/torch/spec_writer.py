@@ -1,12 +1,12 @@
 """The spec text ``cnnspec import`` writes: the imported layers nested in ``sequential``
 groups along their dotted names, with ``from`` where a layer reads anything but the item
-before it."""
+before it. A name that is not an identifier (torchvision's ``block1-0``) is written quoted."""
 
 from __future__ import annotations
 
+import json
 import textwrap
 
-from cnnspec.errors import UsageError
 from cnnspec.util.names import is_identifier
 
 
@@ -19,16 +19,25 @@ def _yaml(value) -> str:
         return "[" + ", ".join(_yaml(v) for v in value) + "]"
     if isinstance(value, str):
         plain = is_identifier(value) and value.lower() not in _YAML_WORDS
-        return value if plain else repr(value)
+        return value if plain else json.dumps(value)  # a JSON string is a YAML one
     return repr(value)
 
 
 _YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "null", "y", "n"}
 
 
+def _name(part: str):
+    """A node or group name as the spec writes it: a number, a plain word or a quoted text."""
+    return int(part) if part.isdigit() and str(int(part)) == part else part
+
+
 def write_spec(items, input_shape: tuple, name: str, note: str | None = None) -> str:
     """Nest the items in sequential groups along their dotted names."""
-    lines = ["# Imported by cnnspec from a PyTorch module (torch.fx trace)."]
+    at = "x".join(map(str, (1, *input_shape)))
+    lines = [f"# {line}" for line in textwrap.wrap(
+        f"Imported by cnnspec from a PyTorch module, traced by running it once at input {at}: "
+        "what its forward reads of shapes, and any code that depends on them, was fixed at that "
+        "input, so the spec holds for that input size.", 92)]
     if note:  # never lost silently: what the spec does not have, in its header
         lines += ["#"] + [f"# {line}" for line in textwrap.wrap(note[:1].upper() + note[1:] + ".", 92)]
     lines += [
@@ -46,17 +55,16 @@ def write_spec(items, input_shape: tuple, name: str, note: str | None = None) ->
         del stack[common:]
         for part in groups[common:]:
             path = ".".join([*stack, part])
-            if path in opened:
-                raise UsageError(f"module {path!r} runs in two separate stretches; cnnspec groups "
-                                 "must be contiguous")
+            if path in opened:  # the importer arranges the items so that it cannot happen
+                raise AssertionError(f"group {path!r} is not one stretch of the items")
             opened.add(path)
             indent = "  " * (2 * len(stack) + 1)
             lines.append(f"{indent}- sequential:")
-            lines.append(f"{indent}    name: {_yaml(part) if not part.isdigit() else part}")
+            lines.append(f"{indent}    name: {_yaml(_name(part))}")
             lines.append(f"{indent}    layers:")
             stack.append(part)
         settings = dict(attrs)
-        settings["name"] = int(leaf) if leaf.isdigit() else leaf
+        settings["name"] = _name(leaf)
         if inputs != [previous]:
             refs = [ref for ref in inputs]
             settings["from"] = refs[0] if len(refs) == 1 else refs
@@ -69,4 +77,4 @@ def write_spec(items, input_shape: tuple, name: str, note: str | None = None) ->
 def _ref(value) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_ref(v) for v in value) + "]"
-    return f'"{value}"' if not is_identifier(value) else value
+    return json.dumps(value) if not is_identifier(value) else value

@@ -1,0 +1,116 @@
+"""The order and names of the imported nodes in the spec (``cnnspec import``).
+
+A spec nests layers in ``sequential`` groups along their module paths, and a group is one
+stretch of the spec. A model's forward can leave a module's group and come back to it: HRNet
+calls the fuse layers of a ``ModuleList`` with a shared activation between them, and a
+container is never called itself. :func:`arrange` moves such a stretch next to the rest of its
+group when nothing in between needs it first (the spec reads its inputs by name, so any order
+in which every node follows its inputs computes the same); where that cannot be done, the
+later stretches become groups of their own (``fuse_1``). The execution order is kept wherever
+it already fits, and the model's output stays last. :func:`names` gives every node its dotted
+name: its module path, with ``_1``, ``_2`` … for a module called again (a shared ReLU).
+"""
+
+from __future__ import annotations
+
+
+def fold_into_layers(nodes: list) -> None:
+    """A node whose path lies under another node's (timm's ``BatchNormAct2d``: a functional
+    batch norm named ``bn1``, then its ``bn1.act``) joins the segments there (``bn1_act``):
+    a layer cannot also be a group."""
+    changed = True
+    while changed:
+        changed = False
+        layers = {n.path for n in nodes}
+        for node in nodes:
+            path = node.path
+            for i in range(len(path) - 1, 0, -1):
+                if path[:i] in layers:
+                    node.path = (*path[:i - 1], f"{path[i - 1]}_{path[i]}", *path[i + 1:])
+                    changed = True
+                    break
+
+
+def arrange(nodes: list, output: int) -> list:
+    """The nodes in an order in which every group is one stretch (see the module docstring)."""
+    return _arrange(nodes, 0, output)
+
+
+def _key(node, depth: int):
+    return ("group", node.path[depth]) if len(node.path) > depth + 1 else ("node", node.id)
+
+
+def _arrange(nodes: list, depth: int, output: int) -> list:
+    units: dict = {}
+    for node in nodes:
+        units.setdefault(_key(node, depth), []).append(node)
+    order = _schedule(units, output)
+    if order is None:
+        units = _stretches(nodes, depth)
+        order = list(units)
+    arranged = []
+    for key in order:
+        members = units[key]
+        arranged += _arrange(members, depth + 1, output) if key[0] == "group" else members
+    return arranged
+
+
+def _schedule(units: dict, output: int) -> list | None:
+    """The units in first-appearance order, each after the units it reads and the output's
+    last; None when no such order exists."""
+    unit_of = {n.id: key for key, members in units.items() for n in members}
+    needs = {key: {unit_of[i] for n in members for i in n.inputs if unit_of.get(i, key) != key}
+             for key, members in units.items()}
+    last = unit_of.get(output)
+    pending, done, order = list(units), set(), []
+    while pending:
+        ready = next((k for k in pending if needs[k] <= done and (k != last or len(pending) == 1)), None)
+        if ready is None:
+            return None
+        order.append(ready)
+        done.add(ready)
+        pending.remove(ready)
+    return order
+
+
+def _stretches(nodes: list, depth: int) -> dict:
+    """The units when every stretch of a group is a group of its own, in execution order; a
+    later stretch of group ``g`` is renamed ``g_1``, ``g_2`` … (a name no sibling has)."""
+    siblings = {n.path[depth] for n in nodes}
+    units: dict = {}
+    runs: dict = {}  # group name -> stretches so far
+    previous = None
+    for node in nodes:
+        key = _key(node, depth)
+        if key[0] == "group" and key != previous:
+            runs[key[1]] = runs.get(key[1], 0) + 1
+        previous = key
+        if key[0] == "group" and runs[key[1]] > 1:
+            name = _free(key[1], runs[key[1]] - 1, siblings)
+            node.path = (*node.path[:depth], name, *node.path[depth + 1:])
+            key = ("group", name)
+        units.setdefault(key, []).append(node)
+    return units
+
+
+def _free(name: str, count: int, taken: set) -> str:
+    while f"{name}_{count}" in taken:
+        count += 1
+    taken.add(f"{name}_{count}")
+    return f"{name}_{count}"
+
+
+def names(nodes: list) -> dict:
+    """Node id -> its dotted name: the module path, unique among the nodes and the groups."""
+    taken = {".".join(n.path[:i]) for n in nodes for i in range(1, len(n.path))}
+    named = {}
+    for node in nodes:
+        head, leaf = node.path[:-1], node.path[-1]
+        dotted = ".".join(node.path)
+        count = 1
+        while dotted in taken:
+            dotted = ".".join((*head, f"{leaf}_{count}"))
+            count += 1
+        taken.add(dotted)
+        named[node.id] = dotted
+    return named
