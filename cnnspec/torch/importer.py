@@ -26,10 +26,9 @@ from __future__ import annotations
 
 import importlib
 import sys
-from pathlib import Path
-
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 from torch import nn
 

@@ -256,8 +256,4 @@ def run(model: nn.Module, input_shape: tuple, leaves: dict, tables: tuple):
     finally:
         for handle in handles:
             handle.remove()
-    if not isinstance(output, torch.Tensor):
-        output_id = None
-    else:
-        output_id = recorder.source.get(id(output))
-    return recorder, output_id
+    return recorder, recorder.source.get(id(output)) if isinstance(output, torch.Tensor) else None
