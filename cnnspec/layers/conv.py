@@ -82,6 +82,7 @@ class Conv2d(Layer):
     aliases = ("conv",)
     family = "conv"
     imported_from = ("Conv2d",)
+    imported_state_functions = ("torch.nn.functional.conv2d",)
     attrs = (
         Attr("out", int_kind(1), required=True, aliases=("out_channels",),
              doc="output channels", torch_arg="out_channels"),

@@ -41,23 +41,47 @@ def _key(node, depth: int):
 
 
 def _arrange(nodes: list, depth: int, output: int) -> list:
-    units: dict = {}
-    for node in nodes:
-        units.setdefault(_key(node, depth), []).append(node)
-    order = _schedule(units, output)
-    if order is None:
-        units = _stretches(nodes, depth)
-        order = list(units)
+    split: set = set()  # the groups whose stretches become groups of their own
+    while True:
+        units = _units(nodes, depth, split)
+        order, stalled = _schedule(units, output)
+        if order is not None:
+            break
+        split |= _to_split(units, stalled, output)
+    siblings = {n.path[depth] for n in nodes}
     arranged = []
     for key in order:
         members = units[key]
+        if len(key) == 3 and key[2]:  # a later stretch of a group: a name no sibling has
+            name = _free(key[1], key[2], siblings)
+            for node in members:
+                node.path = (*node.path[:depth], name, *node.path[depth + 1:])
         arranged += _arrange(members, depth + 1, output) if key[0] == "group" else members
     return arranged
 
 
-def _schedule(units: dict, output: int) -> list | None:
-    """The units in first-appearance order, each after the units it reads and the output's
-    last; None when no such order exists."""
+def _units(nodes: list, depth: int, split: set) -> dict:
+    """The nodes by unit: a node of its own, a group, or a stretch of a group in ``split``
+    (``("group", name, i)`` for its i-th stretch)."""
+    units: dict = {}
+    stretches: dict = {}
+    previous = None
+    for node in nodes:
+        key = _key(node, depth)
+        if key[0] == "group" and key[1] in split:
+            if key != previous:
+                stretches[key[1]] = stretches.get(key[1], -1) + 1
+            previous, key = key, ("group", key[1], stretches[key[1]])
+        else:
+            previous = key
+        units.setdefault(key, []).append(node)
+    return units
+
+
+def _schedule(units: dict, output: int) -> tuple:
+    """(the units in first-appearance order, each after the units it reads and the output's
+    last, None), or (None, the units it stalled at, with what they read) when no such order
+    exists."""
     unit_of = {n.id: key for key, members in units.items() for n in members}
     needs = {key: {unit_of[i] for n in members for i in n.inputs if unit_of.get(i, key) != key}
              for key, members in units.items()}
@@ -66,31 +90,34 @@ def _schedule(units: dict, output: int) -> list | None:
     while pending:
         ready = next((k for k in pending if needs[k] <= done and (k != last or len(pending) == 1)), None)
         if ready is None:
-            return None
+            return None, {k: needs[k] - done for k in pending}
         order.append(ready)
         done.add(ready)
         pending.remove(ready)
-    return order
+    return order, None
 
 
-def _stretches(nodes: list, depth: int) -> dict:
-    """The units when every stretch of a group is a group of its own, in execution order; a
-    later stretch of group ``g`` is renamed ``g_1``, ``g_2`` … (a name no sibling has)."""
-    siblings = {n.path[depth] for n in nodes}
-    units: dict = {}
-    runs: dict = {}  # group name -> stretches so far
-    previous = None
-    for node in nodes:
-        key = _key(node, depth)
-        if key[0] == "group" and key != previous:
-            runs[key[1]] = runs.get(key[1], 0) + 1
-        previous = key
-        if key[0] == "group" and runs[key[1]] > 1:
-            name = _free(key[1], runs[key[1]] - 1, siblings)
-            node.path = (*node.path[:depth], name, *node.path[depth + 1:])
-            key = ("group", name)
-        units.setdefault(key, []).append(node)
-    return units
+def _to_split(units: dict, stalled: dict, output: int) -> set:
+    """The groups to split where the schedule stalled: those on a cycle of the units left;
+    else (nothing left can come after the output) the output's group."""
+    def reaches(start, goal) -> bool:
+        seen, todo = set(), list(stalled[start])
+        while todo:
+            key = todo.pop()
+            if key == goal:
+                return True
+            if key not in seen:
+                seen.add(key)
+                todo.extend(stalled.get(key, ()))
+        return False
+
+    cycle = {k[1] for k in stalled if k[0] == "group" and len(k) == 2 and reaches(k, k)}
+    if cycle:
+        return cycle
+    last = next(k for k, members in units.items() if any(n.id == output for n in members))
+    if last[0] != "group" or len(last) == 3:
+        raise AssertionError("the nodes cannot be arranged")  # the output is the last node run
+    return {last[1]}
 
 
 def _free(name: str, count: int, taken: set) -> str:

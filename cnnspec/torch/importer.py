@@ -32,7 +32,7 @@ from pathlib import Path
 
 from torch import nn
 
-from cnnspec.errors import UsageError
+from cnnspec.errors import UsageError, printable
 from cnnspec.layers import LAYERS
 from cnnspec.torch.arrange import arrange, fold_into_layers, names
 from cnnspec.torch.dropped import Dropped, Imported, dropped_modules
@@ -113,22 +113,38 @@ class Unsupported:
     count: int
     why: str = ""
 
-    def describe(self) -> str:
-        calls = f"{self.count} call{'s' if self.count != 1 else ''}"
-        return (f"{self.what} at {self.where or 'the model'} ({calls})"
-                + (f": {self.why}" if self.why else ""))
+    def place(self) -> str:
+        return f"{self.where or 'the model'}{f' ({self.count} calls)' if self.count > 1 else ''}"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' if count != 1 else ''}"
 
 
 class UnsupportedOperations(UsageError):
-    """The model has operations cnnspec has no layer for; ``unsupported`` lists them all."""
+    """The model has operations cnnspec has no layer for; ``unsupported`` lists them all
+    (:class:`Unsupported`, one per operation and module path). The message groups them by
+    operation, with every place it runs."""
 
     def __init__(self, unsupported: list, input_shape: tuple):
         self.unsupported = unsupported
+        groups: dict = {}
+        for entry in unsupported:
+            groups.setdefault((entry.what, entry.why), []).append(entry)
         calls = sum(u.count for u in unsupported)
-        lines = [f"cnnspec has no layer for {calls} operation{'s' if calls != 1 else ''} of the "
-                 f"model (traced at input {'x'.join(map(str, (1, *input_shape)))}):"]
-        lines += [f"  {u.describe()}" for u in unsupported]
+        lines = [f"cnnspec has no layer for {_plural(calls, 'call')} of {_plural(len(groups), 'operation')} "
+                 f"of the model (traced at input {'x'.join(map(str, (1, *input_shape)))}):"]
+        for (what, why), entries in groups.items():
+            places = ", ".join(e.place() for e in entries)
+            total = sum(e.count for e in entries)
+            lines.append(f"  {what} ({_plural(total, 'call')}{f'; {why}' if why else ''}) at {places}")
+        self.lines = lines
         super().__init__("\n".join(lines), hint="see docs/spec.md for the layer types")
+
+    def render(self) -> str:
+        """One line per operation (each line printable: module paths are the model's text)."""
+        lines = [f"error: {printable(self.lines[0])}", *map(printable, self.lines[1:])]
+        return "\n".join([*lines, f"  hint: {printable(self.hint)}"])
 
 
 def load_factory(target: str):

@@ -30,6 +30,7 @@ from torch import nn
 from torch.nn import functional
 from torch.overrides import TorchFunctionMode
 
+from cnnspec.errors import UsageError
 from cnnspec.layers.base import NotImportable
 
 #: tensor methods that return their input's values unchanged (when dtype, device and shape
@@ -253,6 +254,10 @@ def run(model: nn.Module, input_shape: tuple, leaves: dict, tables: tuple):
     try:
         with torch.no_grad(), recorder:
             output = model(sample)
+    except Exception as exc:  # the model's own error at that input
+        at = "x".join(map(str, sample.shape))
+        raise UsageError(f"the model fails at input {at}: {type(exc).__name__}: {exc}",
+                         hint="give the --input size the model takes") from exc
     finally:
         for handle in handles:
             handle.remove()
