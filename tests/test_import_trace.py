@@ -67,8 +67,8 @@ def test_shape_reads_and_shape_dependent_code_are_fixed_at_the_input():
     assert _kinds(graph) == [("conv", "conv2d"), ("down", "conv2d"),
                              ("adaptive_avg_pool2d", "adaptive_avgpool2d"), ("flatten", "flatten"),
                              ("head", "linear")]
-    assert imported.text.startswith("# Imported by cnnspec from a PyTorch module, traced by running "
-                                    "it once at input 1x3x16x16:")
+    assert imported.text.startswith("# Imported by cnnspec from a PyTorch module by running it once at "
+                                    "input 1x3x16x16: code\n# that reads sizes ran at those sizes")
     small, imported = _imports_exactly(ShapeDependent().eval(), (3, 8, 8))
     assert "down" not in [n.name for n in small.nodes]
     assert [d.name for d in imported.dropped] == ["down"]  # not called at that input: reported
@@ -320,7 +320,7 @@ def test_every_unsupported_operation_is_listed_with_where_and_how_often(tmp_path
     result = CliRunner().invoke(main, ["import", "bad:make_many_unsupported", "--input", "3x4x4"])
     assert result.exit_code == 1
     assert result.output.splitlines()[:4] == [
-        "error: cnnspec has no layer for 6 calls of 3 operations of the model (traced at input 1x3x4x4):",
+        "error: cnnspec has no layer for 3 operations of the model (6 calls, traced at input 1x3x4x4):",
         "  torch.nn.functional.pad (4 calls) at blocks.0 (2 calls), blocks.1 (2 calls)",
         "  LayerNorm (1 call) at norm",
         "  Tensor.mean (1 call) at the model"]

@@ -132,8 +132,8 @@ class UnsupportedOperations(UsageError):
         for entry in unsupported:
             groups.setdefault((entry.what, entry.why), []).append(entry)
         calls = sum(u.count for u in unsupported)
-        lines = [f"cnnspec has no layer for {_plural(calls, 'call')} of {_plural(len(groups), 'operation')} "
-                 f"of the model (traced at input {'x'.join(map(str, (1, *input_shape)))}):"]
+        lines = [f"cnnspec has no layer for {_plural(len(groups), 'operation')} of the model "
+                 f"({_plural(calls, 'call')}, traced at input {'x'.join(map(str, (1, *input_shape)))}):"]
         for (what, why), entries in groups.items():
             places = ", ".join(e.place() for e in entries)
             total = sum(e.count for e in entries)

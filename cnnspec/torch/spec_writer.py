@@ -35,9 +35,8 @@ def write_spec(items, input_shape: tuple, name: str, note: str | None = None) ->
     """Nest the items in sequential groups along their dotted names."""
     at = "x".join(map(str, (1, *input_shape)))
     lines = [f"# {line}" for line in textwrap.wrap(
-        f"Imported by cnnspec from a PyTorch module, traced by running it once at input {at}: "
-        "what its forward reads of shapes, and any code that depends on them, was fixed at that "
-        "input, so the spec holds for that input size.", 92)]
+        f"Imported by cnnspec from a PyTorch module by running it once at input {at}: code "
+        "that reads sizes ran at those sizes, and the spec holds for that input.", 92)]
     if note:  # never lost silently: what the spec does not have, in its header
         lines += ["#"] + [f"# {line}" for line in textwrap.wrap(note[:1].upper() + note[1:] + ".", 92)]
     lines += [
