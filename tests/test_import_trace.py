@@ -68,7 +68,7 @@ def test_shape_reads_and_shape_dependent_code_are_fixed_at_the_input():
                              ("adaptive_avg_pool2d", "adaptive_avgpool2d"), ("flatten", "flatten"),
                              ("head", "linear")]
     assert imported.text.startswith("# Imported by cnnspec from a PyTorch module by running it once at "
-                                    "input 1x3x16x16: code\n# that reads sizes ran at those sizes")
+                                    "input 1x3x16x16: code that\n# reads sizes ran at those sizes")
     small, imported = _imports_exactly(ShapeDependent().eval(), (3, 8, 8))
     assert "down" not in [n.name for n in small.nodes]
     assert [d.name for d in imported.dropped] == ["down"]  # not called at that input: reported
