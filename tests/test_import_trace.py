@@ -238,6 +238,58 @@ def test_a_shared_module_and_a_group_left_and_reentered():
     assert imported.text.count("name: fuse\n") == 1
 
 
+class IncreDown(nn.Module):
+    """timm's HRNet head: ``y = incre[i + 1](x) + down[i](y)``, two ModuleLists whose calls
+    interleave through the sums."""
+
+    def __init__(self):
+        super().__init__()
+        self.incre = nn.ModuleList([nn.Conv2d(3, 4, 1) for _ in range(3)])
+        self.down = nn.ModuleList([nn.Conv2d(4, 4, 1) for _ in range(2)])
+
+    def forward(self, x):
+        y = self.incre[0](x)
+        for i, down in enumerate(self.down):
+            y = self.incre[i + 1](x) + down(y)
+        return y
+
+
+def test_an_operation_between_the_stretches_of_a_group_joins_it():
+    graph, _ = _imports_exactly(IncreDown().eval(), (3, 4, 4))
+    assert [n.name for n in graph.nodes] == ["incre.0", "incre.1", "incre.2", "down.0", "down.add",
+                                             "down.1", "add"]
+
+
+class Bottleneck(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(4, 4, 3, padding=1)
+        self.act2 = nn.ReLU()
+        self.downsample = nn.Sequential(nn.Conv2d(4, 4, 1))
+
+    def forward(self, x):
+        return self.act2(self.conv1(x)) + self.downsample(x)
+
+
+class SameNames(nn.Module):
+    """The block's shortcut reads the stem's ``act2`` while the block has an ``act2`` of its
+    own (timm's HRNet): the name ``act2`` would find the block's."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 1)
+        self.act2 = nn.ReLU()
+        self.block = Bottleneck()
+
+    def forward(self, x):
+        return self.block(self.act2(self.conv(x)))
+
+
+def test_a_reference_that_a_name_would_not_reach_is_an_index():
+    _, imported = _imports_exactly(SameNames().eval(), (3, 4, 4))
+    assert "          name: downsample\n          from: -3\n" in imported.text
+
+
 class SharedWeights(nn.Module):
     def __init__(self):
         super().__init__()

@@ -5,7 +5,8 @@ stretch of the spec. A model's forward can leave a module's group and come back 
 calls the fuse layers of a ``ModuleList`` with a shared activation between them, and a
 container is never called itself. :func:`arrange` moves such a stretch next to the rest of its
 group when nothing in between needs it first (the spec reads its inputs by name, so any order
-in which every node follows its inputs computes the same); where that cannot be done, the
+in which every node follows its inputs computes the same); else an operation between them
+that no module names (an ``add``) joins the group; where that cannot be done either, the
 later stretches become groups of their own (``fuse_1``). The execution order is kept wherever
 it already fits, and the model's output stays last. :func:`names` gives every node its dotted
 name: its module path, with ``_1``, ``_2`` … for a module called again (a shared ReLU).
@@ -47,7 +48,8 @@ def _arrange(nodes: list, depth: int, output: int) -> list:
         order, stalled = _schedule(units, output)
         if order is not None:
             break
-        split |= _to_split(units, stalled, output)
+        if not _absorb(units, stalled, depth):
+            split |= _to_split(units, stalled, output)
     siblings = {n.path[depth] for n in nodes}
     arranged = []
     for key in order:
@@ -97,21 +99,40 @@ def _schedule(units: dict, output: int) -> tuple:
     return order, None
 
 
+def _reaches(stalled: dict, start, goal) -> bool:
+    """Whether unit ``start`` reads ``goal``, directly or through other units left."""
+    seen, todo = set(), list(stalled[start])
+    while todo:
+        key = todo.pop()
+        if key == goal:
+            return True
+        if key not in seen:
+            seen.add(key)
+            todo.extend(stalled.get(key, ()))
+    return False
+
+
+def _absorb(units: dict, stalled: dict, depth: int) -> bool:
+    """Move each operation between module calls (a node no module names: ``add``) that is on
+    a cycle with a group into that group, which is then one stretch with its module names
+    kept (HRNet's head: ``y = incre[i + 1](x[i + 1]) + down[i](y)``). Whether any moved."""
+    groups = [k for k in stalled if k[0] == "group" and len(k) == 2]
+    moved = False
+    for key in stalled:
+        node = units[key][0]
+        if key[0] != "node" or node.module is not None:
+            continue
+        group = next((g for g in groups if _reaches(stalled, key, g) and _reaches(stalled, g, key)), None)
+        if group is not None:
+            node.path = (*node.path[:depth], group[1], node.path[-1])
+            moved = True
+    return moved
+
+
 def _to_split(units: dict, stalled: dict, output: int) -> set:
     """The groups to split where the schedule stalled: those on a cycle of the units left;
     else (nothing left can come after the output) the output's group."""
-    def reaches(start, goal) -> bool:
-        seen, todo = set(), list(stalled[start])
-        while todo:
-            key = todo.pop()
-            if key == goal:
-                return True
-            if key not in seen:
-                seen.add(key)
-                todo.extend(stalled.get(key, ()))
-        return False
-
-    cycle = {k[1] for k in stalled if k[0] == "group" and len(k) == 2 and reaches(k, k)}
+    cycle = {k[1] for k in stalled if k[0] == "group" and len(k) == 2 and _reaches(stalled, k, k)}
     if cycle:
         return cycle
     last = next(k for k, members in units.items() if any(n.id == output for n in members))
