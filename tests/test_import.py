@@ -84,8 +84,9 @@ def test_import_a_hand_written_model(tmp_path, monkeypatch):
     with torch.no_grad():
         torch.testing.assert_close(built(x), model.eval()(x))
     result = CliRunner().invoke(main, ["import", "mymodels:bad", "--input", "3x4x4"])
-    assert result.exit_code == 2
-    assert "cnnspec has no layer for InstanceNorm2d" in result.output
+    assert result.exit_code == 1  # the model's fault, not the command's: every op is listed
+    assert "cnnspec has no layer for 1 operation of the model (1 call, traced at input 1x3x4x4):\n" \
+        "  InstanceNorm2d (1 call) at norm\n" in result.output
     result = CliRunner().invoke(main, ["import", "nowhere:thing", "--input", "3x4x4"])
     assert result.exit_code == 2 and "cannot import 'nowhere'" in result.output
 

@@ -290,13 +290,26 @@ def test_import_reads_the_1d_3d_layers_and_interpolate(model, shape):
     assert result.totals()["params"] == sum(p.numel() for p in model.parameters())
 
 
-def test_interpolate_to_a_size_computed_from_a_shape_is_refused_clearly():
+def test_interpolate_to_a_size_computed_from_a_shape_imports_at_the_traced_input():
+    """torchvision's segmentation heads: F.interpolate(x, size=input.shape[-2:]). The import
+    runs the model, so the size is the traced input's, as the spec's header says."""
     class FromShape(nn.Module):
-        def forward(self, x):
-            return F.interpolate(x, size=x.shape[-2:], mode="bilinear")
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3, stride=2, padding=1)
 
-    with pytest.raises(Exception, match="size|operation"):
-        import_model(FromShape(), (3, 8, 8))
+        def forward(self, x):
+            return F.interpolate(self.conv(x), size=x.shape[-2:], mode="bilinear")
+
+    text = import_model(FromShape(), (3, 8, 8)).text
+    graph = cnnspec.parse_spec(text)
+    assert cnnspec.analyze(graph).totals()["output_shape"] == (4, 8, 8)
+    built = cnnspec.to_torch(graph).eval()
+    model = FromShape().eval()
+    built.load_state_dict(model.state_dict(), strict=True)
+    x = torch.randn(1, 3, 8, 8)
+    with torch.no_grad():
+        assert torch.allclose(built(x), model(x))
 
 
 # --------------------------------------------------------------------------- lint

@@ -1,4 +1,5 @@
-"""``cnnspec import``: trace a PyTorch model factory and write its spec."""
+"""``cnnspec import``: trace a PyTorch model factory and write its spec; exit 1 listing every
+operation cnnspec has no layer for."""
 
 from __future__ import annotations
 
@@ -19,17 +20,22 @@ from cnnspec.errors import UsageError
 @error_boundary
 def import_command(*, target, input_shape, spec_name, output):
     """Trace MODULE:FACTORY (a function returning an nn.Module, e.g.
-    torchvision.models:resnet18) with torch.fx and write its spec. Imports that module."""
+    torchvision.models:resnet18) by running it once at --input, and write its spec. Imports
+    that module. Exits 1 listing every operation cnnspec has no layer for."""
     need_torch("import")
     from cnnspec.api import analyze, parse_input_shape, parse_spec
-    from cnnspec.torch.importer import import_model, load_factory
+    from cnnspec.torch.importer import UnsupportedOperations, import_model, load_factory
 
     shape = parse_input_shape(input_shape)
     if not all(isinstance(d, int) for d in shape):
         raise UsageError("import needs a concrete --input, e.g. 3x224x224")
     model = load_factory(target)
     name = spec_name or target.rpartition(":")[2].rpartition(".")[2]
-    imported = import_model(model, shape, name)
+    try:
+        imported = import_model(model, shape, name)
+    except UnsupportedOperations as exc:
+        click.echo(exc.render(), err=True)
+        sys.exit(1)
     text = imported.text
     analyze(parse_spec(text, file=f"<import {target}>"))  # what we write must load and analyse
     module = sys.modules.get(target.partition(":")[0])

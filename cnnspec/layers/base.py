@@ -124,6 +124,10 @@ class Layer:
     imported_functions: ClassVar[tuple[str, ...]] = ()
     #: the tensor methods ``cnnspec import`` reads as this layer type (``x.relu()``)
     imported_methods: ClassVar[tuple[str, ...]] = ()
+    #: the functions that compute this layer type over tensors a module holds (``F.conv2d(x,
+    #: self.weight, self.bias, …)``), by dotted name: ``cnnspec import`` reads such a call as
+    #: a layer named by that module's path; see ``from_torch_state_call``
+    imported_state_functions: ClassVar[tuple[str, ...]] = ()
     #: the layer's own torch module, when ``torch.nn`` has none for it
     torch_module: ClassVar[OwnModule | None] = None
     #: the emitted ``forward`` writes the layer as the tensor expression ``inline_source``
@@ -258,6 +262,14 @@ class Layer:
         the layer type itself, no settings and the first argument. Raises NotImportable for
         what the spec cannot express."""
         return cls.type_name, {}, list(args[:1])
+
+    @classmethod
+    def from_torch_state_call(cls, args: list, kwargs: dict) -> tuple:
+        """For a call of one of ``imported_state_functions``: (spec settings, the arguments that
+        are the layer's inputs, {each state_dict key the layer has: the tensor argument the
+        call passes for it, or None when it passes none}). The tensors are only read
+        (``.shape``). Raises NotImportable for what the spec cannot express."""
+        raise NotImportable(f"{cls.type_name} computes over no module's tensors")
 
     def own_module_for(self, call: TorchCall) -> OwnModule | None:
         """The layer type's own module when ``call`` (from :meth:`torch_call`) constructs it,

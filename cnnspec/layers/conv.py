@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from types import SimpleNamespace
 from typing import ClassVar
 
 from cnnspec.layers.base import (
@@ -165,6 +166,22 @@ class _Conv(Layer):
     def from_torch(cls, module) -> dict:
         return _conv_settings(module)
 
+    @classmethod
+    def from_torch_state_call(cls, args, kwargs):
+        """``F.conv1d/2d/3d(x, weight, bias, stride, padding, dilation, groups)`` over a
+        module's weight and bias."""
+        names = ("input", "weight", "bias", "stride", "padding", "dilation", "groups")
+        call = {"bias": None, "stride": 1, "padding": 0, "dilation": 1, "groups": 1,
+                **dict(zip(names, args)), **kwargs}
+        if len(call["weight"].shape) != cls.rank + 2:
+            raise NotImportable(f"a weight of {len(call['weight'].shape)} dims is no conv{cls.rank}d weight")
+        out, per_group, *kernel = call["weight"].shape
+        settings = _conv_settings(SimpleNamespace(
+            padding_mode="zeros", out_channels=out, in_channels=per_group * call["groups"],
+            kernel_size=tuple(kernel), **{k: call[k] for k in names[2:]}))
+        state = {"weight": call["weight"], **({} if call["bias"] is None else {"bias": call["bias"]})}
+        return settings, [call["input"]], state
+
     def padding_skew(self):
         if self.padding != "same":
             return ()
@@ -197,6 +214,7 @@ class Conv1d(_Conv):
     type_name = "conv1d"
     rank = 1
     imported_from = ("Conv1d",)
+    imported_state_functions = ("torch.nn.functional.conv1d",)
     attrs = _conv_attrs(1)
 
 
@@ -208,6 +226,7 @@ class Conv2d(_Conv):
     type_name = "conv2d"
     aliases = ("conv",)
     imported_from = ("Conv2d",)
+    imported_state_functions = ("torch.nn.functional.conv2d",)
     attrs = _conv_attrs(2)
 
 
@@ -220,6 +239,7 @@ class Conv3d(_Conv):
     type_name = "conv3d"
     rank = 3
     imported_from = ("Conv3d",)
+    imported_state_functions = ("torch.nn.functional.conv3d",)
     attrs = _conv_attrs(3)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cnnspec.layers.base import BOOL, Attr, Layer, Mixes, TorchCall, Weights, int_kind
+from cnnspec.layers.base import BOOL, Attr, Layer, Mixes, NotImportable, TorchCall, Weights, int_kind
 from cnnspec.layers.registry import register
 from cnnspec.util import dims
 
@@ -19,6 +19,7 @@ class Linear(Layer):
     family = "linear"
     fully_connected = True
     imported_from = ("Linear",)
+    imported_state_functions = ("torch.nn.functional.linear",)
     shorthand = "out"
     declared_what = "inputs"
     attrs = (
@@ -61,6 +62,17 @@ class Linear(Layer):
         if module.bias is None:
             settings["bias"] = False
         return settings
+
+    @classmethod
+    def from_torch_state_call(cls, args, kwargs):
+        """``F.linear(x, weight, bias)`` over a module's weight and bias."""
+        call = {"bias": None, **dict(zip(("input", "weight", "bias"), args)), **kwargs}
+        if len(call["weight"].shape) != 2:
+            raise NotImportable("a linear layer's weight is 2-D")
+        out, features = call["weight"].shape
+        state = {"weight": call["weight"], **({} if call["bias"] is None else {"bias": call["bias"]})}
+        return {"out": out, "in": features, **({} if "bias" in state else {"bias": False})}, \
+            [call["input"]], state
 
     def weights(self, inputs):
         return Weights(self._in_features(inputs), self.out, bias=self.bias)

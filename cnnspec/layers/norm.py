@@ -71,6 +71,27 @@ class _BatchNorm(Layer):
                 settings[name] = getattr(module, name)
         return settings
 
+    @classmethod
+    def from_torch_state_call(cls, args, kwargs):
+        """``F.batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps)``
+        over a module's tensors, at inference (normalising with the running statistics)."""
+        names = ("input", "running_mean", "running_var", "weight", "bias", "training", "momentum", "eps")
+        call = {"weight": None, "bias": None, "training": False, "momentum": 0.1, "eps": 1e-5,
+                **dict(zip(names, args)), **kwargs}
+        if call["training"] or call["running_mean"] is None or call["running_var"] is None:
+            raise NotImportable("batch norm with the batch's own statistics is not supported")
+        if (call["weight"] is None) != (call["bias"] is None):
+            raise NotImportable("batch norm with a weight but no bias (or a bias but no weight)")
+        settings = {"in": call["running_mean"].shape[0]}
+        for name, default in (("eps", 1e-5), ("momentum", 0.1)):
+            if call[name] != default:
+                settings[name] = call[name]
+        state = {key: call[key] for key in ("weight", "bias", "running_mean", "running_var")
+                 if call[key] is not None}
+        if call["weight"] is None:
+            settings["affine"] = False
+        return settings, [call["input"]], {**state, "num_batches_tracked": None}
+
     def declared_mismatch(self, inputs):
         if self.in_ is not None and self.in_ != inputs[0][0]:
             return self.in_, inputs[0][0]
@@ -116,6 +137,7 @@ class BatchNorm2d(_BatchNorm):
     aliases = ("bn", "batchnorm")
     torch_class = "BatchNorm2d"
     shapes = {3: "(channels, height, width)"}
+    imported_state_functions = ("torch.nn.functional.batch_norm",)
 
 
 @register

@@ -1,11 +1,20 @@
-"""``cnnspec import``: trace an ``nn.Module`` with torch.fx and write the spec for it (imports
-torch).
+"""``cnnspec import``: trace an ``nn.Module`` by running it once and write the spec for it
+(imports torch).
 
-Every module call becomes a layer named by its module path (``layer1.0.conv1``), nested in
-``sequential`` groups that follow the module tree, so a model built from the spec has the same
-state_dict keys. Tensor operations between modules (``x + y``, ``torch.cat``, ``torch.flatten``,
-functional activations) become layers of their own. A node reading anything but the previous
-item says so with ``from``. Anything cnnspec has no layer for is an error naming it.
+The model runs once in eval mode on one sample of the given shape (``cnnspec.torch.trace``).
+Every call of a module a layer type reads becomes a layer named by its module path
+(``layer1.0.conv1``), nested in ``sequential`` groups that follow the module tree, so a model
+built from the spec has the same state_dict keys; so does a function computing a layer over a
+module's own tensors (``F.batch_norm(x, self.running_mean, …)``: the layer takes that
+module's path). Tensor operations between modules (``x + y``, ``torch.cat``,
+``torch.flatten``, functional activations) become layers of their own, in the group of the
+module whose forward runs them. A node reading anything but the previous item says so with
+``from``. Shape reads and code branching on sizes are fixed at that input: the spec holds
+there (its header says so).
+
+Every operation cnnspec has no layer for is collected; if there are any, one
+:class:`UnsupportedOperations` error lists them all (what, where, how many calls), as data in
+its ``unsupported``.
 
 Modules the traced forward never calls (GoogLeNet's auxiliary heads, which run only while
 training) cannot be layers of the spec; they are never dropped silently: :func:`import_model`
@@ -17,18 +26,21 @@ from __future__ import annotations
 
 import importlib
 import sys
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
-from torch import fx, nn
+from torch import nn
 
-from cnnspec.errors import UsageError
+from cnnspec.errors import UsageError, printable
 from cnnspec.layers import LAYERS
-from cnnspec.layers.base import NotImportable
+from cnnspec.torch.arrange import arrange, fold_into_layers, names
 from cnnspec.torch.dropped import Dropped, Imported, dropped_modules
 from cnnspec.torch.spec_writer import write_spec
+from cnnspec.torch.trace import INPUT, own_tensors, run
 
-__all__ = ["Dropped", "Imported", "dropped_modules", "import_model", "load_factory", "operations",
-           "readers", "to_spec"]
+__all__ = ["Dropped", "Imported", "Unsupported", "UnsupportedOperations", "dropped_modules",
+           "import_model", "leaf_reader", "load_factory", "operations", "readers", "to_spec"]
 
 
 def readers() -> dict:
@@ -56,31 +68,83 @@ def _resolve(dotted: str):
     return getattr(importlib.import_module(module), name)
 
 
-def operations() -> tuple[dict, dict]:
-    """(function -> layer type, tensor method name -> layer type) for the operations between
-    modules, from the registry as it is now (``imported_functions``, ``imported_methods``)."""
+def operations() -> tuple[dict, dict, dict]:
+    """(function -> layer type, tensor method name -> layer type, function over a module's
+    tensors -> layer type), from the registry as it is now (``imported_functions``,
+    ``imported_methods``, ``imported_state_functions``)."""
     functions: dict = {}
     methods: dict = {}
+    states: dict = {}
     for cls in LAYERS.values():
         for table, keys in ((functions, map(_resolve, cls.imported_functions)),
-                            (methods, cls.imported_methods)):
+                            (methods, cls.imported_methods),
+                            (states, map(_resolve, cls.imported_state_functions))):
             for key in keys:
                 if key in table and table[key] is not cls:
                     raise AssertionError(f"{key} is read by both {table[key].type_name} and {cls.type_name}")
                 table[key] = cls
-    return functions, methods
+    return functions, methods, states
 
 
-class _Tracer(fx.Tracer):
-    """Also keeps every module a layer type reads (the layers' own modules: merges, stochastic
-    depth) as single calls."""
+def leaf_reader(cls: type, table: dict):
+    """The layer type that reads a module of class ``cls`` as one layer, or None (its forward
+    is traced into): the layer type reading the class by name, or else the one reading its
+    nearest base class, when neither ``cls`` nor a class between them overrides ``forward``
+    or a ``_helper`` of that base (timm's BatchNormAct2d is a BatchNorm2d whose forward adds
+    an activation: it is traced)."""
+    for i, base in enumerate(cls.__mro__):
+        if base is nn.Module:
+            return None
+        if base.__name__ in table:
+            helpers = {"forward"} | {k for k in vars(base) if k[:1] == "_" and k[:2] != "__"}
+            if any(helpers & set(vars(sub)) for sub in cls.__mro__[:i]):
+                return None
+            return table[base.__name__]
+    return None
 
-    def __init__(self, readers: dict):
-        super().__init__()
-        self.readers = readers
 
-    def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
-        return super().is_leaf_module(m, qualname) or type(m).__name__ in self.readers
+@dataclass(frozen=True)
+class Unsupported:
+    """An operation of the model that cnnspec has no layer for: the op or module class, the
+    module path where it runs ("" for the model's own forward), how many calls, and why."""
+
+    what: str
+    where: str
+    count: int
+    why: str = ""
+
+    def place(self) -> str:
+        return f"{self.where or 'the model'}{f' ({self.count} calls)' if self.count > 1 else ''}"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' if count != 1 else ''}"
+
+
+class UnsupportedOperations(UsageError):
+    """The model has operations cnnspec has no layer for; ``unsupported`` lists them all
+    (:class:`Unsupported`, one per operation and module path). The message groups them by
+    operation, with every place it runs."""
+
+    def __init__(self, unsupported: list, input_shape: tuple):
+        self.unsupported = unsupported
+        groups: dict = {}
+        for entry in unsupported:
+            groups.setdefault((entry.what, entry.why), []).append(entry)
+        calls = sum(u.count for u in unsupported)
+        lines = [f"cnnspec has no layer for {_plural(len(groups), 'operation')} of the model "
+                 f"({_plural(calls, 'call')}, traced at input {'x'.join(map(str, (1, *input_shape)))}):"]
+        for (what, why), entries in groups.items():
+            places = ", ".join(e.place() for e in entries)
+            total = sum(e.count for e in entries)
+            lines.append(f"  {what} ({_plural(total, 'call')}{f'; {why}' if why else ''}) at {places}")
+        self.lines = lines
+        super().__init__("\n".join(lines), hint="see docs/spec.md for the layer types")
+
+    def render(self) -> str:
+        """One line per operation (each line printable: module paths are the model's text)."""
+        lines = [f"error: {printable(self.lines[0])}", *map(printable, self.lines[1:])]
+        return "\n".join([*lines, f"  hint: {printable(self.hint)}"])
 
 
 def load_factory(target: str):
@@ -112,110 +176,54 @@ def to_spec(model: nn.Module, input_shape: tuple, name: str = "imported") -> str
     return import_model(model, input_shape, name).text
 
 
+
+
 def import_model(model: nn.Module, input_shape: tuple, name: str = "imported") -> Imported:
-    """Trace ``model`` (in eval mode) into a spec at per-sample ``input_shape``, and list what
-    the spec cannot hold (modules the forward never calls)."""
+    """Run ``model`` once (in eval mode) at per-sample ``input_shape`` and write its spec;
+    list what the spec cannot hold (modules the forward never calls). Raises
+    :class:`UnsupportedOperations` naming every operation cnnspec has no layer for."""
     model = model.eval()
     table = readers()
-    functions, methods = operations()
-    try:
-        traced = fx.GraphModule(model, _Tracer(table).trace(model))
-    except Exception as exc:  # fx raises many kinds; all mean "cannot trace"
-        raise UsageError(f"torch.fx cannot trace the model: {type(exc).__name__}: {exc}") from None
-    modules = dict(traced.named_modules())
-    items: list[tuple[str, str, dict, list[str]]] = []  # (dotted name, type, attrs, inputs)
-    names: dict[fx.Node, str] = {}
-    taken: set[str] = set()
-    order = list(traced.graph.nodes)
-    module_after = {}
-    following = ""
-    for node in reversed(order):  # the next module call after each node
-        module_after[node] = following
-        if node.op == "call_module":
-            following = node.target
-    for node in order:
-        if node.op == "placeholder":
-            names[node] = "input"
-            continue
-        if node.op == "output":
-            if names.get(node.args[0]) != items[-1][0]:
-                raise UsageError("the model's output must be its last operation")
-            continue
-        if node.op == "get_attr":
-            raise UsageError(f"the model reads the tensor {node.target!r} directly; cnnspec layers "
-                             "hold their own parameters")
-        kind, attrs, args, dotted = _convert(node, modules, table, functions, methods)
-        inputs = [a for a in args if isinstance(a, fx.Node)]
-        if not inputs:
-            raise UsageError(f"{node.name}: the operation has no tensor input")
-        if node.op != "call_module" and items:  # a tensor operation joins the group it runs in:
-            parent = _common(items[-1][0], module_after[node])  # around its neighbours
-            dotted = f"{parent}.{dotted}" if parent else dotted
-        dotted = _unique(dotted, taken)
-        names[node] = dotted
-        items.append((dotted, kind, attrs, [names[a] for a in inputs]))
-    called = {node.target for node in order if node.op == "call_module"}
-    dropped = dropped_modules(model, called)
-    result = Imported("", dropped, sum(p.numel() for p in model.parameters()), len(model.state_dict()))
+    leaves = {module: (reader, path) for path, module in list(model.named_modules())[1:]
+              if (reader := leaf_reader(type(module), table)) is not None}
+    recorder, output = run(model, tuple(input_shape), leaves, operations())
+    if output is None or output == INPUT:
+        raise UsageError("the model must return one tensor computed from its input")
+    nodes = _live(recorder.nodes, output)
+    problems = _problems(nodes, dict(model.named_modules()))
+    if problems:
+        raise UnsupportedOperations(problems, tuple(input_shape))
+    fold_into_layers(nodes)
+    nodes = arrange(nodes, output)
+    named = names(nodes) | {INPUT: "input"}
+    items = [(named[n.id], n.kind, n.attrs, [named[i] for i in n.inputs]) for n in nodes]
+    called = {n.module for n in nodes if n.module is not None}
+    result = Imported("", dropped_modules(model, called), sum(p.numel() for p in model.parameters()),
+                      len(model.state_dict()))
     result.text = write_spec(items, input_shape, name, result.note())
     return result
 
 
-def _convert(node: fx.Node, modules: dict, table: dict, functions: dict, methods: dict):
-    if node.op == "call_module":
-        return _module_call(node, modules[node.target], table)
-    reader = None
-    if node.op == "call_function":
-        reader = functions.get(node.target)
-    elif node.op == "call_method":
-        reader = methods.get(node.target)
-    if reader is None:
-        what = getattr(node.target, "__name__", str(node.target))
-        raise UsageError(f"{node.name}: cnnspec has no layer for the operation {what!r}",
-                         hint="supported: module calls of the layer types, +, *, torch.cat, torch.flatten "
-                              "and functional activations")
-    try:
-        kind, attrs, args = reader.from_torch_function(list(node.args), dict(node.kwargs),
-                                                       lambda a: isinstance(a, fx.Node))
-    except NotImportable as exc:
-        raise UsageError(f"{node.name}: {exc}") from None
-    return kind, attrs, args, node.name
+def _live(nodes: list, output: int) -> list:
+    """The nodes the output is computed from, in execution order (what nothing reads goes)."""
+    by_id = {n.id: n for n in nodes}
+    live, todo = set(), [output]
+    while todo:
+        node = by_id.get(todo.pop())
+        if node is not None and node.id not in live:
+            live.add(node.id)
+            todo.extend(node.inputs)
+    return [n for n in nodes if n.id in live]
 
 
-def _module_call(node: fx.Node, module: nn.Module, table: dict):
-    reader = table.get(type(module).__name__)
-    if reader is None:
-        raise UsageError(f"{node.target}: cnnspec has no layer for {type(module).__name__}",
-                         hint="see docs/spec.md for the layer types")
-    try:
-        kind, attrs = reader.type_name, reader.from_torch(module)
-    except NotImportable as exc:
-        raise UsageError(f"{node.target}: {type(module).__name__}: {exc}") from None
-    weights = list(module.parameters())
-    if weights and not any(p.requires_grad for p in weights):
-        attrs["trainable"] = False
-    return kind, attrs, list(node.args), node.target
-
-
-def _common(before: str, after: str) -> str:
-    """The deepest group holding both module paths."""
-    a, b = before.split(".")[:-1], after.split(".")[:-1]
-    shared = []
-    for x, y in zip(a, b):
-        if x != y:
-            break
-        shared.append(x)
-    return ".".join(shared)
-
-
-def _unique(name: str, taken: set) -> str:
-    """Module paths are unique, but a module called twice (a shared ReLU) needs a new name."""
-    if name not in taken:
-        taken.add(name)
-        return name
-    head, _, leaf = name.rpartition(".")
-    count = 1
-    while f"{name}_{count}" in taken:
-        count += 1
-    taken.add(f"{name}_{count}")
-    return f"{head + '.' if head else ''}{leaf}_{count}"
+def _problems(nodes: list, modules: dict) -> list:
+    """Every unsupported operation, counted by (what, where, why); and every module with
+    tensors called more than once (cnnspec layers do not share weights)."""
+    counts = Counter(n.problem for n in nodes if n.problem is not None)
+    calls = Counter(n.module for n in nodes if n.module is not None)
+    for path, count in calls.items():
+        module = modules[path]
+        if count > 1 and (own_tensors(module) or any(True for _ in module.parameters())):
+            counts[(type(module).__name__, path, "called more than once: cnnspec layers do not "
+                    "share weights")] += count
+    return [Unsupported(what, where, count, why) for (what, where, why), count in counts.items()]

@@ -1,0 +1,264 @@
+"""Trace a model by running it once (``cnnspec import``; imports torch).
+
+The model runs in eval mode under ``torch.no_grad()`` on one deterministic sample, under a
+``TorchFunctionMode`` that sees every torch function and tensor method called, while forward
+pre- and post-hooks on every module keep the stack of modules running. Shape reads, asserts
+and Python that branches on sizes run as Python: they are fixed at that input.
+
+What is recorded (:class:`Node`):
+
+- a call of a *leaf* module (one a layer type reads, :func:`leaf_reader`) as that layer,
+  named by the module's path; nothing it runs inside is recorded;
+- a function computing a layer over tensors a module holds (``F.batch_norm(x,
+  self.running_mean, …)``, ``Layer.imported_state_functions``) as that layer, named by the
+  path of the module holding them, so the state_dict keys stay the model's;
+- any other call returning a tensor computed from the input: the layer a layer type reads it
+  as (``imported_functions``, ``imported_methods``), named after the function in the group
+  of the module whose forward runs it; or, when no layer reads it, an unsupported node.
+
+A call reading no tensor computed from the input (shapes, a module's own tensors) is a
+constant and is not recorded. The ids of every tensor seen are kept alive until the trace
+ends, so an id always names one tensor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+from torch.nn import functional
+from torch.overrides import TorchFunctionMode
+
+from cnnspec.errors import UsageError
+from cnnspec.layers.base import NotImportable
+
+#: tensor methods that return their input's values unchanged (when dtype, device and shape
+#: stay as they are): the output is read as the input itself, no layer
+NO_OPS = frozenset({"contiguous", "clone", "detach", "to", "type", "type_as", "float", "cpu",
+                    "requires_grad_", "data"})
+#: torch.nn containers: the op a container runs is not the container's
+CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
+INPUT = 0  # the node id of the model's input
+
+
+@dataclass
+class Node:
+    """One recorded operation: a layer (``kind``) or an unsupported one (``problem``)."""
+
+    id: int
+    path: tuple  # module-path segments, the last one the node's own name
+    inputs: list  # node ids
+    kind: str = ""
+    attrs: dict = field(default_factory=dict)
+    module: str | None = None  # the module it stands for (a leaf call or the state's holder)
+    problem: tuple | None = None  # (what, where, why) when cnnspec has no layer for it
+
+
+def tensors(value) -> list:
+    """The tensors in a value (nested in tuples, lists and dicts)."""
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, (tuple, list)):
+        return [t for v in value for t in tensors(v)]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in tensors(v)]
+    return []
+
+
+def own_tensors(module: nn.Module) -> dict:
+    """A module's own parameters and persistent buffers (not its children's), by name."""
+    held = dict(module.named_parameters(recurse=False))
+    held.update((name, b) for name, b in module.named_buffers(recurse=False)
+                if name not in module._non_persistent_buffers_set)
+    return held
+
+
+def label(func) -> str:
+    """The dotted name of a torch function or tensor method, for messages."""
+    name = getattr(func, "__name__", repr(func))
+    if name == "__get__" and hasattr(getattr(func, "__self__", None), "__name__"):
+        return f"Tensor.{func.__self__.__name__}"  # a property: x.data, x.T
+    if getattr(torch.Tensor, name, None) is func:
+        return f"Tensor.{name}"
+    for prefix, space in (("torch.nn.functional", functional), ("torch", torch)):
+        if getattr(space, name, None) is func:
+            return f"{prefix}.{name}"
+    return f"{getattr(func, '__module__', None) or 'torch'}.{name}"
+
+
+def method_key(func, methods: dict) -> tuple[str, bool] | None:
+    """For a tensor method: (the name a layer type reads it under, whether its operands are
+    swapped). ``add_`` and ``__iadd__`` are ``add``, ``__rsub__`` is ``sub`` swapped."""
+    name = getattr(func, "__name__", "")
+    if name == "__get__" and hasattr(getattr(func, "__self__", None), "__name__"):
+        return func.__self__.__name__, False
+    if getattr(torch.Tensor, name, None) is not func:
+        return None
+    if name.startswith("__") and name.endswith("__"):
+        inner = name[2:-2]
+        if inner[:1] in ("r", "i") and inner[1:] in methods:
+            return inner[1:], inner[0] == "r"
+        return name, False
+    return (name[:-1] if name.endswith("_") and name[:-1] in methods else name), False
+
+
+class Recorder(TorchFunctionMode):
+    """Records one run of a model (see the module's docstring)."""
+
+    def __init__(self, model: nn.Module, leaves: dict, tables: tuple):
+        super().__init__()
+        self.leaves = leaves  # module -> (layer class, its path)
+        self.functions, self.methods, self.state_functions = tables
+        self.nodes: list[Node] = []
+        self.source: dict[int, int] = {}  # id(tensor) -> node id
+        self.keep: list = []  # every tensor recorded, alive so that its id stays its own
+        self.stack: list[tuple[str, nn.Module]] = [("", model)]
+        self.inside = 0  # > 0 while a leaf module runs
+        self.held = {id(t): (path, name) for path, m in model.named_modules()
+                     for name, t in own_tensors(m).items()}
+        self.modules = dict(model.named_modules())
+
+    # -- module hooks --------------------------------------------------------------------
+    def enter(self, path: str, module: nn.Module):
+        def hook(_module, _args, _kwargs):
+            if self.inside or module in self.leaves:
+                self.inside += 1
+            else:
+                self.stack.append((path, module))
+        return hook
+
+    def leave(self, path: str, module: nn.Module):
+        def hook(_module, args, kwargs, output):
+            if self.inside > 1 or (self.inside == 1 and module not in self.leaves):
+                self.inside -= 1
+            elif self.inside == 1:
+                self.inside = 0
+                self._leaf(path, module, tensors((args, kwargs)), output)
+            else:
+                self.stack.pop()
+        return hook
+
+    def _leaf(self, path: str, module: nn.Module, args: list, output) -> None:
+        inputs = [self.source[id(t)] for t in args if id(t) in self.source]
+        if not inputs:
+            return  # a module run on constants: a constant
+        reader = self.leaves[module][0]
+        node = Node(len(self.nodes) + 1, tuple(path.split(".")), inputs, module=path)
+        try:
+            node.kind, node.attrs = reader.type_name, reader.from_torch(module)
+        except NotImportable as exc:
+            node.problem = (type(module).__name__, path, str(exc))
+        weights = list(module.parameters())
+        if weights and not any(p.requires_grad for p in weights):
+            node.attrs["trainable"] = False
+        self._add(node, output)
+
+    # -- functions and methods -----------------------------------------------------------
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        result = func(*args, **kwargs)
+        if self.inside or not tensors(result):
+            return result
+        inputs = [self.source[id(t)] for t in tensors((args, kwargs)) if id(t) in self.source]
+        if not inputs:
+            return result  # computed from shapes or a module's own tensors: a constant
+        key = method_key(func, self.methods)
+        if key is not None and key[0] in NO_OPS and _unchanged(args[0], result):
+            self.source[id(result)] = self.source[id(args[0])]
+            self.keep.append(result)
+            return result
+        args = list(args)
+        if key is not None and key[1]:
+            args[:2] = args[1::-1]
+        self._add(self._call(func, key, args, kwargs, inputs), result)
+        return result
+
+    def _call(self, func, key, args: list, kwargs: dict, inputs: list) -> Node:
+        where, module = self.stack[-1]
+        name = key[0] if key is not None else getattr(func, "__name__", "op")
+        node = Node(len(self.nodes) + 1, (*(where.split(".") if where else ()), name), inputs)
+        try:
+            if key is None and func in self.state_functions:
+                return self._state_call(node, self.state_functions[func], args, kwargs)
+            reader = self.methods.get(key[0]) if key is not None else self.functions.get(func)
+            if reader is None:
+                raise NotImportable("")
+            node.kind, node.attrs, operands = reader.from_torch_function(args, kwargs, self.traced)
+            node.inputs = self._operands(operands)
+        except NotImportable as exc:
+            builtin = type(module).__module__.startswith("torch.nn.") and not isinstance(module, CONTAINERS)
+            what = type(module).__name__ if builtin else label(func)  # nn.LayerNorm, not F.layer_norm
+            node.problem = (what, where, str(exc))
+        return node
+
+    def traced(self, value) -> bool:
+        """Whether ``value`` is a tensor computed from the input."""
+        return isinstance(value, torch.Tensor) and id(value) in self.source
+
+    def _operands(self, operands: list) -> list:
+        flat = tensors(operands)
+        if len(flat) != len(operands) or any(id(t) not in self.source for t in flat):
+            raise NotImportable("an operand is not computed from the input (a constant or a "
+                                "module's own tensor)")
+        return [self.source[id(t)] for t in flat]
+
+    def _state_call(self, node: Node, reader, args: list, kwargs: dict) -> Node:
+        settings, operands, state = reader.from_torch_state_call(args, kwargs)
+        node.inputs = self._operands(operands)
+        holders = {self.held.get(id(t), (None, None))[0] for t in state.values() if t is not None}
+        path = holders.pop() if len(holders) == 1 else None
+        if path is None or any(t is not None and self.held.get(id(t)) != (path, key)
+                               for key, t in state.items()):
+            raise NotImportable("its weights are not the tensors of one module under the "
+                                f"names {reader.type_name} gives them ({', '.join(state)})")
+        module = self.modules[path]
+        if set(own_tensors(module)) != set(state):
+            raise NotImportable(f"{path} holds {', '.join(own_tensors(module))}, a "
+                                f"{reader.type_name} has {', '.join(state)}")
+        node.kind, node.attrs, node.module = reader.type_name, settings, path
+        node.path = tuple(path.split(".")) if path else node.path
+        weights = [t for t in own_tensors(module).values() if isinstance(t, nn.Parameter)]
+        if weights and not any(p.requires_grad for p in weights):
+            node.attrs["trainable"] = False
+        return node
+
+    def _add(self, node: Node, result) -> None:
+        if node.problem is None and not isinstance(result, torch.Tensor):
+            node.problem = (node.kind, ".".join(node.path[:-1]), "it returns several tensors")
+        self.nodes.append(node)
+        for t in tensors(result):
+            self.source[id(t)] = node.id  # an in-place op: the tensor's values are the new node's
+            self.keep.append(t)
+
+
+def _unchanged(before, after) -> bool:
+    return (isinstance(before, torch.Tensor) and isinstance(after, torch.Tensor)
+            and before.shape == after.shape and before.dtype == after.dtype
+            and before.device == after.device)
+
+
+def run(model: nn.Module, input_shape: tuple, leaves: dict, tables: tuple):
+    """Run ``model`` once on a deterministic sample of ``input_shape`` (batch 1) and return
+    (the Recorder, the output node id)."""
+    recorder = Recorder(model, leaves, tables)
+    weight = next(iter(model.parameters()), None)
+    dtype, device = (weight.dtype, weight.device) if weight is not None else (torch.float32, "cpu")
+    sample = torch.randn(1, *input_shape, generator=torch.Generator().manual_seed(0)).to(dtype=dtype,
+                                                                                       device=device)
+    recorder.source[id(sample)] = INPUT
+    handles = []
+    for path, module in list(model.named_modules())[1:]:  # the model's forward is traced
+        handles.append(module.register_forward_pre_hook(recorder.enter(path, module), with_kwargs=True))
+        handles.append(module.register_forward_hook(recorder.leave(path, module), with_kwargs=True))
+    try:
+        with torch.no_grad(), recorder:
+            output = model(sample)
+    except Exception as exc:  # the model's own error at that input
+        at = "x".join(map(str, sample.shape))
+        raise UsageError(f"the model fails at input {at}: {type(exc).__name__}: {exc}",
+                         hint="give the --input size the model takes") from exc
+    finally:
+        for handle in handles:
+            handle.remove()
+    return recorder, recorder.source.get(id(output)) if isinstance(output, torch.Tensor) else None
