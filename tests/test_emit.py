@@ -161,3 +161,26 @@ layers:
     source = emit(graph)
     assert "\x02" not in source and "\x03" not in source and "|" not in source
     _same_model(graph, source)
+
+
+def test_a_chain_inside_a_group_with_two_outputs_is_called_not_indexed():
+    """A group read from outside in two places runs its parts one by one from its parent's
+    forward; a part that is a chain (an nn.Sequential) is called as one module, never indexed
+    by name (``self.g["a"]["0"]`` fails on a Sequential: GoogLeNet's imported branches)."""
+    text = """
+input: [3, 8, 8]
+layers:
+  - sequential:
+      name: g
+      layers:
+        - sequential: {name: a, layers: [{conv2d: {out: 4, kernel: 3, padding: 1}}, relu]}
+        - sequential: {name: b, from: input, layers: [{conv2d: {out: 4, kernel: 1}}, relu]}
+  - add: {from: [g.a, g.b]}
+"""
+    graph = cnnspec.parse_spec(text)
+    built = cnnspec.to_torch(graph).eval()
+    emitted = load_source(emit(graph, class_name="Net")).Net().eval()
+    emitted.load_state_dict(built.state_dict(), strict=True)
+    x = torch.randn(2, 3, 8, 8)
+    with torch.no_grad():
+        assert torch.equal(emitted(x), built(x))

@@ -409,3 +409,22 @@ def test_a_spec_with_such_names_loads_and_keeps_the_state_dict_keys():
 def test_a_model_that_fails_at_the_input_says_so():
     with pytest.raises(cnnspec.errors.UsageError, match=r"the model fails at input 1x3x4x4: RuntimeError"):
         import_model(nn.Sequential(nn.Conv2d(3, 4, 1), nn.Linear(5, 2)), (3, 4, 4))
+
+
+class FunctionalPools(nn.Module):
+    """Inception's blocks pool with F.max_pool2d / F.avg_pool2d in forward."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        x = F.max_pool2d(self.conv(x), kernel_size=3, stride=2, ceil_mode=True)
+        return F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)
+
+
+def test_functional_pooling_imports_as_the_pooling_layers():
+    graph, _ = _imports_exactly(FunctionalPools(), (3, 16, 16))
+    kinds = [n.type_name for n in graph.nodes]
+    assert kinds == ["conv2d", "maxpool2d", "avgpool2d"]
+    assert graph.nodes[1].layer.ceil_mode and not graph.nodes[2].layer.count_include_pad

@@ -126,8 +126,10 @@ class ModuleTree:
                 yield from self.leaves(child, [name])
 
     def leaves(self, box: Box, path: list):
+        """The steps of a non-callable group: its nodes, and its callable groups as one step
+        each (a chain is an ``nn.Sequential``, which is called, never indexed by name)."""
         for name, child in box.children.items():
-            if isinstance(child, Node):
+            if isinstance(child, Node) or child.callable:
                 yield [*path, name], child
             else:
                 yield from self.leaves(child, [*path, name])

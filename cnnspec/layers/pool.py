@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import ClassVar
 
 from cnnspec.layers.base import (
@@ -134,6 +135,15 @@ def _avg_attrs(rank: int) -> tuple:
 
 
 class _AvgPool(_Pool):
+    _CALL = ("input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
+             "divisor_override")
+    _DEFAULTS = {"stride": None, "padding": 0, "ceil_mode": False, "count_include_pad": True,
+                 "divisor_override": None}
+
+    @classmethod
+    def from_torch_function(cls, args, kwargs, is_tensor):
+        """``F.avg_pool2d(x, kernel_size, stride, padding, ...)``, as Inception's blocks call it."""
+        return cls.type_name, cls.from_torch(_call_module(cls, args, kwargs)), list(args[:1])
     @classmethod
     def from_torch(cls, module) -> dict:
         settings = _pool_settings(module)
@@ -161,6 +171,7 @@ class AvgPool1d(_AvgPool):
     type_name = "avgpool1d"
     rank = 1
     imported_from = ("AvgPool1d",)
+    imported_functions = ("torch.nn.functional.avg_pool1d",)
     attrs = _avg_attrs(1)
 
 
@@ -171,6 +182,7 @@ class AvgPool2d(_AvgPool):
     type_name = "avgpool2d"
     aliases = ("avgpool",)
     imported_from = ("AvgPool2d",)
+    imported_functions = ("torch.nn.functional.avg_pool2d",)
     attrs = _avg_attrs(2)
 
 
@@ -182,6 +194,7 @@ class AvgPool3d(_AvgPool):
     type_name = "avgpool3d"
     rank = 3
     imported_from = ("AvgPool3d",)
+    imported_functions = ("torch.nn.functional.avg_pool3d",)
     attrs = _avg_attrs(3)
 
 
@@ -190,6 +203,14 @@ _CONV = {1: Conv1d, 2: Conv2d, 3: Conv3d}
 
 
 class _MaxPool(_Pool):
+    _CALL = ("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices")
+    _DEFAULTS = {"stride": None, "padding": 0, "dilation": 1, "ceil_mode": False,
+                 "return_indices": False}
+
+    @classmethod
+    def from_torch_function(cls, args, kwargs, is_tensor):
+        """``F.max_pool2d(x, kernel_size, stride, padding, ...)``."""
+        return cls.type_name, cls.from_torch(_call_module(cls, args, kwargs)), list(args[:1])
     def _dilation(self):
         return self.dilation
 
@@ -229,6 +250,7 @@ class MaxPool1d(_MaxPool):
     type_name = "maxpool1d"
     rank = 1
     imported_from = ("MaxPool1d",)
+    imported_functions = ("torch.nn.functional.max_pool1d",)
     attrs = _max_attrs(1)
 
 
@@ -239,6 +261,7 @@ class MaxPool2d(_MaxPool):
     type_name = "maxpool2d"
     aliases = ("maxpool",)
     imported_from = ("MaxPool2d",)
+    imported_functions = ("torch.nn.functional.max_pool2d",)
     attrs = _max_attrs(2)
 
 
@@ -249,7 +272,16 @@ class MaxPool3d(_MaxPool):
     type_name = "maxpool3d"
     rank = 3
     imported_from = ("MaxPool3d",)
+    imported_functions = ("torch.nn.functional.max_pool3d",)
     attrs = _max_attrs(3)
+
+
+def _call_module(cls, args: list, kwargs: dict):
+    """A functional pooling call's arguments, read like the module's attributes."""
+    call = {**cls._DEFAULTS, **dict(zip(cls._CALL, args)), **kwargs}
+    if call["stride"] in (None, [], ()):
+        call["stride"] = None
+    return SimpleNamespace(**{k: v for k, v in call.items() if k != "input"})
 
 
 def _pool_settings(m) -> dict:
