@@ -33,7 +33,7 @@ __all__ = [  # the layer protocol, with the attribute kinds and field descriptio
     "BOOL", "GLOBAL", "Attr", "AttrValueError", "Kind", "Layer", "LayerInputError", "Mixes",
     "NotImportable", "OwnModule", "TorchCall", "Weights", "Window", "choice_kind",
     "float_kind", "fmt_shape", "int_kind", "output_size_kind", "padding_kind", "pair_kind",
-    "spatial", "spatial_rank", "torch_pair",
+    "declared_channels", "spatial", "spatial_rank", "torch_pair",
 ]
 
 
@@ -285,6 +285,13 @@ class Layer:
         computes it with, over the variable names holding its inputs (``torch`` and ``nn``
         are imported in the generated file)."""
         raise NotImplementedError(f"{self.type_name} is not written inline")
+
+
+def declared_channels(declared, inputs: list[tuple]):
+    """(declared, received) when a declared ``in`` disagrees with the input's channels (the
+    ``declared_mismatch`` of layers that read channels), else None."""
+    received = inputs[0][0]
+    return (declared, received) if declared is not None and declared != received else None
 
 
 def torch_pair(value):

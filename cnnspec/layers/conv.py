@@ -16,6 +16,7 @@ from cnnspec.layers.base import (
     TorchCall,
     Weights,
     Window,
+    declared_channels,
     int_kind,
     spatial,
 )
@@ -134,9 +135,7 @@ class _Conv(Layer):
         )
 
     def declared_mismatch(self, inputs):
-        if self.in_ is not None and self.in_ != inputs[0][0]:
-            return self.in_, inputs[0][0]
-        return None
+        return declared_channels(self.in_, inputs)
 
     def _in_channels(self, inputs):
         return inputs[0][0] if self.in_ is None else self.in_

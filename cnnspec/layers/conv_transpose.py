@@ -14,6 +14,7 @@ from cnnspec.layers.base import (
     TorchCall,
     Weights,
     Window,
+    declared_channels,
     int_kind,
     spatial,
 )
@@ -83,9 +84,7 @@ class _ConvTranspose(Layer):
         return (self.out, *out)
 
     def declared_mismatch(self, inputs):
-        if self.in_ is not None and self.in_ != inputs[0][0]:
-            return self.in_, inputs[0][0]
-        return None
+        return declared_channels(self.in_, inputs)
 
     def params(self, inputs):
         weight = self._in_channels(inputs) * (self.out // self.groups) * dims.prod(self.kernel)

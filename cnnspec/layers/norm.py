@@ -11,6 +11,7 @@ from cnnspec.layers.base import (
     LayerInputError,
     NotImportable,
     TorchCall,
+    declared_channels,
     float_kind,
     fmt_shape,
     int_kind,
@@ -93,9 +94,7 @@ class _BatchNorm(Layer):
         return settings, [call["input"]], {**state, "num_batches_tracked": None}
 
     def declared_mismatch(self, inputs):
-        if self.in_ is not None and self.in_ != inputs[0][0]:
-            return self.in_, inputs[0][0]
-        return None
+        return declared_channels(self.in_, inputs)
 
     def params(self, inputs):
         return 2 * inputs[0][0] if self.affine else 0

@@ -18,6 +18,7 @@ from cnnspec.layers.base import (
     NotImportable,
     OwnModule,
     TorchCall,
+    declared_channels,
     float_kind,
     fmt_shape,
     int_kind,
@@ -187,9 +188,7 @@ class LayerNorm2d(_LayerNorm):
         return shape
 
     def declared_mismatch(self, inputs):
-        if self.in_ is not None and self.in_ != inputs[0][0]:
-            return self.in_, inputs[0][0]
-        return None
+        return declared_channels(self.in_, inputs)
 
     def params(self, inputs):
         return self._affine_params(inputs[0][0])
@@ -246,9 +245,7 @@ class GroupNorm(Layer):
         return shape
 
     def declared_mismatch(self, inputs):
-        if self.in_ is not None and self.in_ != inputs[0][0]:
-            return self.in_, inputs[0][0]
-        return None
+        return declared_channels(self.in_, inputs)
 
     def params(self, inputs):
         return 2 * inputs[0][0] if self.affine else 0
