@@ -428,3 +428,32 @@ def test_functional_pooling_imports_as_the_pooling_layers():
     kinds = [n.type_name for n in graph.nodes]
     assert kinds == ["conv2d", "maxpool2d", "avgpool2d"]
     assert graph.nodes[1].layer.ceil_mode and not graph.nodes[2].layer.count_include_pad
+
+
+class ChannelSlices(nn.Module):
+    """GhostNet's ``out[:, :self.out_chs, :, :]`` and DPN's ``x[:, :k]`` / ``x[:, k:]``."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.head = nn.Conv2d(5, 4, 1)
+
+    def forward(self, x):
+        x = self.conv(x)
+        a, b = x[:, :5, :, :], x[:, 5:]
+        return torch.cat([self.head(a), b[..., :, :]], dim=1)
+
+
+def test_channel_slices_import_as_slice_layers():
+    graph, _ = _imports_exactly(ChannelSlices(), (3, 6, 6))
+    pieces = [(n.layer.start, n.layer.stop) for n in graph.nodes if n.type_name == "slice"]
+    assert sorted(pieces) == [(0, 3), (0, 5), (5, 8)]  # b[..., :, :] is all of b: a view
+
+
+def test_other_indexing_is_listed_as_unsupported():
+    class Rows(nn.Module):
+        def forward(self, x):
+            return x[:, :, 1:]
+
+    with pytest.raises(UnsupportedOperations, match="Tensor.__getitem__"):
+        import_model(Rows(), (3, 4, 4))

@@ -4,7 +4,15 @@ as ``torch.split`` and ``torch.chunk`` return one view per piece."""
 
 from __future__ import annotations
 
-from cnnspec.layers.base import Attr, Layer, LayerInputError, OwnModule, TorchCall, int_kind
+from cnnspec.layers.base import (
+    Attr,
+    Layer,
+    LayerInputError,
+    NotImportable,
+    OwnModule,
+    TorchCall,
+    int_kind,
+)
 from cnnspec.layers.registry import register
 from cnnspec.util import dims
 
@@ -37,6 +45,7 @@ class Slice(Layer):
     view_of_input = True
     torch_module = SLICE
     emitted_inline = True
+    imported_methods = ("__getitem__",)
     attrs = (
         Attr("start", int_kind(0), default=0, doc="the first channel taken"),
         Attr("stop", int_kind(1), required=True, doc="one past the last channel taken"),
@@ -56,6 +65,25 @@ class Slice(Layer):
                 f"{dims.fmt(channels)} channels",
                 hint=f"use 0 <= start < stop <= {dims.fmt(channels)}")
         return (self.stop - self.start, *shape[1:])
+
+    @classmethod
+    def from_torch_function(cls, args, kwargs, is_tensor):
+        """``x[:, a:b]`` (GhostNet, DPN, ReXNet): channels ``a`` to ``b`` of the input; the
+        input is a real tensor here (``cnnspec import`` runs the model), so an open or
+        negative bound is read against its channels."""
+        x, index = args[0], args[1]
+        if not isinstance(index, tuple):
+            index = (index,)
+        while index and index[-1] in (Ellipsis, slice(None)):
+            index = index[:-1]
+        if index in ((), (slice(None),)):  # x[...], x[:, :, :]: all of it
+            index = (slice(None), slice(None))
+        if len(index) != 2 or index[0] != slice(None) or not isinstance(index[1], slice):
+            raise NotImportable("only channel slices x[:, a:b] are supported")
+        start, stop, step = index[1].indices(x.shape[1])
+        if step != 1 or not start < stop:
+            raise NotImportable("only non-empty channel slices with step 1 are supported")
+        return cls.type_name, {"start": start, "stop": stop}, [x]
 
     def torch_call(self, inputs):
         return TorchCall(SLICE.name, (self.start, self.stop), arg_names=("start", "stop"))

@@ -177,6 +177,7 @@ class Recorder(TorchFunctionMode):
     def _call(self, func, key, args: list, kwargs: dict, inputs: list) -> Node:
         where, module = self.stack[-1]
         name = key[0] if key is not None else getattr(func, "__name__", "op")
+        name = name.strip("_") or "op"  # x[:, a:b] is `getitem`: no module can be `__getitem__`
         node = Node(len(self.nodes) + 1, (*(where.split(".") if where else ()), name), inputs)
         try:
             if key is None and func in self.state_functions:
