@@ -9,6 +9,7 @@ from cnnspec.layers import (  # noqa: F401
     merge,
     norm,
     norm_layer,
+    pad,
     pool,
     resample,
     scale,

@@ -339,8 +339,9 @@ def main(argv: list[str] | None = None) -> int:
         changes = diff(page, path)
         sys.stdout.write(changes or f"{path}: the layer reference is up to date\n")
         return 1 if changes else 0
+    text = replace_section(page)  # before the file is opened: an error leaves it as it was
     with open(path, "w", encoding="utf-8") as f:
-        f.write(replace_section(page))
+        f.write(text)
     return 0
 
 
