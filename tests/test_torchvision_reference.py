@@ -14,6 +14,8 @@ MIRRORS = {
     "resnet34": "resnet34", "resnet50": "resnet50", "resnet101": "resnet101",
     "resnet152": "resnet152", "googlenet": "googlenet", "efficientnet_b0": "efficientnet_b0",
     "mobilenet_v2": "mobilenet_v2", "densenet121": "densenet121", "squeezenet1_0": "squeezenet1_0",
+    "resnext50_32x4d": "resnext50_32x4d", "mnasnet1_0": "mnasnet1_0",
+    "shufflenet_v2_x1_0": "shufflenet_v2_x1_0",
 }
 
 
