@@ -32,12 +32,13 @@ class Classes:
         """Variants of one block: the one with the fewest children keeps the block's name, the
         others are named after their extra children (``Bottleneck``, ``BottleneckDownsample``)."""
         taken = {self.class_name, *own_modules()}
+        position = {id(spec): i for i, spec in enumerate(order)}  # by identity: == compares code
         by_base: dict[str, list] = {}
         for spec in order:
             if spec is not top:
                 by_base.setdefault(spec.base, []).append(spec)
         for base, variants in by_base.items():
-            variants.sort(key=lambda v: (len(v.children_names), order.index(v)))
+            variants.sort(key=lambda v: (len(v.children_names), position[id(v)]))
             plain = variants[0].children_names
             for spec in variants:
                 extra = sorted(n for n in spec.children_names - plain if identifier(n))
