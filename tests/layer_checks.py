@@ -11,7 +11,7 @@ from cnnspec.emit.names import camel
 from cnnspec.torch.importer import import_model
 from cnnspec.torch.verify import verify
 
-from .test_differential import measure
+from .test_differential import assert_every_node_matches
 from .test_emit import load_source
 
 
@@ -29,16 +29,7 @@ def check_against_torch(text: str, batch: int = 2):
     state_dict strictly and computes the same; ``verify`` finds no mismatch. Returns the
     analysis."""
     graph = cnnspec.parse_spec(text)
-    result = cnnspec.analyze(graph, batch=batch)
-    model, _, shapes, nbytes, flops, params, buffers, total = measure(graph, batch)
-    for node in graph.nodes:
-        facts = result.facts[node.name]
-        assert (batch, *facts.output) == shapes[node.name], node.name
-        assert facts.params == params[node.name], node.name
-        assert facts.buffers == buffers[node.name], node.name
-        assert facts.flops == flops[node.name] == 2 * facts.macs, node.name
-        assert facts.activation_bytes == nbytes[node.name], node.name
-    assert result.totals()["flops"] == total
+    result, model, _ = assert_every_node_matches(graph, batch)
     built = randomized(model)
     emitted = getattr(load_source(emit(graph)), camel(graph.name, "Model"))().eval()
     assert list(emitted.state_dict()) == list(built.state_dict())

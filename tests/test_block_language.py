@@ -10,7 +10,7 @@ import torch
 import cnnspec
 from cnnspec.frontend import expr
 
-from .test_differential import measure
+from .test_differential import assert_every_node_matches
 
 SPEC = """
 name: blocks_demo
@@ -56,13 +56,7 @@ def test_optional_parts_take_no_index_and_groups_no_naming_level():
 
 
 def test_the_figures_match_pytorch():
-    graph = cnnspec.parse_spec(SPEC)
-    result = cnnspec.analyze(graph, batch=2)
-    model, out, shapes, _, flops, params, _, _ = measure(graph, 2)
-    for node in graph.nodes:
-        assert (2, *result.facts[node.name].output) == shapes[node.name]
-        assert result.facts[node.name].params == params[node.name]
-        assert result.facts[node.name].flops == flops[node.name]
+    _, model, _ = assert_every_node_matches(cnnspec.parse_spec(SPEC), 2)
     assert isinstance(model.get_submodule("u1.1"), torch.nn.Hardswish)
 
 

@@ -36,10 +36,10 @@ def measure(graph, batch: int = 2):
     return model, out, shapes, nbytes, flops, params, buffers, counter.get_total_flops()
 
 
-@pytest.mark.parametrize("path", SPEC_FILES, ids=SPEC_IDS)
-def test_every_node_matches_pytorch(path):
-    graph = cnnspec.load_spec(path)
-    batch = 2
+def assert_every_node_matches(graph, batch: int = 2):
+    """The analysis of ``graph`` equals what PyTorch measures on the built model, per node
+    (output shape, params, buffers, FLOPs = 2 x MACs, activation bytes) and in total (FLOPs,
+    params). Returns (the analysis, the built model, its output)."""
     result = cnnspec.analyze(graph, batch=batch)
     model, out, shapes, nbytes, flops, params, buffers, total_flops = measure(graph, batch)
     for node in graph.nodes:
@@ -47,12 +47,18 @@ def test_every_node_matches_pytorch(path):
         assert (batch, *facts.output) == shapes[node.name], node.name
         assert facts.params == params[node.name], node.name
         assert facts.buffers == buffers[node.name], node.name
-        assert facts.flops == flops[node.name], node.name
-        assert facts.flops == 2 * facts.macs
+        assert facts.flops == flops[node.name] == 2 * facts.macs, node.name
         assert facts.activation_bytes == nbytes[node.name], node.name
+    assert result.totals()["flops"] == total_flops
+    assert result.totals()["params"] == sum(p.numel() for p in model.parameters())
+    return result, model, out
+
+
+@pytest.mark.parametrize("path", SPEC_FILES, ids=SPEC_IDS)
+def test_every_node_matches_pytorch(path):
+    batch = 2
+    result, model, out = assert_every_node_matches(cnnspec.load_spec(path), batch)
     totals = result.totals()
-    assert totals["flops"] == total_flops
-    assert totals["params"] == sum(p.numel() for p in model.parameters())
     assert totals["trainable_params"] == sum(p.numel() for p in model.parameters() if p.requires_grad)
     assert totals["buffers"] == sum(b.numel() for b in model.buffers())
     assert tuple(out.shape) == (batch, *totals["output_shape"])

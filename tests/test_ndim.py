@@ -23,7 +23,7 @@ from cnnspec.reports.json_report import analysis_to_dict
 from cnnspec.torch.importer import import_model
 from cnnspec.torch.verify import verify
 
-from .test_differential import measure
+from .test_differential import assert_every_node_matches
 from .test_emit import load_source
 
 NET_1D = """\
@@ -68,19 +68,7 @@ NETS = {"1d": NET_1D, "3d": NET_3D}
 
 @pytest.mark.parametrize("kind", NETS)
 def test_every_node_matches_pytorch(kind):
-    graph = cnnspec.parse_spec(NETS[kind])
-    batch = 2
-    result = cnnspec.analyze(graph, batch=batch)
-    model, out, shapes, nbytes, flops, params, buffers, total = measure(graph, batch)
-    for node in graph.nodes:
-        f = result.facts[node.name]
-        assert (batch, *f.output) == shapes[node.name], node.name
-        assert f.params == params[node.name], node.name
-        assert f.flops == flops[node.name] == 2 * f.macs, node.name
-        assert f.activation_bytes == nbytes[node.name], node.name
-        assert f.buffers == buffers[node.name]
-    assert result.totals()["flops"] == total
-    assert result.totals()["params"] == sum(p.numel() for p in model.parameters())
+    assert_every_node_matches(cnnspec.parse_spec(NETS[kind]), batch=2)
 
 
 @pytest.mark.parametrize("kind", NETS)

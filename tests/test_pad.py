@@ -12,7 +12,7 @@ import cnnspec
 from cnnspec.torch.importer import import_model
 from cnnspec.torch.verify import verify
 
-from .test_differential import measure
+from .test_differential import assert_every_node_matches
 
 SPEC = """
 input: [3, 9, 9]
@@ -25,13 +25,7 @@ layers:
 
 
 def test_shapes_counts_and_memory_match_pytorch():
-    graph = cnnspec.parse_spec(SPEC)
-    result = cnnspec.analyze(graph, batch=2)
-    model, out, shapes, nbytes, flops, params, _, _ = measure(graph, 2)
-    for node in graph.nodes:
-        facts = result.facts[node.name]
-        assert (2, *facts.output) == shapes[node.name], node.name
-        assert facts.activation_bytes == nbytes[node.name] and facts.flops == flops[node.name]
+    result, model, _ = assert_every_node_matches(cnnspec.parse_spec(SPEC), 2)
     assert result.facts["pad"].output == (3, 10, 10) and result.facts["2"].output == (4, 4, 7)
     x = torch.randn(1, 3, 9, 9)
     with torch.no_grad():
