@@ -46,7 +46,10 @@ def unsupported(exc: BaseException) -> list | None:
         return None
     rows = []
     for item in items:
-        parts = list(item) if isinstance(item, (tuple, list)) else [str(item)]
+        if hasattr(item, "what"):  # cnnspec.torch.trace's Unsupported record
+            parts = [item.what, item.where, item.count]
+        else:
+            parts = list(item) if isinstance(item, (tuple, list)) else [str(item)]
         rows.append([str(p) if not isinstance(p, int) else p for p in parts])
     return rows
 

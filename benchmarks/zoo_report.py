@@ -21,8 +21,15 @@ STEPS = ("create", "reference", "import", "parse", "analyze", "built_make", "bui
 
 
 def _ops(row: dict) -> str:
-    items = row.get("unsupported") or []
-    return ", ".join(f"{i[0]} ×{i[-1]}" if len(i) > 1 else str(i[0]) for i in items)
+    """The unsupported operations by name: calls in all and the first module running one."""
+    calls: dict[str, list] = {}
+    for item in row.get("unsupported") or []:
+        count = item[-1] if len(item) > 2 and isinstance(item[-1], int) else 1
+        where = item[1] if len(item) > 2 else ""
+        seen = calls.setdefault(str(item[0]), [0, where])
+        seen[0] += count
+    return ", ".join(f"{what} ×{n}" + (f" (first in `{where}`)" if where else "")
+                     for what, (n, where) in calls.items())
 
 
 def reason(row: dict) -> str:
