@@ -28,8 +28,8 @@ class SizeQuestion:
 
 
 def answerable(input_shape, symbolic: bool) -> bool:
-    """The sizes solver answers for concrete C×H×W inputs only."""
-    return not symbolic and len(input_shape) == 3
+    """The sizes solver answers for concrete inputs with one to three spatial axes."""
+    return not symbolic and 2 <= len(input_shape) <= 4
 
 
 def node_output(node, inputs: list, input_shape: tuple, symbolic: bool, graph_so_far=None) -> tuple:

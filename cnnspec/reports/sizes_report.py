@@ -53,6 +53,12 @@ def sizes_to_dict(graph: Graph, near: int | None) -> dict:
     return data
 
 
+#: the line under the title, by the input's rank
+_VARIED = {2: "the length is varied",
+           3: "each axis is varied with the other held at the size above",
+           4: "each axis is varied with the others held at the sizes above"}
+
+
 def _join(values: list[int]) -> str:
     return " or ".join(map(str, values)) if values else "none"
 
@@ -64,8 +70,7 @@ def render_sizes(graph: Graph, near: int | None, fmt: str = "text") -> str:
     if fmt == "json":
         return json.dumps(data, indent=2) + "\n"
     shape = "x".join(map(str, graph.input_shape))
-    lines = [f"{graph.name}: input {shape} ({graph.file})",
-             "each axis is varied with the other held at the size above", ""]
+    lines = [f"{graph.name}: input {shape} ({graph.file})", _VARIED[len(graph.input_shape)], ""]
     keys: list[str] = []
     for axis in data["axes"]:
         for key in axis["text"]:
@@ -75,7 +80,8 @@ def render_sizes(graph: Graph, near: int | None, fmt: str = "text") -> str:
     rows = []
     for axis in data["axes"]:
         fixed = ", ".join(f"{k} = {v}" for k, v in axis["fixed"].items())
-        rows.append([f"{axis['axis']} ({fixed})", *(axis["text"].get(k, "-") for k in keys)])
+        label = f"{axis['axis']} ({fixed})" if fixed else axis["axis"]
+        rows.append([label, *(axis["text"].get(k, "-") for k in keys)])
     lines.append(tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True))
     if near is not None:
         lines.append("")

@@ -37,7 +37,10 @@ def size_hints():
 
 
 def _hint_axis(input_shape: tuple) -> str:
-    return "HW" if input_shape[1] == input_shape[2] else "H"
+    from cnnspec.solvers import size_axes
+
+    letters = size_axes.letters(input_shape)
+    return letters if size_axes.equal_sides(input_shape) else letters[0]
 
 
 def valid_range_text(graph: Graph, input_shape: tuple) -> str | None:
@@ -46,7 +49,9 @@ def valid_range_text(graph: Graph, input_shape: tuple) -> str | None:
     sizes = solve_axis_valid_only(graph, input_shape, axis)
     if sizes is None:
         return None
-    what = "inputs" if axis == "HW" else f"heights (width {input_shape[2]})"
+    from cnnspec.solvers import size_axes
+
+    what = "inputs" if len(axis) == len(input_shape) - 1 else size_axes.held(input_shape, axis)
     return f"{what} of {sizes} and more are valid"
 
 
@@ -62,12 +67,14 @@ def solve_axis_valid_only(graph: Graph, reference: tuple, axis: str) -> int | No
 def declared_input_text(graph: Graph, input_shape: tuple, node_name: str, declared) -> str | None:
     """'inputs from 227 to 258 give 9216', for a declared-size mismatch; None when no input
     size changes what the node receives (a channel count, say)."""
+    from cnnspec.solvers import size_axes
     from cnnspec.solvers.size_facts import LIMIT
     from cnnspec.solvers.size_probes import Prober, constraint_for
 
-    square = input_shape[1] == input_shape[2]
+    square = size_axes.equal_sides(input_shape)
+    every = size_axes.letters(input_shape)
     found = []
-    for axis in (("HW",) if square else ("H", "W", "HW")):
+    for axis in ((every,) if square or len(every) == 1 else (*every, every)):
         low = solve_axis_valid_only(graph, input_shape, axis)
         if low is None:
             continue
@@ -78,9 +85,11 @@ def declared_input_text(graph: Graph, input_shape: tuple, node_name: str, declar
         return None
     texts = []
     for axis, c in found:
-        what = {"HW": "inputs" if square else "square inputs",
-                "H": f"heights (at width {input_shape[2]})",
-                "W": f"widths (at height {input_shape[1]})"}[axis]
+        if axis == every:
+            what = ("inputs" if square or len(every) == 1
+                    else "square inputs" if len(every) == 2 else "cubic inputs")
+        else:
+            what = size_axes.held(input_shape, axis, at="at ")
         if c.low == c.high:
             texts.append(f"only {what} of {c.low} give {declared}")
         elif c.high >= LIMIT:

@@ -9,16 +9,8 @@ import math
 
 from cnnspec.ir.graph import Graph
 from cnnspec.layers.base import Window
+from cnnspec.solvers.size_axes import shape_for
 from cnnspec.solvers.size_facts import LIMIT, Constraint
-
-
-def shape_for(reference: tuple, axis: str, n: int) -> tuple:
-    channels, height, width = reference
-    if axis == "H":
-        return (channels, n, width)
-    if axis == "W":
-        return (channels, height, n)
-    return (channels, n, n)
 
 
 def search_min(predicate, low: int, high: int) -> int | None:
@@ -50,7 +42,7 @@ def dropped_pixels(node, inputs) -> list[int]:
     leaves unread because the stride does not divide the span exactly (0 with ceil_mode,
     whose last window overhangs instead, and for adaptive pooling, whose bins cover all)."""
     windows = node.layer.receptive_field(inputs)
-    if not isinstance(windows, list) or len(inputs[0]) != 3:
+    if not isinstance(windows, list) or len(inputs[0]) != len(windows) + 1:
         return []
     dropped = []
     for size, step in zip(inputs[0][1:], windows):
@@ -124,13 +116,14 @@ def strides_into(graph: Graph, probe: Probe, axes: tuple):
 
     jumps = {INPUT: 1}
     found = {}
+    rank = len(probe.shapes[INPUT])
     for node in graph.nodes:
         inputs = probe.inputs(node)
         jump = 1
         for src in node.inputs:
             jump = math.lcm(jump, jumps[src])
         own, checked = 1, 1
-        windows = node.layer.receptive_field(inputs) if len(inputs[0]) == 3 else None
+        windows = node.layer.receptive_field(inputs) if len(inputs[0]) == rank else None
         if isinstance(windows, list):
             for axis in axes:
                 step = windows[axis] if axis < len(windows) else None

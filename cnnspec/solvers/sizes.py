@@ -1,8 +1,8 @@
 """Which input sizes a network accepts, which it divides exactly, and which satisfy the sizes
 declared in the spec.
 
-Each spatial axis is varied with the other held at the reference size (or both together, for
-a square input). Validity and every declared size are monotone in the input size for the
+Each spatial axis is varied with the others held at the reference size (or, for a square
+(C, H, W) input, both together). Validity and every declared size are monotone in the input size for the
 layers cnnspec knows (each output size is a non-decreasing function of the input size), so
 their bounds are found by binary search. Exactness (no border pixel silently dropped by a
 stride) is periodic with period P = the product of the strides: it is decided on one period
@@ -15,6 +15,7 @@ import math
 from dataclasses import replace
 
 from cnnspec.ir.graph import Graph
+from cnnspec.solvers import size_axes
 from cnnspec.solvers.size_facts import LIMIT as LIMIT  # re-exported
 from cnnspec.solvers.size_facts import MAX_PERIOD, AxisSizes
 from cnnspec.solvers.size_facts import describe_axis as describe_axis  # re-exported
@@ -50,7 +51,8 @@ def _expand(base: int, residues: list, modulus: int, start: int, period: int) ->
 
 
 def solve_axis(graph: Graph, reference: tuple, axis: str) -> AxisSizes:
-    """Valid, exact and declared-size ranges along ``axis`` ('H', 'W' or 'HW').
+    """Valid, exact and declared-size ranges along ``axis`` (letters of
+    :mod:`~cnnspec.solvers.size_axes`: 'H', 'W', 'HW', 'L', 'D', …).
 
     From ``n0``, the first size at which every window fits (window fits are monotone in the
     size), the network behaves periodically, once no merge input is a 1-wide map that
@@ -59,8 +61,8 @@ def solve_axis(graph: Graph, reference: tuple, axis: str) -> AxisSizes:
     or a strided node, only the residues kept so far are refined, modulo the product of the
     strides into that node, and tested there. Twelve stride-2 stages take a few dozen probes,
     not 4,096 analyses."""
-    fixed = {"H": {"W": reference[2]}, "W": {"H": reference[1]}, "HW": {}}[axis]
-    axes = {"H": (0,), "W": (1,), "HW": (0, 1)}[axis]
+    fixed = size_axes.fixed(reference, axis)
+    axes = size_axes.dims(reference, axis)
     at = Prober(graph, reference, axis)
     n0 = search_min(lambda n: not at(n).failed, 1, LIMIT)
     sizes = AxisSizes(axis, fixed, None)
@@ -175,7 +177,7 @@ def _settled(graph: Graph, at, n0: int, axes: tuple) -> int:
 
     def wide(probe, src, a):
         shape = probe.shapes.get(src)
-        return shape is None or len(shape) != 3 or shape[1 + a] != 1
+        return shape is None or len(shape) != len(at.reference) or shape[1 + a] != 1
 
     def settled(n: int) -> bool:
         probe = at(n)
@@ -236,12 +238,15 @@ def _with_constraints(graph: Graph, sizes: AxisSizes, at, low: int) -> AxisSizes
 
 
 def solve(graph: Graph, reference: tuple | None = None) -> list[AxisSizes]:
-    """The size facts for H and W of a (C, H, W) input."""
+    """The size facts of each spatial axis (L; H and W; D, H and W) of a concrete input."""
     reference = tuple(reference or graph.input_shape)
-    if len(reference) != 3 or not all(isinstance(d, int) for d in reference):
+    if not size_axes.solvable(reference):
         from cnnspec.errors import UsageError
 
-        raise UsageError("sizes needs a concrete (channels, height, width) input")
+        raise UsageError("sizes needs a concrete input: channels and one to three spatial sizes "
+                         "(e.g. 1x16000, 3x224x224, 3x16x112x112)")
+    if len(reference) != 3:
+        return [solve_axis(graph, reference, letter) for letter in size_axes.letters(reference)]
     height = solve_axis(graph, reference, "H")
     if reference[1] == reference[2] and _symmetric(graph):  # W behaves as H does
         width = replace(height, axis="W", fixed={"H": reference[1]},
