@@ -38,8 +38,9 @@ rendered page, say what the runner needs beyond what the page shows:
 
 ``<!-- docs: numbers vary -->``
     before a block: its commands print measurements that change from run to run (timings),
-    so every number in the shown and the real output is masked (not the digits of a name or a
-    shape such as ``conv1`` or ``1x64x56x56``) and runs of spaces and of dashes (table rules)
+    so every number in the shown and the real output is masked with its unit's prefix (``kB``,
+    ``MB``; ``MFLOP/s``, ``GFLOP/s``), but not the digits of a name or a shape such as ``conv1``
+    or ``1x64x56x56``, and runs of spaces and of dashes (table rules)
     are collapsed before comparing; the words and the layout must still match.
 
 An unknown ``docs:`` comment, or a marker that is not followed by what it applies to, is an
@@ -72,6 +73,8 @@ FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^`\n]*)$
 DIRECTIVE = re.compile(r"^<!--\s*docs:\s*(?P<body>.*?)\s*(?P<end>-->)?\s*$")
 HEREDOC = re.compile(r"<<-?\s*(['\"]?)(?P<word>[A-Za-z_][A-Za-z0-9_]*)\1")
 NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?:[eE][-+]?\d+)?(?!\w)")   # not inside a name
+#: a masked measurement's unit prefix, which changes with the value (0.9 vs 1.1 GFLOP/s)
+UNIT_PREFIX = re.compile(r"\b0 [kMGTP]?(B|FLOP/s|FLOPs|MACs|s)\b")
 TIMEOUT = 600  # seconds, for one command
 
 
@@ -251,7 +254,8 @@ def _normalise(lines: list[str], numbers_vary: bool) -> list[str]:
     if numbers_vary:
         # numbers masked; column widths follow the numbers, so runs of spaces and of dashes
         # (table rules) are collapsed
-        out = [re.sub(r"-{2,}", "--", re.sub(r"\s+", " ", NUMBER.sub("0", line))) for line in out]
+        out = [re.sub(r"-{2,}", "--", re.sub(r"\s+", " ", UNIT_PREFIX.sub(r"0 \1", NUMBER.sub("0", line))))
+               for line in out]
     while out and not out[-1]:
         out.pop()
     return out
