@@ -1,5 +1,5 @@
 """The torchvision-mirroring specs against torchvision's own measured figures
-(tests/data/torchvision_reference.json, measured with torchvision 0.29.1 at 1x3x224x224)."""
+(tests/data/torchvision/<model>.json, measured with torchvision 0.29.1 at each entry's input)."""
 
 from __future__ import annotations
 
@@ -7,19 +7,10 @@ import pytest
 
 import cnnspec
 
-from .conftest import SPECS
-
-MIRRORS = {
-    "alexnet_torchvision": "alexnet", "vgg16": "vgg16", "resnet18": "resnet18",
-    "resnet34": "resnet34", "resnet50": "resnet50", "resnet101": "resnet101",
-    "resnet152": "resnet152", "googlenet": "googlenet", "efficientnet_b0": "efficientnet_b0",
-    "mobilenet_v2": "mobilenet_v2", "densenet121": "densenet121", "squeezenet1_0": "squeezenet1_0",
-    "resnext50_32x4d": "resnext50_32x4d", "mnasnet1_0": "mnasnet1_0",
-    "shufflenet_v2_x1_0": "shufflenet_v2_x1_0",
-}
+from .conftest import SPECS, TV_MIRRORS
 
 
-@pytest.mark.parametrize("spec, model", MIRRORS.items())
+@pytest.mark.parametrize("spec, model", TV_MIRRORS.items())
 def test_params_and_macs_equal_torchvision(spec, model, tv_reference):
     ref = tv_reference[model]
     totals = cnnspec.analyze(cnnspec.load_spec(SPECS / f"{spec}.yaml")).totals()
@@ -28,14 +19,14 @@ def test_params_and_macs_equal_torchvision(spec, model, tv_reference):
     assert [1, *totals["output_shape"]] == ref["output"]
 
 
-@pytest.mark.parametrize("spec, model", MIRRORS.items())
+@pytest.mark.parametrize("spec, model", TV_MIRRORS.items())
 def test_state_dict_keys_and_shapes_equal_torchvision(spec, model, tv_reference):
     built = cnnspec.to_torch(cnnspec.load_spec(SPECS / f"{spec}.yaml"))
     ours = {key: list(value.shape) for key, value in built.state_dict().items()}
     assert ours == tv_reference[model]["state_dict"]
 
 
-@pytest.mark.parametrize("spec, model", MIRRORS.items())
+@pytest.mark.parametrize("spec, model", TV_MIRRORS.items())
 def test_per_layer_shapes_equal_torchvision(spec, model, tv_reference):
     """Every torchvision module call whose name is one of our nodes has our node's output
     shape (torchvision reuses some parameter-free modules, e.g. ResNet's relu, and calls

@@ -12,24 +12,17 @@ import torch
 import cnnspec
 from cnnspec.emit.emitter import camel, emit
 
-from .conftest import SPECS
+from .conftest import SPECS, TV_ENTRIES, TV_MIRRORS
 
 torchvision = pytest.importorskip("torchvision")
 
-MIRRORS = {
-    "alexnet_torchvision": "alexnet", "vgg16": "vgg16", "resnet18": "resnet18", "resnet34": "resnet34",
-    "resnet50": "resnet50", "resnet101": "resnet101", "resnet152": "resnet152",
-    "googlenet": "googlenet", "efficientnet_b0": "efficientnet_b0", "mobilenet_v2": "mobilenet_v2",
-    "densenet121": "densenet121", "squeezenet1_0": "squeezenet1_0",
-}
-
 
 def _reference(model_name: str):
-    kwargs = {"aux_logits": False, "init_weights": True} if model_name == "googlenet" else {}
+    kwargs = TV_ENTRIES[model_name]["kwargs"]
     return getattr(torchvision.models, model_name)(weights=None, **kwargs).eval()
 
 
-@pytest.mark.parametrize("spec, model_name", MIRRORS.items())
+@pytest.mark.parametrize("spec, model_name", TV_MIRRORS.items())
 def test_torchvision_weights_load_and_outputs_agree(spec, model_name):
     torch.manual_seed(0)
     reference = _reference(model_name)
@@ -40,7 +33,7 @@ def test_torchvision_weights_load_and_outputs_agree(spec, model_name):
     exec(compile(emit(graph), spec, "exec"), module.__dict__)  # our own generated code
     emitted = getattr(module, camel(graph.name))().eval()
     emitted.load_state_dict(reference.state_dict(), strict=True)
-    x = torch.randn(2, 3, 224, 224)
+    x = torch.randn(2, *TV_ENTRIES[model_name]["input"])
     with torch.no_grad():
         expected = reference(x)
         torch.testing.assert_close(built(x), expected, atol=1e-5, rtol=1e-4)

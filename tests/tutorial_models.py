@@ -19,7 +19,7 @@ The tutorials (their titles; the texts are the project's seeds):
 CI has no torchvision, so ResNet-18 is transcribed from torchvision's torchvision/models/resnet.py
 (the parts resnet18 uses: conv3x3, conv1x1, BasicBlock, ResNet with its initialisation); its
 state_dict keys and shapes are checked against torchvision's own, measured in
-tests/data/torchvision_reference.json.
+tests/data/torchvision/.
 """
 
 from __future__ import annotations

@@ -49,8 +49,7 @@ def graph(root: Path) -> dict[str, set[str]]:
     files = {module_name(root, p): p for p in root.rglob("*.py")}
     known = set(files)
     return {
-        m: imported(m, p.name == "__init__.py", ast.parse(p.read_text()), known)
-        for m, p in files.items()
+        m: imported(m, p.name == "__init__.py", ast.parse(p.read_text()), known) for m, p in files.items()
     }
 
 
