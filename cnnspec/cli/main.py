@@ -27,6 +27,7 @@ COMMANDS = {
     "diff": ("diff", "diff"),
     "schema": ("schema", "schema"),
     "check": ("check", "check"),
+    "draw": ("draw", "draw"),
 }
 
 

@@ -1,4 +1,4 @@
-"""Renderings: an analysis as table, Markdown, CSV or JSON; sizes; diffs; the spec format's
+"""Renderings: an analysis as table, Markdown, CSV or JSON; the graph drawn (DOT, Mermaid, SVG);
 JSON Schema and layer reference.
 
 A renderer's module is imported when its format is first used, so the table of
