@@ -1,5 +1,5 @@
-"""Renderings: an analysis as table, Markdown, CSV or JSON; the graph drawn (DOT, Mermaid, SVG);
-JSON Schema and layer reference.
+"""Renderings: an analysis as table, Markdown, CSV or JSON; sizes; diffs; the graph drawn as
+DOT, Mermaid or SVG; the spec format's JSON Schema and layer reference.
 
 A renderer's module is imported when its format is first used, so the table of
 ``cnnspec analyze`` does not load the JSON and CSV writers."""
