@@ -123,7 +123,7 @@ def test_schema_command_prints_json_schema():
     assert "conv2d" in schema["$defs"]
 
 
-@pytest.mark.parametrize("command", [[], ["analyze"], ["sizes"], ["schema"]])
+@pytest.mark.parametrize("command", [[], ["analyze"], ["sizes"], ["schema"], ["draw"]])
 def test_help_everywhere(command):
     assert "Usage:" in run(*command, "--help")
 

@@ -1,4 +1,4 @@
-"""analyze, sizes, schema and diff never import torch (a CI lint job must not need it), and a
+"""analyze, sizes, schema, diff and draw never import torch (a CI lint job must not need it), and a
 concrete input never imports sympy."""
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ def modules_after(args: list[str]) -> tuple[bool, bool]:
     ["diff", "specs/resnet18.yaml", "specs/resnet34.yaml"],
     ["diff", "specs/simple_cnn.yaml", "specs/convnet.yaml", "--format", "json"],
     ["diff", "specs/alexnet.yaml", "specs/alexnet_torchvision.yaml", "--format", "markdown"],
+    ["draw", "specs/resnet18.yaml", "--color-by", "macs"],
+    ["draw", "specs/googlenet.yaml", "--format", "mermaid"],
 ])
 def test_no_torch_no_sympy_for_concrete_inputs(args):
     assert modules_after(args) == (False, False)
@@ -82,7 +84,8 @@ def test_torch_commands_without_torch_exit_2_with_how_to_install_it(tmp_path, ar
 
 def test_the_other_commands_work_without_torch(tmp_path):
     for args in (["analyze", "specs/lenet5.yaml"], ["build", "specs/lenet5.yaml"],
-                 ["check", "specs/lenet5.yaml", "--isolated"], ["sizes", "specs/lenet5.yaml"]):
+                 ["check", "specs/lenet5.yaml", "--isolated"], ["sizes", "specs/lenet5.yaml"],
+                 ["draw", "specs/lenet5.yaml", "--format", "mermaid"]):
         done = without_torch(tmp_path, args)
         assert done.returncode in (0, 1) and "Traceback" not in done.stderr, (args, done.stderr)
 

@@ -34,6 +34,7 @@ COMMANDS = {
     "build": ["build", "net.yaml"],
     "check": ["check", "other.yaml", "net.yaml"],
     "diff": ["diff", "other.yaml", "net.yaml"],
+    "draw": ["draw", "net.yaml"],
     "verify": ["verify", "net.yaml", "--no-rf"],
 }
 

@@ -50,7 +50,7 @@ def need_torch(command: str) -> None:
         raise UsageError(f"cnnspec {command} needs PyTorch, which cannot be imported here: "
                          f"{type(exc).__name__}: {exc}",
                          hint="install it with: pip install torch  (or pip install 'cnnspec[torch]'); "
-                              "analyze, check, sizes, build, diff and schema work without it") from None
+                              "analyze, check, sizes, build, diff, draw and schema work without it") from None
 
 
 def need_cuda(device: str) -> None:
