@@ -3,6 +3,7 @@
 from cnnspec.layers import (  # noqa: F401
     activation,
     adaptive_pool,
+    blur_pool,
     conv,
     conv_transpose,
     linear,
@@ -14,6 +15,7 @@ from cnnspec.layers import (  # noqa: F401
     resample,
     scale,
     slicing,
+    std_conv,
     structural,
     tensor,
 )
