@@ -1,8 +1,9 @@
 """The layers of timm's CNNs: scalar_mul (NF nets' ``x * beta``), std_conv2d (StdConv2d,
-ScaledStdConv2d and their Same variants), blur_pool2d (BlurPool2d). Each is checked built,
-emitted and verified against PyTorch (``check_against_torch``), and imported from a small
-transcription of the timm module's computation (torch only, so CI runs it) and, where timm is
-installed, from the real timm module."""
+ScaledStdConv2d and their Same variants), blur_pool2d (BlurPool2d) and grn
+(GlobalResponseNorm). Each is checked built, emitted and verified against PyTorch
+(``check_against_torch``), and imported from a small transcription of the timm module's
+computation (torch only, so CI runs it) and, where timm is installed, from the real timm
+module."""
 
 from __future__ import annotations
 
@@ -213,3 +214,62 @@ def test_timm_blur_pool_imports():
         assert totals["macs"] * 2 == counter.get_total_flops()
         assert totals["buffers"] == sum(b.numel() for b in model.buffers())
         assert list(model.state_dict()) == list(cnnspec.to_torch(graph).state_dict())
+
+
+# -- grn ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("body, permuted", [
+    ("grn", True), ("grn: {channels_last: false, eps: 1.0e-5}", False)])
+def test_grn_matches_pytorch(body, permuted):
+    layers = ["permute: [0, 2, 3, 1]", body, "permute: [0, 3, 1, 2]"] if permuted else [body]
+    text = "name: grn\ninput: [6, 5, 4]\nlayers:\n" + "".join(f"  - {item}\n" for item in layers)
+    result = check_against_torch(text + "  - conv2d: {out: 2, kernel: 1}\n")
+    node = result.facts["1" if permuted else "0"]
+    assert (node.params, node.macs, node.elementwise_ops) == (12, 0, 2 * 6 * 6 * 5 * 4)
+
+
+def test_grn_needs_a_map():
+    from cnnspec.errors import ShapeError
+    with pytest.raises(ShapeError, match=r"grn needs a \(height, width, channels\) input"):
+        cnnspec.parse_spec("input: [6, 5, 4]\nlayers:\n  - flatten\n  - grn\n")
+
+
+class GlobalResponseNorm(nn.Module):
+    """timm.layers.grn.GlobalResponseNorm's computation (timm 1.0)."""
+
+    def __init__(self, dim, eps=1e-6, channels_last=True):
+        super().__init__()
+        self.eps = eps
+        self.spatial_dim, self.channel_dim, self.wb_shape = (
+            ((1, 2), -1, (1, 1, 1, -1)) if channels_last else ((2, 3), 1, (1, -1, 1, 1)))
+        self.weight = nn.Parameter(torch.zeros(dim))
+        self.bias = nn.Parameter(torch.zeros(dim))
+
+    def forward(self, x):
+        x_g = x.norm(p=2, dim=self.spatial_dim, keepdim=True)
+        x_n = x_g / (x_g.mean(dim=self.channel_dim, keepdim=True) + self.eps)
+        return x + torch.addcmul(self.bias.view(self.wb_shape), self.weight.view(self.wb_shape), x * x_n)
+
+
+def _grn_block(grn):
+    from .test_layers_tensor import TorchvisionPermute
+    return nn.Sequential(nn.Conv2d(3, 8, 3), TorchvisionPermute([0, 2, 3, 1]), nn.Linear(8, 16),
+                         grn, nn.Linear(16, 8), TorchvisionPermute([0, 3, 1, 2]))
+
+
+def test_grn_transcription_imports():
+    graph = import_back(_grn_block(GlobalResponseNorm(16, eps=1e-5)), (3, 7, 6))
+    node = next(n for n in graph.nodes if n.type_name == "grn")
+    assert (node.layer.in_, node.layer.eps, node.layer.channels_last) == (16, 1e-5, True)
+
+
+def test_timm_grn_imports():
+    grn = pytest.importorskip("timm.layers.grn")
+    from torch.utils.flop_counter import FlopCounterMode
+    model = _grn_block(grn.GlobalResponseNorm(16))
+    graph = import_back(model, (3, 7, 6))
+    with FlopCounterMode(display=False) as counter:
+        model(torch.randn(1, 3, 7, 6))
+    totals = cnnspec.analyze(graph).totals()
+    assert totals["macs"] * 2 == counter.get_total_flops()
+    assert totals["params"] == sum(p.numel() for p in model.parameters())

@@ -6,6 +6,7 @@ from cnnspec.layers import (  # noqa: F401
     blur_pool,
     conv,
     conv_transpose,
+    grn,
     linear,
     merge,
     norm,
