@@ -1,9 +1,9 @@
 """The layers of timm's CNNs: scalar_mul (NF nets' ``x * beta``), std_conv2d (StdConv2d,
-ScaledStdConv2d and their Same variants), blur_pool2d (BlurPool2d) and grn
-(GlobalResponseNorm). Each is checked built, emitted and verified against PyTorch
-(``check_against_torch``), and imported from a small transcription of the timm module's
-computation (torch only, so CI runs it) and, where timm is installed, from the real timm
-module."""
+ScaledStdConv2d and their Same variants), blur_pool2d (BlurPool2d), grn (GlobalResponseNorm)
+and scalar_affine (HGNetV2's LearnableAffineBlock). Each is checked built, emitted and
+verified against PyTorch (``check_against_torch``), and imported from a small transcription
+of the timm module's computation (torch only, so CI runs it) and, where timm is installed,
+from the real timm module."""
 
 from __future__ import annotations
 
@@ -273,3 +273,48 @@ def test_timm_grn_imports():
     totals = cnnspec.analyze(graph).totals()
     assert totals["macs"] * 2 == counter.get_total_flops()
     assert totals["params"] == sum(p.numel() for p in model.parameters())
+
+
+# -- scalar_affine --------------------------------------------------------------------------
+
+def test_scalar_affine_matches_pytorch():
+    result = check_against_torch("name: lab\ninput: [4, 5, 5]\nlayers:\n  - conv2d: {out: 3, kernel: 3}\n"
+                                 "  - relu\n  - scalar_affine: {scale_init: 0.5, bias_init: 0.1}\n")
+    node = result.facts["2"]
+    assert (node.params, node.macs, node.elementwise_ops) == (2, 0, 2 * 2 * 3 * 3 * 3)
+    model = cnnspec.to_torch(cnnspec.parse_spec("input: [3, 2, 2]\nlayers:\n"
+                                                "  - scalar_affine: {scale_init: 0.5}\n"))
+    assert {k: v.tolist() for k, v in model.state_dict().items()} == {"0.scale": [0.5], "0.bias": [0.0]}
+
+
+class LearnableAffineBlock(nn.Module):
+    """timm.models.hgnet.LearnableAffineBlock's computation (timm 1.0)."""
+
+    def __init__(self, scale_value=1.0, bias_value=0.0):
+        super().__init__()
+        self.scale = nn.Parameter(torch.tensor([scale_value]))
+        self.bias = nn.Parameter(torch.tensor([bias_value]))
+
+    def forward(self, x):
+        return self.scale * x + self.bias
+
+
+def test_scalar_affine_transcription_imports():
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), LearnableAffineBlock())
+    graph = import_back(model, (3, 6, 6))
+    assert [n.type_name for n in graph.nodes] == ["conv2d", "relu", "scalar_affine"]
+    assert cnnspec.analyze(graph).totals()["params"] == sum(p.numel() for p in model.parameters())
+
+
+def test_scalar_affine_own_module_imports_back():
+    graph = cnnspec.parse_spec("input: [3, 4, 4]\nlayers:\n  - scalar_affine: {bias_init: -1.0}\n")
+    again = import_back(cnnspec.to_torch(graph), (3, 4, 4))
+    assert [(n.type_name, n.layer.scale_init, n.layer.bias_init) for n in again.nodes] == [
+        ("scalar_affine", 1.0, -1.0)]
+
+
+def test_timm_learnable_affine_imports():
+    hgnet = pytest.importorskip("timm.models.hgnet")
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), hgnet.LearnableAffineBlock())
+    graph = import_back(model, (3, 6, 6))
+    assert graph.nodes[1].type_name == "scalar_affine"

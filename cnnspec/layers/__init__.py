@@ -3,6 +3,7 @@
 from cnnspec.layers import (  # noqa: F401
     activation,
     adaptive_pool,
+    affine,
     blur_pool,
     conv,
     conv_transpose,
