@@ -66,6 +66,7 @@ def test_other_scalar_operations_are_reported(expr):
         import_model(Model(), (2, 3, 3))
 
 
+
 # -- std_conv2d -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("body, params", [

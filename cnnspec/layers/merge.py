@@ -157,8 +157,11 @@ class _Broadcasting(_Merge):
         numbers = [a for a in args if _is_number(a)]
         if any(traced) and len(numbers) == 1:
             return cls._with_number(numbers[0], args[traced.index(True)])
+        other = next((a for a in args if not is_tensor(a)), None)
+        why = ("; the other operand is a tensor not computed from the input (a module's own "
+               "parameter or buffer)" if any(traced) and hasattr(other, "shape") else "")
         raise NotImportable(f"only {cls.type_name}s of two tensors, or of a tensor and a Python "
-                            "number, are supported")
+                            f"number, are supported{why}")
 
     @classmethod
     def _with_number(cls, number, tensor) -> tuple:
