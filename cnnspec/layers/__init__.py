@@ -3,8 +3,11 @@
 from cnnspec.layers import (  # noqa: F401
     activation,
     adaptive_pool,
+    affine,
+    blur_pool,
     conv,
     conv_transpose,
+    grn,
     linear,
     merge,
     norm,
@@ -14,6 +17,7 @@ from cnnspec.layers import (  # noqa: F401
     resample,
     scale,
     slicing,
+    std_conv,
     structural,
     tensor,
 )

@@ -1,4 +1,6 @@
-"""Merges: nodes with several inputs (residual sums, concatenation, gating products)."""
+"""Merges: nodes with several inputs (residual sums, concatenation, gating products), and the
+product of one input with a number (``scalar_mul``), which ``cnnspec import`` reads from the
+same ``x * number`` calls."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from cnnspec.layers.base import (
     NotImportable,
     OwnModule,
     TorchCall,
+    float_kind,
     fmt_shape,
     int_kind,
 )
@@ -36,6 +39,20 @@ class Mul(nn.Module):
         for x in inputs[1:]:
             out = out * x
         return out
+''')
+SCALAR_MUL = OwnModule("ScalarMul", '''\
+class ScalarMul(nn.Module):
+    """The input times a fixed number (timm's NF nets' ``x * self.beta``)."""
+
+    def __init__(self, factor: float):
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.factor
+
+    def extra_repr(self) -> str:
+        return f"factor={self.factor}"
 ''')
 CONCAT = OwnModule("Concat", '''\
 class Concat(nn.Module):
@@ -124,12 +141,34 @@ class _Broadcasting(_Merge):
     extra input, written ``a {operator} b``."""
 
     operator = ""
+    #: the number that leaves the other operand as it is (``x + 0``, ``x * 1``): imported as
+    #: an identity
+    neutral: object = None
 
     @classmethod
     def from_torch_function(cls, args, kwargs, is_tensor):
-        if not all(is_tensor(a) for a in args[:2]) or kwargs:
-            raise NotImportable(f"only tensor {cls.type_name}s of two tensors are supported")
-        return cls.type_name, {}, list(args[:2])
+        """``a op b`` of two tensors; of a tensor and a number, see ``_with_number``."""
+        if kwargs or len(args) != 2:
+            raise NotImportable(f"only {cls.type_name}s of two operands without keywords are "
+                                "supported")
+        traced = [is_tensor(a) for a in args]
+        if all(traced):
+            return cls.type_name, {}, list(args)
+        numbers = [a for a in args if _is_number(a)]
+        if any(traced) and len(numbers) == 1:
+            return cls._with_number(numbers[0], args[traced.index(True)])
+        other = next((a for a in args if not is_tensor(a)), None)
+        why = ("; the other operand is a tensor not computed from the input (a module's own "
+               "parameter or buffer)" if any(traced) and hasattr(other, "shape") else "")
+        raise NotImportable(f"only {cls.type_name}s of two tensors, or of a tensor and a Python "
+                            f"number, are supported{why}")
+
+    @classmethod
+    def _with_number(cls, number, tensor) -> tuple:
+        """A tensor and a number: the neutral number is an identity."""
+        if number == cls.neutral:
+            return "identity", {}, [tensor]
+        raise NotImportable(f"a {cls.type_name} by the number {number!r} is not supported")
 
     def output_shape(self, inputs):
         return broadcast(inputs, self.type_name)
@@ -154,6 +193,7 @@ class Add(_Broadcasting):
     imported_methods = ("add",)
     torch_module = ADD
     operator = "+"
+    neutral = 0
 
 
 @register
@@ -166,6 +206,49 @@ class Mul(_Broadcasting):
     imported_methods = ("mul",)
     torch_module = MUL
     operator = "*"
+    neutral = 1
+
+    @classmethod
+    def _with_number(cls, number, tensor) -> tuple:
+        """``x * 1`` is an identity, ``x * 0.2`` a ``scalar_mul``."""
+        if number == cls.neutral:
+            return "identity", {}, [tensor]
+        return ScalarMul.type_name, {"factor": float(number)}, [tensor]
+
+
+def _is_number(value) -> bool:
+    """A Python int or float (not a bool: ``x * True`` is a mask)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+@register
+class ScalarMul(Layer):
+    """The input times a fixed number (``x * 0.2``), as timm's NF nets scale a block's input by
+    ``beta`` and its residual by ``alpha``, and Inception-ResNet its branches by ``scale``. No
+    parameters; one multiply per element. ``cnnspec import`` reads ``x * number``
+    (``Tensor.mul``, ``operator.mul``, ``torch.mul``) as it, and ``x * 1`` (and ``x + 0``) as an
+    identity."""
+
+    type_name = "scalar_mul"
+    family = "scale"
+    shorthand = "factor"
+    elementwise = True
+    ops_per_element = 1
+    torch_module = SCALAR_MUL
+    emitted_inline = True
+    attrs = (Attr("factor", float_kind(), required=True, shapeless=True,
+                  doc="the number the input is multiplied by"),)
+
+    @classmethod
+    def from_torch(cls, module) -> dict:
+        return {"factor": float(module.factor)}
+
+    def torch_call(self, inputs):
+        return TorchCall(self.torch_module.name, (self.factor,), arg_names=("factor",))
+
+    def inline_source(self, args):
+        (x,) = args
+        return f"{x} * {self.factor!r}"
 
 
 @register
