@@ -242,7 +242,8 @@ def test_resnets_have_no_warning(name):
     assert [d for d in _shipped(name) if d.severity != "info"] == []
 
 
-@pytest.mark.parametrize("name", ["efficientnet_b0", "mobilenet_v2", "densenet121", "googlenet"])
+@pytest.mark.parametrize("name", ["efficientnet_b0", "efficientnet_v2_s", "mobilenet_v2",
+                                  "mobilenet_v3_large", "regnet_y_400mf", "densenet121", "googlenet"])
 def test_gap_networks_have_no_fc_params(name):
     assert "CNN101" not in {d.code for d in _shipped(name)}
 
