@@ -23,7 +23,7 @@ def read_outputs(doc: LDict, expander) -> tuple[dict, bool]:
     if isinstance(raw, LDict):
         entries = [(name, raw[name], raw.value_position(name).at(f"outputs.{name}")) for name in raw]
     elif isinstance(raw, LList):
-        entries = [(ref, ref, raw.position(i).at(f"outputs[{i}]")) for i, ref in enumerate(raw)]
+        entries = [(_text(ref), ref, raw.position(i).at(f"outputs[{i}]")) for i, ref in enumerate(raw)]
     else:
         raise SpecStructureError("outputs must map output names to nodes, or list nodes", at,
                                  hint=EXAMPLE)
@@ -35,6 +35,9 @@ def read_outputs(doc: LDict, expander) -> tuple[dict, bool]:
         if name in outputs:
             raise SpecStructureError(f"outputs: {name} is listed twice", where,
                                      hint="list each node once")
+        if isinstance(raw, LDict) and not is_identifier(name):
+            raise SpecStructureError(f"outputs: {name!r} cannot be an output name", where,
+                                     hint="use letters, digits and _ (out, aux); " + EXAMPLE)
         node = _node(name, ref, where, expander)
         if node in by_node:
             raise SpecStructureError(
@@ -45,10 +48,13 @@ def read_outputs(doc: LDict, expander) -> tuple[dict, bool]:
     return outputs, isinstance(raw, LList)
 
 
+def _text(ref):
+    """A node name as written: a number (``1``, as in ``features.1``) is its text."""
+    return str(ref) if isinstance(ref, int) and not isinstance(ref, bool) and ref >= 0 else ref
+
+
 def _node(name, ref, where, expander) -> str:
-    if not is_identifier(name):
-        raise SpecStructureError(f"outputs: {name!r} cannot be an output name", where,
-                                 hint="use letters, digits and _ (out, aux); " + EXAMPLE)
+    ref = _text(ref)
     if not isinstance(ref, str):
         raise SpecStructureError(f"outputs: {name}: {ref!r} is not a node name", where,
                                  hint="name the node (or group) by its name, e.g. head")
