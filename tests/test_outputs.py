@@ -225,3 +225,14 @@ def test_schema_takes_outputs():
         assert not list(validator.iter_errors(json.loads(json.dumps(load_yaml(text)))))
     bad = json.loads(json.dumps(load_yaml(HEADS + "outputs: {1x: aux}\n")))
     assert list(validator.iter_errors(bad))
+
+
+def test_diff_reports_a_change_of_the_outputs():
+    from cnnspec.solvers.diff import diff_analyses
+
+    named, listed, single = (cnnspec.analyze(cnnspec.parse_spec(t)) for t in (DICT, TUPLE, HEADS))
+    change = diff_analyses(named, listed)
+    assert change.differs and change.spec_changes == [
+        "outputs: out (classifier.1) 1x4x32x32, aux (aux) 1x16x16x16 -> "
+        "aux (aux) 1x16x16x16, classifier (classifier.1) 1x4x32x32"]
+    assert not diff_analyses(single, cnnspec.analyze(cnnspec.parse_spec(HEADS))).spec_changes
