@@ -68,19 +68,32 @@ class _Clock:
             self.row["times"][step] = round(time.perf_counter() - start, 4)
 
 
-def _output(value):
-    """The tensor to compare: segmentation models return {"out": ..., "aux": ...}."""
+def _outputs(value) -> dict:
+    """Every output tensor by name: a dict's keys (segmentation models return {"out": ...,
+    "aux": ...}), a tuple's positions, or "output" for one tensor."""
     if isinstance(value, dict):
-        return value["out"]
+        return dict(value)
     if isinstance(value, (tuple, list)):
-        return value[0]
-    return value
+        return {str(i): v for i, v in enumerate(value)}
+    return {"output": value}
 
 
 def _compare(ours, ref) -> dict:
+    """Each output of ours against the reference's of the same name (all must be there)."""
+    ours, ref = _outputs(ours), _outputs(ref)
+    if list(ours) != list(ref):
+        return {"ok": False, "why": f"outputs {list(ours)} != {list(ref)}"}
+    results = [_compare_one(ours[key], ref[key]) for key in ref]
+    failed = next((r for r in results if "why" in r), None)
+    if failed is not None:
+        return failed
+    return {"ok": all(r["ok"] for r in results), "equal": all(r["equal"] for r in results),
+            "max_diff": max(r["max_diff"] for r in results), "scale": max(r["scale"] for r in results)}
+
+
+def _compare_one(ours, ref) -> dict:
     import torch
 
-    ours = _output(ours)
     if ours.shape != ref.shape:
         return {"ok": False, "why": f"shape {list(ours.shape)} != {list(ref.shape)}"}
     diff = (ours - ref).abs().max().item()
@@ -113,7 +126,7 @@ def _real(row: dict, clock: _Clock, suite: str, name: str):
 
     def measure():
         with FlopCounterMode(display=False) as counter, torch.no_grad():
-            out = _output(model(x))
+            out = model(x)
         return counter.get_total_flops(), out
 
     flops, ref = clock("reference", measure)

@@ -94,7 +94,11 @@ class Classes:
         members = [code.FunctionDef("__init__", params, code.Const(None), init)]
         if not spec.chain:
             x = code.Param("x", TENSOR)
-            members.append(code.FunctionDef("forward", (code.Param("self"), x), TENSOR, spec.forward))
+            returns = TENSOR
+            if top and self.graph.outputs:  # annotations are not evaluated (from __future__)
+                returns = code.Raw("tuple[torch.Tensor, ...]" if self.graph.outputs_list
+                                   else "dict[str, torch.Tensor]")
+            members.append(code.FunctionDef("forward", (code.Param("self"), x), returns, spec.forward))
         doc = (code.Docstring(tuple(self.header)),) if top else ()
         base = code.nn("Sequential" if spec.chain else "Module")
         return code.ClassDef(spec.name, (base,), (*doc, *members))

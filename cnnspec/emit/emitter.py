@@ -167,7 +167,7 @@ class Emitter(ModuleTree, Parameters, Classes):
         text = texts.get(attr.name if attr is not None else name)
         # a variable becomes an argument of the top-level class only where changing it cannot
         # break another layer: the network's last layer, or settings that change no shape
-        safe = node.name == self.graph.output or (attr is not None and attr.shapeless)
+        safe = node.name in self.graph.output_nodes() or (attr is not None and attr.shapeless)
         var = text if safe and isinstance(text, str) and text in self.graph.vars and identifier(text) \
             and text not in self.base_reserved and self.graph.vars[text] == value else None
         leaf = node.name.rsplit(".", 1)[-1]
@@ -180,6 +180,7 @@ class Emitter(ModuleTree, Parameters, Classes):
         name is reused once its last reader inside the group has run."""
         var = {box.inputs[0]: "x"} if box.inputs else {}
         pending = {name: self.readers(box, name) for name in box.inputs}
+        kept = set(self.graph.outputs.values()) if box.name == "" else set()  # never reused
         live = set(var.values())
         body = []
         for path, child in self.steps(box):
@@ -198,9 +199,17 @@ class Emitter(ModuleTree, Parameters, Classes):
                 n for n in ("out", "y", "z", *(f"t{i}" for i in range(len(box.nodes)))) if n not in live))
             live.add(target)
             var[result] = target
-            pending[result] = self.readers(box, result)
+            pending[result] = self.readers(box, result) + (result in kept)
             body.append(code.Assign(code.Name(target), expression))
-        return (*body, code.Return(code.Name(var[box.outputs[0]])))
+        return (*body, code.Return(self.returned(box, var)))
+
+    def returned(self, box: Box, var: dict):
+        """What a forward returns: its output, or the model's outputs as a dict (a tuple)."""
+        if box.name != "" or not self.graph.outputs:
+            return code.Name(var[box.outputs[0]])
+        if self.graph.outputs_list:
+            return code.Tuple(tuple(code.Name(var[n]) for n in self.graph.outputs.values()))
+        return code.Dict(tuple((code.Const(k), code.Name(var[n])) for k, n in self.graph.outputs.items()))
 
     def source(self) -> str:
         root = self.root = self.tree()

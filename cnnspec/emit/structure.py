@@ -73,15 +73,19 @@ class ModuleTree:
                 box = boxes[full]
                 box.nodes.append(node)
             box.children[parts[-1]] = node
+        returned = self.graph.output_nodes()
         for box in boxes.values():
             inside = {n.name for n in box.nodes}
             box.inputs = list(dict.fromkeys(s for n in box.nodes for s in n.inputs if s not in inside))
-            box.outputs = [n.name for n in box.nodes if n.name == self.graph.output
+            box.outputs = [n.name for n in box.nodes if n.name in returned
                            or any(u not in inside for u in self.users[n.name])]
             steps = [self.index[n.name] for n in box.nodes]
             box.callable = (steps == list(range(steps[0], steps[0] + len(steps)))
                             and box.outputs == [box.nodes[-1].name] and len(box.inputs) == 1
                             and (box is root or not self.holds_no_module(box)))
+        if self.graph.outputs:  # the model returns its named outputs, whichever node is last
+            root.outputs = returned
+            root.callable = len(root.inputs) == 1
         return root
 
     @staticmethod
@@ -97,8 +101,9 @@ class ModuleTree:
         return all(self.holds_no_module(c) for c in child.children.values())
 
     def is_chain(self, box: Box) -> bool:
-        """Its children run one after another, each reading the previous one's output."""
-        if not box.callable:
+        """Its children run one after another, each reading the previous one's output (and
+        the last one's is what it returns: not a model returning named outputs)."""
+        if not box.callable or (box.name == "" and self.graph.outputs):
             return False
         previous = box.inputs[0]
         for child in box.children.values():

@@ -18,6 +18,7 @@ from cnnspec.errors import (
     printable,
 )
 from cnnspec.frontend.expand import Expander
+from cnnspec.frontend.outputs import read_outputs
 from cnnspec.frontend.scope import MAX_DEPTH, MAX_NODES, Scope, evaluate, evaluate_mapping
 from cnnspec.frontend.scope import NAME as _NAME
 from cnnspec.frontend.source import LDict, LList, load_yaml, read_spec_file
@@ -26,7 +27,7 @@ from cnnspec.util import dims
 from cnnspec.util.names import parse_input_shape
 from cnnspec.util.names import parse_overrides as parse_overrides  # re-exported
 
-TOP_KEYS = ("name", "description", "input", "normalize", "vars", "blocks", "layers", "lint")
+TOP_KEYS = ("name", "description", "input", "normalize", "vars", "blocks", "layers", "outputs", "lint")
 BLOCK_KEYS = ("args", "layers")
 
 
@@ -73,7 +74,8 @@ def build_graph(doc, file: str = "<spec>", overrides: dict | None = None, input_
     expander.global_vars = values
     with dims.gc_paused():
         last = expander.expand_list(layers, Scope("", values), INPUT, "layers")
-    if last in expander.multi:
+    outputs, as_list = read_outputs(doc, expander)
+    if not outputs and last in expander.multi:
         raise SpecStructureError(f"the network ends in {last!r}, which has several outputs",
                                  layers.position(len(layers) - 1).at(f"layers[{len(layers) - 1}]"),
                                  hint="end the layer list with an item that reads one piece")
@@ -81,13 +83,15 @@ def build_graph(doc, file: str = "<spec>", overrides: dict | None = None, input_
         name=doc.get("name", default_name),
         input_shape=shape,
         nodes=expander.nodes,
-        output=last,
+        output=next(iter(outputs.values()), last),
         file=file,
         vars=dict(values),
         input_pos=doc.value_position("input").at("input"),
         groups=expander.groups,
         normalize=_normalize(doc, shape),
         lint=(doc["lint"], doc.value_position("lint")) if "lint" in doc else None,
+        outputs=outputs,
+        outputs_list=as_list,
     )
 
 

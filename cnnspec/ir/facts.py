@@ -136,6 +136,10 @@ class Analysis:
     def layers(self) -> list[NodeFacts]:
         return [self.facts[node.name] for node in self.graph.nodes]
 
+    def output_shapes(self) -> list[tuple[str, str, tuple]]:
+        """(output name, node, shape per sample) for every output of the network."""
+        return [(name, node, self.facts[node].output) for name, node in self.graph.named_outputs()]
+
     def totals(self) -> dict:
         rows = self.layers()
         params = dims.total(f.params for f in rows)

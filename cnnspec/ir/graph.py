@@ -39,7 +39,12 @@ class Node:
 
 @dataclass
 class Graph:
-    """A network: its input shape (per sample), its nodes in topological order, its output."""
+    """A network: its input shape (per sample), its nodes in topological order, its outputs.
+
+    ``output`` is the node whose output the network returns, or with ``outputs`` (a spec's
+    ``outputs:``) the first of them: ``outputs`` maps each output's name to its node, in order
+    ({} for the one unnamed output); ``outputs_list`` says they were given as a list (the
+    built model returns a tuple, else a dict)."""
 
     name: str
     input_shape: tuple
@@ -56,6 +61,8 @@ class Graph:
     #: the spec's ``lint:`` section as written, with its position, or None; read (and
     #: validated) only by ``cnnspec check``, so that other commands never depend on it
     lint: tuple | None = None
+    outputs: dict = field(default_factory=dict)
+    outputs_list: bool = False
 
     def __post_init__(self) -> None:
         self._by_name = {node.name: node for node in self.nodes}
@@ -65,6 +72,14 @@ class Graph:
 
     def __contains__(self, name: str) -> bool:
         return name in self._by_name
+
+    def named_outputs(self) -> list[tuple[str, str]]:
+        """(output name, node) for every output: ``("output", graph.output)`` for one unnamed."""
+        return list(self.outputs.items()) or [("output", self.output)]
+
+    def output_nodes(self) -> list[str]:
+        """The nodes whose outputs the network returns, in order."""
+        return list(self.outputs.values()) or [self.output]
 
     def consumers(self) -> dict[str, list[str]]:
         """For every node name (and INPUT), the nodes that read its output."""

@@ -39,9 +39,9 @@ class Context:
 
     @cached_property
     def to_output(self) -> set:
-        """The output and the nodes that reach it through pass-through layers or views (the
+        """The outputs and the nodes that reach one through pass-through layers or views (the
         classes: their number is fixed by the task)."""
-        names = {self.graph.output}
+        names = set(self.graph.output_nodes())
         for node in reversed(self.graph.nodes):
             if node.name in names and len(node.inputs) == 1 and (
                     self.passes_through(node) or node.layer.view_of_input):

@@ -30,7 +30,8 @@ def measure_memory(graph: Graph, result: Analysis) -> None:
         last_use.setdefault(storage[node.name], step)
         for src in node.inputs:
             last_use[storage[src]] = step
-    last_use[storage[graph.output]] = len(graph.nodes)
+    for output in graph.output_nodes():
+        last_use[storage[output]] = len(graph.nodes)
     frees: dict[int, list[str]] = {}
     for name, step in last_use.items():
         frees.setdefault(step, []).append(name)

@@ -71,11 +71,20 @@ def analysis_to_dict(analysis: Analysis) -> dict:
         "totals": {
             **{k: dims.to_json(v) for k, v in totals.items() if k != "output_shape"},
             "output_shape": _shape(analysis, totals["output_shape"]),
+            **_outputs(analysis),
             "peak_at": analysis.peak_node,
         },
         "merge_alignment": analysis.merge_alignment,
         "assumptions": analysis.assumptions,
     }
+
+
+def _outputs(analysis: Analysis) -> dict:
+    """``outputs``, only for a spec naming its outputs: each one's node and shape."""
+    if not analysis.graph.outputs:
+        return {}
+    return {"outputs": {name: {"node": node, "shape": _shape(analysis, shape)}
+                        for name, node, shape in analysis.output_shapes()}}
 
 
 def render_json(analysis: Analysis) -> str:

@@ -231,6 +231,17 @@ def _top_properties(known: list) -> dict:
             },
         },
         "layers": {"$ref": "#/$defs/layers"},
+        "outputs": {
+            "description": "the nodes the network returns: output names -> node (or group) names "
+                           "(the model returns a dict), or a list of node names (a tuple); "
+                           "without it, the last item's output",
+            "anyOf": [
+                {"type": "object", "minProperties": 1,
+                 "propertyNames": {"pattern": f"^{IDENTIFIER_TEXT}$"},
+                 "additionalProperties": {"type": "string"}},
+                {"type": "array", "minItems": 1, "uniqueItems": True, "items": {"type": "string"}},
+            ],
+        },
         "normalize": {
             "type": "object", "required": ["mean", "std"], "additionalProperties": False,
             "description": "the input normalisation: per-channel mean and std (or one for all)",

@@ -89,6 +89,9 @@ def _totals(analysis: Analysis) -> list[tuple[str, str]]:
         ("activations", f"{units.nbytes(t['activation_bytes'])} (batch {analysis.batch})"),
         ("peak activations", f"{units.nbytes(t['peak_activation_bytes'])} at {_peak_label(analysis)}"),
     ]
+    if analysis.graph.outputs:  # a spec naming its outputs: each one's shape and node
+        lines += [(f"output {name}", "x".join(dims.fmt(d) for d in (analysis.batch, *shape))
+                   + f" ({node})") for name, node, shape in analysis.output_shapes()]
     return lines
 
 

@@ -195,8 +195,17 @@ def diff_analyses(before: Analysis, after: Analysis, before_source: Source | Non
     if before.graph.normalize != after.graph.normalize:
         spec_changes.append(f"input normalisation: {_normalize_text(before.graph.normalize)} -> "
                             f"{_normalize_text(after.graph.normalize)}")
+    sides = [_outputs_text(a) for a in (before, after)]
+    if sides[0] != sides[1] and (before.graph.outputs or after.graph.outputs):
+        spec_changes.append(f"outputs: {sides[0]} -> {sides[1]}")
     return SpecDiff(before, after, rows, before_source or Source(before.graph.file),
                     after_source or Source(after.graph.file), list(notes), spec_changes)
+
+
+def _outputs_text(analysis: Analysis) -> str:
+    """The outputs as ``out (head) 1x10, aux (aux_head) 1x10``: name, node, shape."""
+    return ", ".join(f"{name} ({node}) {'x'.join(map(dims.fmt, (analysis.batch, *shape)))}"
+                     for name, node, shape in analysis.output_shapes())
 
 
 def _normalize_text(normalize) -> str:

@@ -4,7 +4,8 @@ Every node becomes the module its layer class names (``Layer.torch_call``): a ``
 class, or the layer type's own module (``Layer.torch_module``). It is registered under the
 node's dotted name, so ``features.0`` is ``model.features[0]`` and the state_dict keys follow
 the spec's names. ``forward`` runs the nodes in order, passing each the outputs of its
-inputs, and drops every tensor after its last reader.
+inputs, and drops every tensor after its last reader; it returns the output, or a dict (a
+tuple) of the outputs a spec's ``outputs:`` names (lists).
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ class GraphModule(nn.Module):
             for step, (name, _, inputs) in enumerate(self._plan)
         ]
         self._output = graph.output
+        self._outputs = dict(graph.outputs)  # name -> node; {} for the one unnamed output
+        self._as_tuple = graph.outputs_list
+        self._kept = set(graph.output_nodes())
 
     def _attach(self, node, module: nn.Module) -> None:
         name = node if isinstance(node, str) else node.name
@@ -76,14 +80,20 @@ class GraphModule(nn.Module):
         owner._modules.pop(leaf, None)
         owner.add_module(leaf, module)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor):
+        """The output tensor; with named outputs a dict of them by name (as torchvision's
+        segmentation models return), with listed ones a tuple."""
         values = {INPUT: x}
         for (name, module, inputs), release in zip(self._plan, self._release):
             values[name] = module(*(values[src] for src in inputs))
             for src in release:
-                if src != self._output:
+                if src not in self._kept:
                     del values[src]
-        return values[self._output]
+        if not self._outputs:
+            return values[self._output]
+        if self._as_tuple:
+            return tuple(values[node] for node in self._outputs.values())
+        return {name: values[node] for name, node in self._outputs.items()}
 
     def nodes(self):
         """(node name, module) in execution order."""

@@ -38,6 +38,7 @@ from cnnspec.torch.arrange import arrange, fold_into_layers, names
 from cnnspec.torch.dropped import Dropped, Imported, dropped_modules
 from cnnspec.torch.spec_writer import write_spec
 from cnnspec.torch.trace import INPUT, own_tensors, run
+from cnnspec.util.names import is_identifier
 
 __all__ = ["Dropped", "Imported", "Unsupported", "UnsupportedOperations", "dropped_modules",
            "import_model", "leaf_reader", "load_factory", "operations", "readers", "to_spec"]
@@ -187,27 +188,52 @@ def import_model(model: nn.Module, input_shape: tuple, name: str = "imported") -
     leaves = {module: (reader, path) for path, module in list(model.named_modules())[1:]
               if (reader := leaf_reader(type(module), table)) is not None}
     recorder, output = run(model, tuple(input_shape), leaves, operations())
-    if output is None or output == INPUT:
-        raise UsageError("the model must return one tensor computed from its input")
-    nodes = _live(recorder.nodes, output)
+    outputs = _outputs(output)
+    nodes = _live(recorder.nodes, list(outputs.values()))
     problems = _problems(nodes, dict(model.named_modules()))
     if problems:
         raise UnsupportedOperations(problems, tuple(input_shape))
     fold_into_layers(nodes)
-    nodes = arrange(nodes, output)
+    nodes = arrange(nodes, output if isinstance(output, int) else None)
     named = names(nodes) | {INPUT: "input"}
     items = [(named[n.id], n.kind, n.attrs, [named[i] for i in n.inputs]) for n in nodes]
     called = {n.module for n in nodes if n.module is not None}
     result = Imported("", dropped_modules(model, called), sum(p.numel() for p in model.parameters()),
                       len(model.state_dict()))
-    result.text = write_spec(items, input_shape, name, result.note())
+    returns = None  # one tensor: the spec's last node
+    if isinstance(output, dict):
+        returns = {key: named[i] for key, i in outputs.items()}
+    elif isinstance(output, list):
+        returns = [named[i] for i in outputs.values()]
+    result.text = write_spec(items, input_shape, name, result.note(), returns)
     return result
 
 
-def _live(nodes: list, output: int) -> list:
-    """The nodes the output is computed from, in execution order (what nothing reads goes)."""
+def _outputs(output) -> dict:
+    """What the model returned (``trace.returned``) as {output name: node id}: "output" for
+    one tensor, the keys of a dict, the positions of a tuple."""
+    what = "one tensor, or a dict or tuple of tensors, computed from its input"
+    if output is None:
+        raise UsageError(f"the model must return {what}")
+    ids = {"output": output} if isinstance(output, int) else (
+        dict(output) if isinstance(output, dict) else {str(i): v for i, v in enumerate(output)})
+    for key, node in ids.items():
+        if node == INPUT:
+            raise UsageError(f"the model returns its input{'' if key == 'output' else f' as {key!r}'}",
+                             hint=f"a model imported by cnnspec returns {what}")
+        if isinstance(output, dict) and not is_identifier(key):
+            raise UsageError(f"the model returns a dict with key {key!r}, which cannot name an output",
+                             hint="cnnspec names outputs with letters, digits and _ (out, aux)")
+    if len(set(ids.values())) != len(ids):
+        raise UsageError("the model returns the same tensor twice",
+                         hint="a spec returns each node once (outputs: names each node once)")
+    return ids
+
+
+def _live(nodes: list, outputs: list) -> list:
+    """The nodes the outputs are computed from, in execution order (what nothing reads goes)."""
     by_id = {n.id: n for n in nodes}
-    live, todo = set(), [output]
+    live, todo = set(), list(outputs)
     while todo:
         node = by_id.get(todo.pop())
         if node is not None and node.id not in live:

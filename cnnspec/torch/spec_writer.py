@@ -31,8 +31,10 @@ def _name(part: str):
     return int(part) if part.isdigit() and str(int(part)) == part else part
 
 
-def write_spec(items, input_shape: tuple, name: str, note: str | None = None) -> str:
-    """Nest the items in sequential groups along their dotted names."""
+def write_spec(items, input_shape: tuple, name: str, note: str | None = None,
+               outputs: dict | list | None = None) -> str:
+    """Nest the items in sequential groups along their dotted names; ``outputs`` (output name
+    -> node, or a list of nodes) is written as the spec's ``outputs:``."""
     at = "x".join(map(str, (1, *input_shape)))
     lines = [f"# {line}" for line in textwrap.wrap(
         f"Imported by cnnspec from a PyTorch module by running it once at input {at}: code "
@@ -45,6 +47,10 @@ def write_spec(items, input_shape: tuple, name: str, note: str | None = None) ->
     writer = _Writer(lines)
     for item in items:
         writer.write(*item)
+    if isinstance(outputs, dict):
+        lines.append("outputs: {" + ", ".join(f"{k}: {_ref(v)}" for k, v in outputs.items()) + "}")
+    elif outputs is not None:
+        lines.append(f"outputs: {_ref(list(outputs))}")
     return "\n".join(lines) + "\n"
 
 

@@ -241,7 +241,7 @@ def _unchanged(before, after) -> bool:
 
 def run(model: nn.Module, input_shape: tuple, leaves: dict, tables: tuple):
     """Run ``model`` once on a deterministic sample of ``input_shape`` (batch 1) and return
-    (the Recorder, the output node id)."""
+    (the Recorder, the output node ids: :func:`returned`)."""
     recorder = Recorder(model, leaves, tables)
     weight = next(iter(model.parameters()), None)
     dtype, device = (weight.dtype, weight.device) if weight is not None else (torch.float32, "cpu")
@@ -262,4 +262,20 @@ def run(model: nn.Module, input_shape: tuple, leaves: dict, tables: tuple):
     finally:
         for handle in handles:
             handle.remove()
-    return recorder, recorder.source.get(id(output)) if isinstance(output, torch.Tensor) else None
+    return recorder, returned(recorder, output)
+
+
+def returned(recorder: Recorder, output):
+    """The node ids of what the model returned: an id for a tensor, {key: id} for a dict of
+    tensors (torchvision's segmentation models' {"out": …, "aux": …}), [ids] for a tuple or
+    list of them; None for a tensor not computed from the input, or anything else."""
+    if isinstance(output, torch.Tensor):
+        return recorder.source.get(id(output))
+    if isinstance(output, dict) and output:
+        ids = {key: returned(recorder, value) for key, value in output.items()}
+    elif isinstance(output, (tuple, list)) and output:
+        ids = [returned(recorder, value) for value in output]
+    else:
+        return None
+    values = ids.values() if isinstance(ids, dict) else ids
+    return ids if all(isinstance(i, int) for i in values) else None

@@ -81,6 +81,10 @@ def _total_checks(result, measured: dict, device: str) -> list[Check]:
               totals["trainable_params"] == measured["trainable"]),
         Check("flops", totals["flops"], measured["flops"], totals["flops"] == measured["flops"]),
     ]
+    if result.graph.outputs:  # each output the model returns, under its name
+        for name, _, shape in result.output_shapes():
+            want, got = (result.batch, *shape), measured["outputs"][name]
+            checks.append(Check(f"output {name} shape", want, got, want == got))
     if device != "meta":
         checks.append(Check("peak_activation_bytes", totals["peak_activation_bytes"],
                             measured["peak"], totals["peak_activation_bytes"] == measured["peak"]))
@@ -93,7 +97,7 @@ class _Storage:
 
     def __init__(self, graph: Graph, device: str):
         self.remaining = {name: len(readers) for name, readers in graph.consumers().items()}
-        self.output = graph.output
+        self.outputs = set(graph.output_nodes())  # live to the end
         self.off = device == "meta"  # nothing is allocated
         self.storages: dict[int, list] = {}  # data_ptr -> [bytes, readers left]
         self.owner: dict[str, int] = {}
@@ -108,7 +112,7 @@ class _Storage:
             self.storages[ptr] = [size, 0]
             self.live += size
             self.peak = max(self.peak, self.live)
-        self.storages[ptr][1] += self.remaining.get(name, 0) + (1 if name == self.output else 0)
+        self.storages[ptr][1] += self.remaining.get(name, 0) + (1 if name in self.outputs else 0)
         self.owner[name] = ptr
 
     def release(self, name: str) -> None:
@@ -144,7 +148,7 @@ def _forward(model, graph: Graph, shape: tuple, batch: int, device: str) -> dict
     storage.account(INPUT, x)
     try:
         with torch.no_grad(), FlopCounterMode(display=False) as counter:
-            model(x)
+            returned = model(x)
     finally:
         for h in hooks:
             h.remove()
@@ -157,4 +161,14 @@ def _forward(model, graph: Graph, shape: tuple, batch: int, device: str) -> dict
         "trainable": sum(p.numel() for p in model.parameters() if p.requires_grad),
         "flops": counter.get_total_flops(),
         "peak": storage.peak,
+        "outputs": _returned(graph, returned),
     }
+
+
+def _returned(graph: Graph, value) -> dict:
+    """The shape of every output the model returned, by output name (None where missing)."""
+    if not graph.outputs:
+        return {"output": tuple(value.shape)}
+    if isinstance(value, tuple):
+        value = dict(zip(graph.outputs, value))
+    return {name: tuple(value[name].shape) if name in value else None for name in graph.outputs}

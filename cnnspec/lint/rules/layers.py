@@ -143,8 +143,8 @@ def bias_before_norm(ctx: Context):
     for node in ctx.graph.nodes:
         weights = ctx.weights(node)
         readers = ctx.consumers.get(node.name, [])
-        if weights is None or not weights.bias or not readers:
-            continue
+        if weights is None or not weights.bias or not readers or node.name in ctx.graph.output_nodes():
+            continue  # an output's bias is not cancelled in what the network returns
         norms = [ctx.graph.node(r) for r in readers]
         if all(r.layer.absorbs_bias for r in norms):
             channels = weights.out_channels
