@@ -27,6 +27,8 @@ COMMANDS = {
     "diff": ("diff", "diff"),
     "schema": ("schema", "schema"),
     "check": ("check", "check"),
+    "rules": ("rules", "rules"),
+    "rule": ("rules", "rule"),
 }
 
 
