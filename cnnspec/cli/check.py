@@ -52,7 +52,8 @@ def check(*, specs, select, ignore, max_params, max_macs,  # noqa: PLR0913  (cli
     """Lint SPECS (files or directories) for CNN design pitfalls and check budgets.
 
     Exit status: 0 when no finding reaches --fail-on, 1 when one does, 2 when a spec or the
-    command line is in error. Rules and their settings: docs/rules.md. Never imports torch."""
+    command line is in error. The rules: cnnspec rules; one explained: cnnspec rule CODE
+    (docs/rules.md). Never imports torch."""
     from cnnspec.api import parse_overrides
     from cnnspec.lint.runner import check_paths, default_paths, exit_status, files_read
 
