@@ -36,6 +36,8 @@ def modules_after(args: list[str]) -> tuple[bool, bool]:
     ["analyze", "specs/alexnet.yaml", "--input", "3x224x224"],  # the error path too
     ["sizes", "specs/alexnet.yaml", "--near", "224"],
     ["schema"],
+    ["rules"],
+    ["rule", "CNN101"],
     ["diff", "specs/resnet18.yaml", "specs/resnet34.yaml"],
     ["diff", "specs/simple_cnn.yaml", "specs/convnet.yaml", "--format", "json"],
     ["diff", "specs/alexnet.yaml", "specs/alexnet_torchvision.yaml", "--format", "markdown"],

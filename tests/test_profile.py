@@ -111,4 +111,5 @@ def test_the_profilers_own_start_and_stop_lines_are_not_printed():
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert "USDT" not in run.stderr and "profiler_st" not in run.stderr, run.stderr
+    assert "profiling" not in run.stderr  # no progress bar (nor its label) on a pipe
     assert "lenet5: batch 1" in run.stdout

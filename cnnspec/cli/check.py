@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from cnnspec.cli.common import DTYPE_CHOICE, error_boundary, output_opt, set_opt, write_output
+from cnnspec.cli.terminal import colour, painter
 from cnnspec.errors import UsageError
 
 FORMATS = ("text", "json", "sarif", "github")
@@ -51,7 +52,8 @@ def check(*, specs, select, ignore, max_params, max_macs,  # noqa: PLR0913  (cli
     """Lint SPECS (files or directories) for CNN design pitfalls and check budgets.
 
     Exit status: 0 when no finding reaches --fail-on, 1 when one does, 2 when a spec or the
-    command line is in error. Rules and their settings: docs/rules.md. Never imports torch."""
+    command line is in error. The rules: cnnspec rules; one explained: cnnspec rule CODE
+    (docs/rules.md). Never imports torch."""
     from cnnspec.api import parse_overrides
     from cnnspec.lint.runner import check_paths, default_paths, exit_status, files_read
 
@@ -66,7 +68,8 @@ def check(*, specs, select, ignore, max_params, max_macs,  # noqa: PLR0913  (cli
                                  input_shape=input_shape, config=config_path, isolated=isolated,
                                  skip_non_specs=skip_non_specs)
     level = command_line.fail_on or "warning"  # the run's default; each spec may set its own
-    write_output(_render(fmt, reports, level, not no_fix), output, files_read(files, config_path, isolated))
+    text = _render(fmt, reports, level, not no_fix, painter(output))
+    write_output(text, output, files_read(files, config_path, isolated), colour=colour(output))
     status = exit_status(reports, level)
     if status:
         sys.exit(status)
@@ -85,11 +88,11 @@ def _command_line(select, ignore, **options):
         raise UsageError(f"{option}: {exc.message}", hint=exc.hint) from None
 
 
-def _render(fmt: str, reports, level: str, show_fixes: bool) -> str:
+def _render(fmt: str, reports, level: str, show_fixes: bool, paint) -> str:
     from cnnspec.lint.output import render_github, render_json, render_text
     from cnnspec.lint.sarif import render_sarif
 
-    renderers = {"text": lambda: render_text(reports, level, show_fixes),
+    renderers = {"text": lambda: render_text(reports, level, show_fixes, paint),
                  "json": lambda: render_json(reports, level),
                  "sarif": lambda: render_sarif(reports, level),
                  "github": lambda: render_github(reports, level)}

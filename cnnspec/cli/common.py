@@ -21,8 +21,9 @@ from cnnspec.util.dtypes import DTYPES
 #: the --dtype choices
 DTYPE_CHOICE = click.Choice(DTYPES)
 
-__all__ = ["DTYPE_CHOICE", "batch_opt", "dtype_opt", "error_boundary", "input_opt", "need_concrete_input",
-           "need_cuda", "need_torch", "output_opt", "set_opt", "spec_arg", "write_output"]
+__all__ = ["DTYPE_CHOICE", "batch_opt", "depth_opt", "dtype_opt", "error_boundary", "input_opt",
+           "need_concrete_input", "need_cuda", "need_torch", "output_opt", "set_opt", "spec_arg",
+           "write_output"]
 
 
 def error_boundary(func):
@@ -68,9 +69,10 @@ def need_concrete_input(graph, command: str) -> None:
                          f"{'x'.join(map(str, graph.input_shape))}", hint="give --input, e.g. 3x224x224")
 
 
-def write_output(text: str, output: str | None, inputs=()) -> None:
+def write_output(text: str, output: str | None, inputs=(), colour: bool = False) -> None:
     """Print ``text``, or write it to ``output``: atomically, and never over one of the
-    command's ``inputs`` (docs/commands.md, "Writing -o")."""
+    command's ``inputs`` (docs/commands.md, "Writing -o"). ``colour``: the text holds ANSI
+    styles to keep even where click would strip them (FORCE_COLOR into a pipe)."""
     if output:
         from cnnspec.util.outfile import refuse_inputs, write_text
 
@@ -80,7 +82,7 @@ def write_output(text: str, output: str | None, inputs=()) -> None:
         except OSError as exc:
             raise UsageError(f"-o {output}: cannot write it: {exc.strerror or exc}") from None
     else:
-        click.echo(text, nl=False)
+        click.echo(text, nl=False, color=True if colour else None)
 
 
 spec_arg = click.argument("spec", type=click.Path(dir_okay=False))
@@ -92,5 +94,8 @@ batch_opt = click.option("--batch", type=click.IntRange(min=1), default=1, show_
                          help="Batch size for MACs, FLOPs and memory.")
 dtype_opt = click.option("--dtype", type=DTYPE_CHOICE, default="float32",
                          show_default=True, help="Element type for memory figures.")
+depth_opt = click.option("--depth", type=click.IntRange(min=0), default=0, metavar="N",
+                         help="Table: collapse blocks nested deeper than N into one row, as analyze "
+                              "--depth does (default 0: every layer).")
 output_opt = click.option("-o", "--output", type=click.Path(dir_okay=False),
                           help="Write to this file instead of standard output.")

@@ -8,6 +8,7 @@ import sys
 import click
 
 from cnnspec.cli.common import error_boundary, need_torch, output_opt, write_output
+from cnnspec.cli.terminal import Progress
 from cnnspec.errors import UsageError
 
 
@@ -29,15 +30,19 @@ def import_command(*, target, input_shape, spec_name, output):
     shape = parse_input_shape(input_shape)
     if not all(isinstance(d, int) for d in shape):
         raise UsageError("import needs a concrete --input, e.g. 3x224x224")
-    model = load_factory(target)
     name = spec_name or target.rpartition(":")[2].rpartition(".")[2]
     try:
-        imported = import_model(model, shape, name)
+        with Progress("importing") as progress:  # closed before anything is printed
+            progress(0, 3, f"loading {target}")
+            model = load_factory(target)
+            progress(1, 3, "tracing")
+            imported = import_model(model, shape, name)
+            progress(2, 3, "checking the spec")  # what we write must load and analyse
+            analyze(parse_spec(imported.text, file=f"<import {target}>"))
     except UnsupportedOperations as exc:
         click.echo(exc.render(), err=True)
         sys.exit(1)
     text = imported.text
-    analyze(parse_spec(text, file=f"<import {target}>"))  # what we write must load and analyse
     module = sys.modules.get(target.partition(":")[0])
     write_output(text, output, [getattr(module, "__file__", None)])
     if imported.note():  # never silently: also in the spec's header comment

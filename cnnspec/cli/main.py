@@ -28,6 +28,8 @@ COMMANDS = {
     "schema": ("schema", "schema"),
     "check": ("check", "check"),
     "draw": ("draw", "draw"),
+    "rules": ("rules", "rules"),
+    "rule": ("rules", "rule"),
 }
 
 

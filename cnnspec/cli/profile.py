@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-import sys
 
 import click
 
 from cnnspec.cli.common import (
     DTYPE_CHOICE,
+    depth_opt,
     error_boundary,
     input_opt,
     need_concrete_input,
@@ -19,6 +19,7 @@ from cnnspec.cli.common import (
     spec_arg,
     write_output,
 )
+from cnnspec.cli.terminal import Progress
 from cnnspec.errors import UsageError
 
 
@@ -37,10 +38,11 @@ from cnnspec.errors import UsageError
 @click.option("--peak-gbps", type=click.FloatRange(min=0, min_open=True),
               help="Peak memory bandwidth for the roofline (default: as for --peak-tflops).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@depth_opt
 @output_opt
 @error_boundary
 def profile_command(*, spec, input_shape, overrides, batch, device, dtype,  # noqa: PLR0913  (click passes one argument per option)
-                    warmup, iters, peak_tflops, peak_gbps, fmt, output):
+                    warmup, iters, peak_tflops, peak_gbps, fmt, depth, output):
     """Per-layer latency (torch.profiler), achieved FLOP/s, bytes moved and a roofline bound
     per layer against the device's peak compute and bandwidth."""
     need_torch("profile")
@@ -50,10 +52,11 @@ def profile_command(*, spec, input_shape, overrides, batch, device, dtype,  # no
     _check_device(device)
     graph = load_spec(spec, parse_overrides(overrides), input_shape)
     need_concrete_input(graph, "profile")
-    peaks = device_peaks(device, dtype, peak_tflops, peak_gbps)
-    with click.progressbar(length=iters, label="profiling", file=sys.stderr) as bar:
-        layers = profile_graph(graph, batch, device, dtype, warmup, iters, progress=bar.update)
-    write_output(render(graph, layers, peaks, fmt, batch, device, dtype), output, [spec])
+    with Progress("profiling") as progress:
+        progress(0, iters, "ceilings")
+        peaks = device_peaks(device, dtype, peak_tflops, peak_gbps)
+        layers = profile_graph(graph, batch, device, dtype, warmup, iters, progress=progress)
+    write_output(render(graph, layers, peaks, fmt, batch, device, dtype, depth), output, [spec])
 
 
 def _check_device(device: str) -> None:

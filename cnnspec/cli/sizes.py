@@ -5,6 +5,10 @@ from __future__ import annotations
 import click
 
 from cnnspec.cli.common import error_boundary, input_opt, output_opt, set_opt, spec_arg, write_output
+from cnnspec.cli.terminal import Progress
+
+#: seconds before sizes draws a progress bar (most specs take less)
+PROGRESS_DELAY = 0.5
 
 
 @click.command()
@@ -25,4 +29,6 @@ def sizes(*, spec, input_shape, overrides, near, fmt, output):
     from cnnspec.reports.sizes_report import render_sizes
 
     graph = load_spec(spec, parse_overrides(overrides), input_shape)
-    write_output(render_sizes(graph, near, fmt), output, [spec])
+    with Progress("sizes", delay=PROGRESS_DELAY) as progress:
+        text = render_sizes(graph, near, fmt, progress)
+    write_output(text, output, [spec])

@@ -7,6 +7,7 @@ import sys
 import click
 
 from cnnspec.cli.common import (
+    depth_opt,
     error_boundary,
     input_opt,
     need_cuda,
@@ -16,6 +17,7 @@ from cnnspec.cli.common import (
     spec_arg,
     write_output,
 )
+from cnnspec.cli.terminal import Progress, colour, painter
 
 
 @click.command()
@@ -27,9 +29,10 @@ from cnnspec.cli.common import (
               help="meta allocates nothing: shapes, parameters and FLOPs only.")
 @click.option("--no-rf", is_flag=True, help="Skip the receptive-field measurement.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@depth_opt
 @output_opt
 @error_boundary
-def verify(*, spec, input_shape, overrides, batch, device, no_rf, fmt, output):
+def verify(*, spec, input_shape, overrides, batch, device, no_rf, fmt, depth, output):  # noqa: PLR0913  (click passes one argument per option)
     """Build SPEC in PyTorch, run it, and compare every predicted number with the measured one:
     shapes, parameters, buffers, FLOPs (FlopCounterMode), activation bytes, peak memory and
     receptive fields (from gradients). Exit 1 on any mismatch."""
@@ -40,7 +43,9 @@ def verify(*, spec, input_shape, overrides, batch, device, no_rf, fmt, output):
 
     need_cuda(device)
     graph = load_spec(spec, parse_overrides(overrides), input_shape)
-    report = run(graph, None, batch, device, receptive_field=not no_rf)
-    write_output(render_json(report) if fmt == "json" else render_text(report), output, [spec])
+    with Progress("verifying") as progress:
+        report = run(graph, None, batch, device, receptive_field=not no_rf, progress=progress)
+    text = render_json(report) if fmt == "json" else render_text(report, depth, painter(output))
+    write_output(text, output, [spec], colour=colour(output))
     if report.mismatches:
         sys.exit(1)

@@ -23,30 +23,39 @@ def _summary(reports, fail_on: str) -> dict:
             "suppressed": sum(r.suppressed for r in reports), "fail_on": fail_on}
 
 
-def render_text(reports, fail_on: str = "warning", show_fixes: bool = True) -> str:
+def _plain(text: str, role: str) -> str:
+    return text
+
+
+def render_text(reports, fail_on: str = "warning", show_fixes: bool = True, paint=_plain) -> str:
+    """``paint(text, role)`` colours the parts (cnnspec.cli.terminal); the default leaves
+    them as they are."""
     lines = []
     for report in reports:
         if report.error is not None:
             pos = getattr(report.error, "pos", None)
             where = str(pos) if pos is not None and pos.line else report.file
             path = f" [{printable(pos.path)}]" if pos is not None and pos.path else ""
-            lines.append(f"{printable(where)}: error{path}: {printable(report.error.message)}")
+            lines.append(f"{paint(printable(where) + ':', 'location')} {paint('error', 'error')}{path}: "
+                         f"{printable(report.error.message)}")
             if report.error.hint:
-                lines.append(f"  hint: {printable(report.error.hint)}")
+                lines.append(f"  {paint('hint:', 'fix')} {printable(report.error.hint)}")
             continue
         for d in report.diagnostics:
             tag = "" if d.severity == "warning" else f" [{d.severity}]"
-            lines.append(f"{printable(d.file)}:{d.line}:{d.column}: {d.code}{tag} {printable(d.message)}")
+            lines.append(f"{paint(f'{printable(d.file)}:{d.line}:{d.column}:', 'location')} "
+                         f"{paint(d.code + tag, d.severity)} {printable(d.message)}")
             if show_fixes and d.fix:
-                lines.append(f"  fix: {printable(d.fix)}")
+                lines.append(f"  {paint('fix:', 'fix')} {printable(d.fix)}")
     s = _summary(reports, fail_on)
     counts = ", ".join(f"{n} {sev}{'' if n == 1 else 's'}"
                        for sev, n in reversed(s["by_severity"].items()) if n)
     if s["findings"]:
-        lines.append(f"Found {s['findings']} finding{'s' if s['findings'] != 1 else ''} ({counts}) in "
-                     f"{s['specs_with_findings']} of {s['specs']} spec{'s' if s['specs'] != 1 else ''}.")
+        specs = f"{s['specs']} spec{'s' if s['specs'] != 1 else ''}"
+        lines.append(paint(f"Found {s['findings']} finding{'s' if s['findings'] != 1 else ''} ({counts}) in "
+                           f"{s['specs_with_findings']} of {specs}.", "header"))
     elif not s["errors"]:
-        lines.append(f"All checks passed ({s['specs']} spec{'s' if s['specs'] != 1 else ''}).")
+        lines.append(paint(f"All checks passed ({s['specs']} spec{'s' if s['specs'] != 1 else ''}).", "ok"))
     if s["suppressed"]:
         plural = "s" if s["suppressed"] != 1 else ""
         lines.append(f"{s['suppressed']} finding{plural} suppressed by comments.")

@@ -21,8 +21,8 @@ def _near(axis: solver.AxisSizes, target: int) -> dict:
     }
 
 
-def sizes_to_dict(graph: Graph, near: int | None) -> dict:
-    axes = solver.solve(graph)
+def sizes_to_dict(graph: Graph, near: int | None, progress=solver.no_progress) -> dict:
+    axes = solver.solve(graph, progress=progress)
     data = {
         "schema_version": SCHEMA_VERSION,
         "spec": {"name": graph.name, "file": graph.file},
@@ -63,10 +63,11 @@ def _join(values: list[int]) -> str:
     return " or ".join(map(str, values)) if values else "none"
 
 
-def render_sizes(graph: Graph, near: int | None, fmt: str = "text") -> str:
+def render_sizes(graph: Graph, near: int | None, fmt: str = "text", progress=solver.no_progress) -> str:
+    """The text or JSON report; ``progress(done, total, what)`` as :func:`solver.solve` takes it."""
     from tabulate import tabulate  # imported when a table is drawn
 
-    data = sizes_to_dict(graph, near)
+    data = sizes_to_dict(graph, near, progress)
     if fmt == "json":
         return json.dumps(data, indent=2) + "\n"
     shape = "x".join(map(str, graph.input_shape))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from cnnspec.ir.facts import Analysis
 from cnnspec.util import dims, units
+from cnnspec.util.names import prefix_groups
 
 HEADERS = ("name", "type", "output shape", "params", "MACs", "RF", "activations")
 
@@ -37,14 +38,7 @@ def groups(analysis: Analysis, depth: int | None) -> list[tuple[str, list]]:
             depth = 1
         if depth == deepest:
             depth = 0
-    result: list[tuple[str, list]] = []
-    for node in nodes:
-        key = node.name if not depth else ".".join(node.name.split(".")[:depth])
-        if result and result[-1][0] == key:
-            result[-1][1].append(node)
-        else:
-            result.append((key, [node]))
-    return result
+    return prefix_groups(nodes, depth, lambda node: node.name)
 
 
 def _rows(analysis: Analysis, depth: int | None = 0) -> list[list[str]]:

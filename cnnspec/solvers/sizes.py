@@ -237,16 +237,27 @@ def _with_constraints(graph: Graph, sizes: AxisSizes, at, low: int) -> AxisSizes
     return sizes
 
 
-def solve(graph: Graph, reference: tuple | None = None) -> list[AxisSizes]:
-    """The size facts of each spatial axis (L; H and W; D, H and W) of a concrete input."""
+def no_progress(done: int, total: int, what: str) -> None:
+    pass
+
+
+def solve(graph: Graph, reference: tuple | None = None, progress=no_progress) -> list[AxisSizes]:
+    """The size facts of each spatial axis (L; H and W; D, H and W) of a concrete input;
+    ``progress(done, total, what)`` is told of each axis as it starts (the CLI's bar)."""
     reference = tuple(reference or graph.input_shape)
     if not size_axes.solvable(reference):
         from cnnspec.errors import UsageError
 
         raise UsageError("sizes needs a concrete input: channels and one to three spatial sizes "
                          "(e.g. 1x16000, 3x224x224, 3x16x112x112)")
+    letters = size_axes.letters(reference)
     if len(reference) != 3:
-        return [solve_axis(graph, reference, letter) for letter in size_axes.letters(reference)]
+        solved = []
+        for i, letter in enumerate(letters):
+            progress(i, len(letters), f"axis {letter}")
+            solved.append(solve_axis(graph, reference, letter))
+        return solved
+    progress(0, 2, "axis H")
     height = solve_axis(graph, reference, "H")
     if reference[1] == reference[2] and _symmetric(graph):  # W behaves as H does
         width = replace(height, axis="W", fixed={"H": reference[1]},
@@ -254,6 +265,7 @@ def solve(graph: Graph, reference: tuple | None = None) -> list[AxisSizes]:
                         exact_residues=list(height.exact_residues),
                         valid_residues=None if height.valid_residues is None else list(height.valid_residues))
         return [height, width]
+    progress(1, 2, "axis W")
     return [height, solve_axis(graph, reference, "W")]
 
 

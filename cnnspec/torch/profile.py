@@ -255,10 +255,10 @@ def _layer_seconds(model, x, device: str, warmup: int, iters: int, progress) -> 
             with _without_profiler_banner():
                 prof.__enter__()
             try:
-                for _ in range(iters):
+                for i in range(iters):
                     model(x)
                     if progress is not None:
-                        progress(1)
+                        progress(i + 1, iters, "timed passes")
                 _sync(device)
             finally:
                 with _without_profiler_banner():
@@ -275,7 +275,10 @@ def _layer_seconds(model, x, device: str, warmup: int, iters: int, progress) -> 
 
 
 def render(graph: Graph, layers: list[LayerProfile], ceilings: Ceilings, fmt: str,  # noqa: PLR0917 (the CLI's call)
-           batch: int, device: str, dtype: str) -> str:
+           batch: int, device: str, dtype: str, depth: int = 0) -> str:
+    """The report as JSON (every layer), or as a table with the blocks nested deeper than
+    ``depth`` collapsed into one row each (0: every layer)."""
+    from cnnspec.torch.profile_table import table
     measured = (ceilings.flops, ceilings.memory, list(ceilings.bandwidth))
     ceilings.include(layers)
     rows = [_row(layer, ceilings) for layer in layers]
@@ -305,7 +308,7 @@ def render(graph: Graph, layers: list[LayerProfile], ceilings: Ceilings, fmt: st
         notes.append("bandwidth ceiling: layers moved their bytes faster than the peaks allowed, so "
                      f"their rates are the ceilings (the last: {ceilings.raised_by['bandwidth']})")
     tail = "".join(f"note: {n}\n" for n in notes)
-    return (f"{head}\n\n{_table(rows)}\n\ntotal {total * 1e3:.2f} ms per forward pass (sum of layers)\n"
+    return (f"{head}\n\n{table(rows, depth)}\n\ntotal {total * 1e3:.2f} ms per forward pass (sum of layers)\n"
             f"{tail}")
 
 
@@ -322,15 +325,3 @@ def _row(layer: LayerProfile, ceilings: Ceilings) -> dict:
         "efficiency": bound / layer.seconds if layer.seconds and work else None,
     }
 
-
-def _table(rows: list[dict]) -> str:
-    from tabulate import tabulate
-
-    from cnnspec.util import units
-
-    table = [[r["name"], r["type"], f"{r['seconds'] * 1e3:.3f}",
-              units.ops(int(r["flops_per_s"]), "FLOP/s"), units.nbytes(r["bytes"]),
-              f"{r['intensity']:.1f}", r["bound_by"] or "-",
-              "-" if r["efficiency"] is None else f"{100 * r['efficiency']:.0f}%"] for r in rows]
-    return tabulate(table, headers=["name", "type", "ms", "achieved", "bytes moved", "FLOP/byte",
-                                    "bound by", "of roofline"], tablefmt="simple", disable_numparse=True)

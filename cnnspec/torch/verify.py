@@ -34,27 +34,36 @@ from cnnspec.util import dims
 __all__ = ["RF_MAX_SIDE", "Check", "NodeReport", "Report", "render_json", "render_text", "verify"]
 
 
+def _no_progress(done: int, total: int, what: str) -> None:
+    pass
+
+
 def verify(graph: Graph, input_shape=None, batch: int = 1, device: str = "cpu",
-           receptive_field: bool = True) -> Report:
+           receptive_field: bool = True, progress=_no_progress) -> Report:
+    """``progress(done, total, what)`` is told of each stage as it starts (the CLI's bar)."""
     result = analyze(graph, input_shape, batch)
     shape = tuple(result.input_shape)
     if any(dims.is_symbolic(d) for d in shape):
         from cnnspec.errors import UsageError
 
         raise UsageError("verify needs a concrete input size", hint="give --input, e.g. 3x224x224")
+    field_input = None
+    if receptive_field and device != "meta" and len(shape) >= 2:
+        field_input = rf_input(graph, shape)
+    stages = 3 if field_input is not None else 2
+    progress(0, stages, "building the model")
     with torch.device(device):  # built where it runs: on meta nothing is ever allocated
         model = to_torch(graph, shape).eval()
     reports = {node.name: NodeReport(node.name, node.type_name) for node in graph.nodes}
+    progress(1, stages, "forward pass")
     measured = _forward(model, graph, shape, batch, device)
     for node in graph.nodes:
         reports[node.name].checks += _node_checks(result.facts[node.name], measured["nodes"][node.name],
                                                   batch, device)
-    field_input = None
-    if receptive_field and device != "meta" and len(shape) >= 2:
-        field_input = rf_input(graph, shape)
-        if field_input is not None:
-            check_fields(graph, field_input, reports, device,
-                         result if field_input == shape else None)
+    if field_input is not None:
+        progress(2, stages, "receptive fields")
+        check_fields(graph, field_input, reports, device, result if field_input == shape else None)
+    progress(stages, stages, "")
     return Report(graph, result, device, list(reports.values()), _total_checks(result, measured, device),
                   field_input)
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from cnnspec.ir.facts import Analysis
 from cnnspec.ir.graph import Graph
+from cnnspec.util.names import prefix_groups
 
 
 @dataclass
@@ -52,13 +53,39 @@ class Report:
 COLUMNS = ("shape", "params", "buffers", "flops", "activation_bytes", "receptive_field")
 
 
-def _cell(check: Check | None) -> str:
+def _plain(text: str, role: str) -> str:
+    return text
+
+
+def _cell(check: Check | None, paint=_plain) -> str:
     if check is None:
         return "-"
     if check.ok is False:
-        return f"MISMATCH {_text(check.predicted)} != {_text(check.measured)}"
+        return paint(f"MISMATCH {_text(check.predicted)} != {_text(check.measured)}", "mismatch")
     mark = "~" if check.ok is None else ""
     return f"{mark}{_text(check.measured)}"
+
+
+#: the quantities a collapsed row sums over its nodes (the others are its last node's)
+ADDITIVE = ("params", "buffers", "flops")
+
+
+def _group_cell(members: list[NodeReport], what: str, paint=_plain) -> str:
+    """A row's cell for one node, or for a block of nodes: the sum of an additive quantity,
+    else the last node's; a mismatch anywhere in the block is shown, naming its node when
+    the quantity is not summed."""
+    checks = [(n.name, c) for n in members for c in n.checks if c.what == what]
+    if len(members) == 1 or not checks:
+        return _cell(checks[0][1] if checks else None, paint)
+    failed = [(name, c) for name, c in checks if c.ok is False]
+    if what in ADDITIVE:
+        statuses = {c.ok for _, c in checks}
+        ok = False if failed else (None if None in statuses else True)
+        return _cell(Check(what, sum(c.predicted for _, c in checks),
+                           sum(c.measured for _, c in checks), ok), paint)
+    if failed:
+        return paint(f"{_cell(failed[0][1])} at {failed[0][0]}", "mismatch")
+    return _cell(checks[-1][1], paint)
 
 
 def _text(value) -> str:
@@ -69,24 +96,28 @@ def _text(value) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
-def render_text(report: Report) -> str:
+def render_text(report: Report, depth: int = 0, paint=_plain) -> str:
+    """The table (blocks nested deeper than ``depth`` collapsed into one row each; 0 keeps
+    every node) and the totals; ``paint(text, role)`` colours the header and the verdicts
+    (cnnspec.cli.terminal), by default not at all."""
     from tabulate import tabulate
 
     rows = []
-    for node in report.nodes:
-        by_what = {c.what: c for c in node.checks}
-        rows.append([node.name, node.type, *(_cell(by_what.get(c)) for c in COLUMNS)])
+    for key, members in prefix_groups(report.nodes, depth, lambda node: node.name):
+        kind = members[0].type if len(members) == 1 else f"{len(members)} layers"
+        rows.append([key, kind, *(_group_cell(members, c, paint) for c in COLUMNS)])
     rank = len(report.analysis.input_shape) - 1
     axes = {1: ("positions",), 3: ("frames", "rows", "cols")}.get(rank, ("rows", "cols"))
     headers = ["name", "type", "shape", "params", "buffers", "FLOPs", "act. bytes",
                f"receptive field ({', '.join(axes)})"]
     table = tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
     shape = "x".join(map(str, report.analysis.input_shape))
-    lines = [f"{report.graph.name}: predicted vs measured in PyTorch on {report.device}, input "
-             f"{shape}, batch {report.analysis.batch}", "", table, ""]
+    lines = [paint(f"{report.graph.name}: predicted vs measured in PyTorch on {report.device}, input "
+                   f"{shape}, batch {report.analysis.batch}", "header"), "", table, ""]
     for check in report.totals:
         lines.append(f"{check.what:<22} predicted {_text(check.predicted):>18}  measured "
-                     f"{_text(check.measured):>18}  {check.mark}")
+                     f"{_text(check.measured):>18}  "
+                     + paint(check.mark, {True: "ok", False: "mismatch", None: "info"}[check.ok]))
     if report.rf_input is not None and report.rf_input != tuple(report.analysis.input_shape):
         lines.append(f"receptive fields measured at input {'x'.join(map(str, report.rf_input))} "
                      "(smaller, to keep the gradient measurement fast)")
@@ -95,7 +126,8 @@ def render_text(report: Report) -> str:
                  + {1: "positions", 3: "frames, rows and columns"}.get(rank, "rows and columns")
                  + " of the centre unit")
     count = report.mismatches
-    lines.append(f"{count} mismatch{'es' if count != 1 else ''}" if count else "every number matches")
+    lines.append(paint(f"{count} mismatch{'es' if count != 1 else ''}", "mismatch") if count
+                 else paint("every number matches", "ok"))
     return "\n".join(lines) + "\n"
 
 

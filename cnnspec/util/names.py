@@ -105,3 +105,18 @@ def parse_overrides(pairs) -> dict:
             raise UsageError(f"cannot read --set '{pair}'", hint="write it as NAME=VALUE, e.g. width=1.25")
         result[name] = value.strip()
     return result
+
+
+def prefix_groups(items, depth: int, name=lambda item: item) -> list[tuple[str, list]]:
+    """Consecutive ``items`` whose dotted names (``name(item)``) share their first ``depth``
+    parts, as (those parts joined, the items); ``depth`` 0 keeps each item alone, under its
+    full name. The collapsing of ``--depth`` in analyze, verify and profile."""
+    result: list[tuple[str, list]] = []
+    for item in items:
+        full = name(item)
+        key = full if not depth else ".".join(full.split(".")[:depth])
+        if result and result[-1][0] == key:
+            result[-1][1].append(item)
+        else:
+            result.append((key, [item]))
+    return result
