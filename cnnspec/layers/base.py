@@ -101,9 +101,9 @@ class Layer:
     #: a layer named by that module's path; see ``from_torch_state_call``
     imported_state_functions: ClassVar[tuple[str, ...]] = ()
     #: the functions and the tensor methods that compute this layer type with a parameter the
-    #: module whose forward calls them holds itself (``self.layer_scale * x``): ``cnnspec
-    #: import`` reads such a call as a bare layer (``bare_parameter``) named by that
-    #: parameter's key; see ``from_torch_bare_call``
+    #: module whose forward calls them holds itself (``self.layer_scale * x``; or a module
+    #: inside it that is no leaf): ``cnnspec import`` reads such a call as a bare layer
+    #: (``bare_parameter``) named by that parameter's key; see ``from_torch_bare_call``
     imported_bare_functions: ClassVar[tuple[str, ...]] = ()
     imported_bare_methods: ClassVar[tuple[str, ...]] = ()
     #: the layer's own torch module, when ``torch.nn`` has none for it

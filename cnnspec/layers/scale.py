@@ -85,8 +85,8 @@ class LayerScale(Layer):
              doc="the channel dim, PyTorch's numbering (1: channels-first; -1: the last dim, "
                  "channels-last)"),
         Attr("param", _PARAM, default="gamma",
-             doc="the parameter's name, the last part of its state_dict key (`gamma` as timm; "
-                 "`layer_scale` as torchvision's ConvNeXt block)"),
+             doc="the parameter's name, the last part of its state_dict key (`gamma` as timm); "
+                 "with `bare` the node's name is the key's last part instead"),
         Attr("broadcast", BOOL, default=False,
              doc="the scale has the shape (C, 1, …, 1) that broadcasts against the sample "
                  "(torchvision's ConvNeXt: (C, 1, 1)) instead of (C,)"),

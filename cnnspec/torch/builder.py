@@ -139,6 +139,13 @@ class GraphModule(nn.Module):
         """(node name, module) in execution order."""
         return [(name, module) for name, module, _ in self._plan]
 
+    def node_parameters(self, name: str) -> list:
+        """The parameters of node ``name``: its module's, or a bare layer's, which its parent
+        module holds at the node's key."""
+        if name in self._held:
+            return [self.get_parameter(name)]
+        return list(next(module for node, module, _ in self._plan if node == name).parameters())
+
     def replace_node(self, name: str, module: nn.Module) -> None:
         """Run ``module`` in place of node ``name`` (e.g. to linearise a model for measuring
         receptive fields)."""

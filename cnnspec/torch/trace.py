@@ -12,9 +12,11 @@ What is recorded (:class:`Node`):
 - a function computing a layer over tensors a module holds (``F.batch_norm(x,
   self.running_mean, …)``, ``Layer.imported_state_functions``) as that layer, named by the
   path of the module holding them, so the state_dict keys stay the model's;
-- a function or method computing a layer with a parameter the module whose forward runs it
-  holds itself, or a view of one (``self.layer_scale * x``, ``Layer.imported_bare_functions``
-  and ``imported_bare_methods``) as a bare layer named by that parameter's key;
+- a function or method computing a layer with a parameter that the module whose forward runs
+  it holds itself (``self.layer_scale * x``), or a module inside it that is no leaf (cnnspec's
+  built models run every node from their own forward), or a view of such a parameter
+  (``Layer.imported_bare_functions`` and ``imported_bare_methods``) as a bare layer named by
+  that parameter's key;
 - any other call returning a tensor computed from the input: the layer a layer type reads it
   as (``imported_functions``, ``imported_methods``), named after the function in the group
   of the module whose forward runs it; or, when no layer reads it, an unsupported node.
@@ -221,10 +223,13 @@ class Recorder(TorchFunctionMode):
             self.keep.append(result)
 
     def parameter(self, value, where: str) -> nn.Parameter | None:
-        """The parameter of the module at ``where`` that ``value`` is or views, else None."""
+        """The parameter that ``value`` is or views, when the module at ``where`` or a module
+        inside it that is no leaf holds it itself; else None."""
         base = self.views.get(id(value), value) if isinstance(value, torch.Tensor) else None
-        held = self.held.get(id(base))
-        return base if held is not None and held[0] == where and isinstance(base, nn.Parameter) else None
+        path = self.held.get(id(base), (None,))[0]
+        if path is None or not isinstance(base, nn.Parameter) or self.modules[path] in self.leaves:
+            return None
+        return base if path == where or not where or path.startswith(where + ".") else None
 
     def _bare_call(self, node: Node, reader, args: list, kwargs: dict, where: str) -> Node:
         """A bare layer (``Layer.from_torch_bare_call``), named by its parameter's key."""
@@ -232,7 +237,7 @@ class Recorder(TorchFunctionMode):
             args, kwargs, self.traced, lambda value: self.parameter(value, where))
         node.inputs = self._operands(operands)
         parameter = self.parameter(scale, where)
-        node.held = ".".join((*([where] if where else []), self.held[id(parameter)][1]))
+        node.held = ".".join(part for part in self.held[id(parameter)] if part)
         node.kind, node.attrs, node.path = reader.type_name, settings, tuple(node.held.split("."))
         if not parameter.requires_grad:
             node.attrs["trainable"] = False
