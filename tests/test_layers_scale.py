@@ -226,3 +226,15 @@ def test_own_module_imports_back():
     again = import_back(cnnspec.to_torch(graph), (96, 14, 14))
     scale = next(n.layer for n in again.nodes if n.type_name == "layer_scale")
     assert (scale.param, scale.broadcast, scale.dim) == ("layer_scale", True, 1)
+
+
+def test_bare_layer_scale_in_a_group_its_parent_runs_piece_by_piece():
+    """Built, the group holds the parameter; emitted, such a group is an nn.ModuleDict, which
+    holds no parameter: a clear error."""
+    text = ("name: pieces\ninput: [4, 3, 3]\nlayers:\n  - sequential:\n      name: g\n      layers:\n"
+            "        - layer_scale: {bare: true, name: s}\n        - relu: {name: r}\n"
+            "  - add: {from: [g.s, g.r]}\n")
+    graph = cnnspec.parse_spec(text)
+    assert list(cnnspec.to_torch(graph).state_dict()) == ["g.s"]
+    with pytest.raises(CnnspecError, match="cannot write g.s: its group g is run piece by piece"):
+        emit(graph)

@@ -206,11 +206,12 @@ class Emitter(ModuleTree, Parameters, Classes):
             args = [var[s] for s in sources]
             for s in sources:
                 pending[s] -= 1
+            bare = self.bare(child)
             if isinstance(child, Node) and self.is_inline(child):
                 expression = code.Raw(child.layer.inline_source(args))
-            elif self.bare(child):
+            elif bare is not None:  # over the parameter its parent (this class) holds
                 parameter = expression_text(self.access(path))
-                expression = code.Raw(self.bare(child).expression.format(x=args[0], parameter=parameter))
+                expression = code.Raw(bare.expression.format(x=args[0], parameter=parameter))
             else:
                 expression = code.Call(self.access(path), tuple(code.Name(a) for a in args))
             freed = [var[s] for s in reversed(sources) if pending[s] == 0]
