@@ -31,7 +31,8 @@ def measure(graph, batch: int = 2):
         h.remove()
     counts = counter.get_flop_counts()
     flops = {name: sum(counts.get(f"GraphModule.{name}", {}).values()) for name, _ in model.nodes()}
-    params = {name: sum(p.numel() for p in m.parameters()) for name, m in model.nodes()}
+    # a bare layer's parameter is its parent module's, at the node's key
+    params = {name: sum(p.numel() for p in model.node_parameters(name)) for name, _ in model.nodes()}
     buffers = {name: sum(b.numel() for b in m.buffers()) for name, m in model.nodes()}
     return model, out, shapes, nbytes, flops, params, buffers, counter.get_total_flops()
 

@@ -1,6 +1,7 @@
 """layer_scale: every number against PyTorch, emitted and verified; torchvision's ConvNeXt
-block mirrored (its ``layer_scale`` parameter of shape (C, 1, 1)); timm's LayerScale and
-LayerScale2d imported."""
+block mirrored (its own ``layer_scale`` parameter of shape (C, 1, 1): a bare layer scale),
+built, emitted and imported; timm's LayerScale and LayerScale2d, and timm's ConvNeXt block
+``gamma`` (a (C,) parameter viewed as (1, C, 1, 1)), imported."""
 
 from __future__ import annotations
 
@@ -11,8 +12,12 @@ import torch
 from torch import nn
 
 import cnnspec
+from cnnspec.emit.emitter import emit
+from cnnspec.errors import CnnspecError
+from cnnspec.torch.importer import UnsupportedOperations, import_model
 
 from .layer_checks import check_against_torch, import_back, randomized
+from .test_emit import load_source
 from .test_layers_tensor import TorchvisionPermute
 
 
@@ -20,6 +25,8 @@ from .test_layers_tensor import TorchvisionPermute
     ("layer_scale", "0.gamma", (6,), 1e-6),
     ("layer_scale: {init: 0.25, param: weight}", "0.weight", (6,), 0.25),
     ("layer_scale: {param: layer_scale, broadcast: true}", "0.layer_scale", (6, 1, 1), 1e-6),
+    ("layer_scale: {bare: true, broadcast: true}", "0", (6, 1, 1), 1e-6),
+    ("layer_scale: {bare: true, init: 0.5}", "0", (6,), 0.5),
 ])
 def test_channels_first_matches_pytorch(body, key, key_shape, init):
     result = check_against_torch(f"name: ls\ninput: [6, 3, 4]\nlayers:\n  - {body}\n"
@@ -76,28 +83,110 @@ layers:
               - gelu
               - linear: 96
               - permute: [0, 3, 1, 2]
-        - layer_scale: {name: scale, param: layer_scale, broadcast: true}
+        - layer_scale: {name: layer_scale, bare: true, broadcast: true}
 """
 
 
 def test_torchvision_convnext_block_is_mirrored():
-    """The same parameters with the same shapes (torchvision's ``layer_scale`` (96, 1, 1) is
-    the block's own parameter; the spec's is the parameter ``layer_scale`` of the node
-    ``scale``), and with them the same output."""
+    """The same state_dict, key for key (the block's own ``layer_scale`` of (96, 1, 1) is the
+    bare node's parameter, held by the group ``blk``), loaded strictly into the built and
+    the emitted model, and with it the same output."""
     reference = randomized(CNBlock(96))
-    model = cnnspec.to_torch(cnnspec.parse_spec(MIRROR)).eval()
-    ours = {k.removeprefix("blk."): v.shape for k, v in model.state_dict().items()}
-    theirs = {k: v.shape for k, v in reference.state_dict().items()}
-    assert ours.pop("scale.layer_scale") == theirs.pop("layer_scale") == (96, 1, 1)
-    assert ours == theirs
-    state = {f"blk.{k}": v for k, v in reference.state_dict().items() if k != "layer_scale"}
-    state["blk.scale.layer_scale"] = reference.layer_scale.detach()
-    model.load_state_dict(state, strict=True)
+    graph = cnnspec.parse_spec(MIRROR)
+    built = cnnspec.to_torch(graph).eval()
+    source = emit(graph)
+    emitted = load_source(source).Cnblock().eval()
+    assert "self.layer_scale = nn.Parameter(torch.full((96, 1, 1), 1e-06))" in source
+    assert "out = self.layer_scale * out" in source
+    state = {f"blk.{k}": v for k, v in reference.state_dict().items()}
     x = torch.randn(2, 96, 14, 14)
-    with torch.no_grad():
-        assert torch.equal(model(x), reference(x))
-    result = cnnspec.analyze(cnnspec.parse_spec(MIRROR))
+    for model in (built, emitted):
+        assert {k: v.shape for k, v in model.state_dict().items()} == {k: v.shape for k, v in state.items()}
+        model.load_state_dict(state, strict=True)
+        with torch.no_grad():
+            assert torch.equal(model(x), reference(x))
+    result = cnnspec.analyze(graph)
+    assert result.facts["blk.layer_scale"].params == 96
     assert result.totals()["params"] == sum(p.numel() for p in reference.parameters())
+
+
+def test_torchvision_convnext_block_imports_as_a_bare_layer_scale():
+    """``self.layer_scale * self.block(input)`` is a bare layer_scale named ``layer_scale``;
+    the model built from the imported spec loads the block's state_dict strictly."""
+    graph = import_back(CNBlock(96), (96, 14, 14))
+    scale = graph.node("layer_scale").layer
+    assert (scale.bare, scale.broadcast, scale.dim, scale.init) == (True, True, 1, 1e-6)
+    assert graph.node("layer_scale").inputs == ("block.6",)
+
+
+@pytest.mark.parametrize("spec", ["built", "emitted"])
+def test_bare_layer_scale_round_trip(spec):
+    """A spec with bare scales, built or emitted, imports back with the same nodes, keys and
+    numbers (the builder runs the scale from its own forward: the parameter is a group's)."""
+    graph = cnnspec.parse_spec(MIRROR.replace("broadcast: true}", "broadcast: true, init: 0.25}"))
+    model = cnnspec.to_torch(graph) if spec == "built" else load_source(emit(graph)).Cnblock()
+    again = cnnspec.parse_spec(import_model(model.eval(), (96, 14, 14)).text)  # init read back: 0.25
+    assert again.node("blk.layer_scale").layer.config() == graph.node("blk.layer_scale").layer.config()
+    assert cnnspec.analyze(again).totals() == cnnspec.analyze(graph).totals()
+    import_back(model, (96, 14, 14))  # and with other weights, the same state_dict and outputs
+
+
+class TimmConvNeXtBlock(nn.Module):
+    """timm.models.convnext.ConvNeXtBlock's scale (timm 1.0): ``gamma`` of shape (C,), viewed
+    as (1, C, 1, 1); channels-last, ``x * self.gamma`` (``ls_last``)."""
+
+    def __init__(self, dim, last=False):
+        super().__init__()
+        self.conv_dw = nn.Conv2d(dim, dim, 7, padding=3, groups=dim)
+        self.gamma = nn.Parameter(1e-6 * torch.ones(dim))
+        self.last = last
+
+    def forward(self, x):
+        shortcut = x
+        x = self.conv_dw(x)
+        if self.last:
+            x = x.permute(0, 2, 3, 1) * self.gamma
+            return x.permute(0, 3, 1, 2) + shortcut
+        return x.mul(self.gamma.reshape(1, -1, 1, 1)) + shortcut
+
+
+@pytest.mark.parametrize("last, dim", [(False, 1), (True, -1)])
+def test_timm_convnext_gamma_imports_as_a_bare_layer_scale(last, dim):
+    graph = import_back(TimmConvNeXtBlock(8, last), (8, 5, 5))
+    scale = graph.node("gamma").layer
+    assert (scale.bare, scale.broadcast, scale.dim) == (True, False, dim)
+    check_against_torch(graph_text := import_model(TimmConvNeXtBlock(8, last), (8, 5, 5)).text)
+    assert "layer_scale: {bare: true" in graph_text
+
+
+class Shared(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(4, 1, 1))
+
+    def forward(self, x):
+        return self.scale * (self.scale * x)
+
+
+def test_a_parameter_read_twice_is_refused():
+    with pytest.raises(UnsupportedOperations, match="parameter .*read more than once.* at scale "):
+        import_model(Shared(), (4, 3, 3))
+
+
+def test_frozen_bare_layer_scale():
+    graph = cnnspec.parse_spec(MIRROR.replace("broadcast: true}", "broadcast: true, trainable: false}"))
+    built = cnnspec.to_torch(graph)
+    emitted = load_source(emit(graph)).Cnblock()
+    for model in (built, emitted):
+        frozen = {k for k, p in model.named_parameters() if not p.requires_grad}
+        assert frozen == {"blk.layer_scale"}
+    assert cnnspec.analyze(graph).totals()["trainable_params"] == sum(
+        p.numel() for p in built.parameters() if p.requires_grad)
+
+
+def test_bare_layer_scale_names_no_param():
+    with pytest.raises(CnnspecError, match="leave param out"):
+        cnnspec.parse_spec("input: [4, 2, 2]\nlayers:\n  - layer_scale: {bare: true, param: w}\n")
 
 
 class LayerScale(nn.Module):
@@ -132,7 +221,20 @@ def test_timm_layer_scales_import():
 
 
 def test_own_module_imports_back():
-    graph = cnnspec.parse_spec(MIRROR)
+    own = MIRROR.replace("name: layer_scale, bare: true", "name: scale, param: layer_scale")
+    graph = cnnspec.parse_spec(own)
     again = import_back(cnnspec.to_torch(graph), (96, 14, 14))
     scale = next(n.layer for n in again.nodes if n.type_name == "layer_scale")
     assert (scale.param, scale.broadcast, scale.dim) == ("layer_scale", True, 1)
+
+
+def test_bare_layer_scale_in_a_group_its_parent_runs_piece_by_piece():
+    """Built, the group holds the parameter; emitted, such a group is an nn.ModuleDict, which
+    holds no parameter: a clear error."""
+    text = ("name: pieces\ninput: [4, 3, 3]\nlayers:\n  - sequential:\n      name: g\n      layers:\n"
+            "        - layer_scale: {bare: true, name: s}\n        - relu: {name: r}\n"
+            "  - add: {from: [g.s, g.r]}\n")
+    graph = cnnspec.parse_spec(text)
+    assert list(cnnspec.to_torch(graph).state_dict()) == ["g.s"]
+    with pytest.raises(CnnspecError, match="cannot write g.s: its group g is run piece by piece"):
+        emit(graph)

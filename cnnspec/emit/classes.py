@@ -58,6 +58,8 @@ class Classes:
             frozen = [n for n in weighted if not n.trainable]
             if not frozen:
                 continue
+            if isinstance(child, Node) and self.bare(child):
+                continue  # made with requires_grad=False
             if len(frozen) == len(weighted) or isinstance(child, Node):
                 paths.append(child.name)
             else:

@@ -43,6 +43,7 @@ from cnnspec.emit.classes import Classes
 from cnnspec.emit.header import header, provenance
 from cnnspec.emit.names import camel, identifier, reserved, usable_class_name
 from cnnspec.emit.parameters import Parameters
+from cnnspec.emit.render import expr as expression_text
 from cnnspec.emit.render import render
 from cnnspec.emit.structure import Box, ClassSpec, Instance, ModuleTree
 from cnnspec.errors import UsageError
@@ -112,10 +113,13 @@ class Emitter(ModuleTree, Parameters, Classes):
     @staticmethod
     def assign(name: str, value) -> code.Assign | code.ExprStmt:
         """The ``__init__`` statement registering a child: ``self.name = …``, or
-        ``add_module`` for a name that is no plain identifier (digits, a keyword, a leading __)."""
+        ``add_module`` (``register_parameter`` for a bare layer's parameter) for a name that is
+        no plain identifier (digits, a keyword, a leading __)."""
         if identifier(name):
             return code.Assign(code.Attribute(code.SELF, name), value)
-        return code.ExprStmt(code.Call(code.Attribute(code.SELF, "add_module"), (code.Const(name), value)))
+        parameter = isinstance(value, code.Call) and value.func == code.nn("Parameter")
+        method = "register_parameter" if parameter else "add_module"
+        return code.ExprStmt(code.Call(code.Attribute(code.SELF, method), (code.Const(name), value)))
 
     def expr(self, child, slots: list, children: list, top: bool):
         """The expression building one child inside its parent's ``__init__``."""
@@ -127,6 +131,12 @@ class Emitter(ModuleTree, Parameters, Classes):
         items = [(name, self.expr(c, slots, children, top)) for name, c in child.children.items()
                  if not self.holds_no_module(c)]
         if not child.callable:  # its parent's forward runs these one by one
+            held = next((c.name for c in child.children.values() if self.bare(c)), None)
+            if held is not None:
+                raise UsageError(f"cnnspec build cannot write {held}: its group {child.name} is run "
+                                 "piece by piece by its parent (an nn.ModuleDict), which holds no "
+                                 "parameter", hint="give the bare layer a group that reads one "
+                                 "input and gives one output, or leave bare out")
             entries = tuple((code.Const(name), e) for name, e in items)
             return code.Call(code.nn("ModuleDict"), (code.Dict(entries, trailing=True),))
         if all(name == str(i) for i, (name, _) in enumerate(items)):
@@ -136,9 +146,17 @@ class Emitter(ModuleTree, Parameters, Classes):
         return code.Call(code.nn("Sequential"), (code.Call(code.Name("OrderedDict"), (pairs,)),))
 
     def ctor(self, node: Node, slots: list, top: bool) -> code.Call:
-        """The module constructor call of a layer, from its ``torch_call``."""
-        call = node.layer.torch_call(self.facts[node.name].inputs)
+        """The module constructor call of a layer, from its ``torch_call``; for a bare layer
+        its parameter, ``nn.Parameter(torch.full(shape, init))``."""
         texts = node.layer.spec_text if top else {}
+        bare = self.bare(node)
+        if bare is not None:
+            full = code.Call(code.Attribute(code.TORCH, "full"), (
+                self.value(tuple(bare.shape), slots, node, "shape", texts),
+                self.value(bare.init, slots, node, "init", texts)))
+            frozen = () if node.trainable else (code.Keyword("requires_grad", code.Const(False)),)
+            return code.Call(code.nn("Parameter"), (full,), frozen)
+        call = node.layer.torch_call(self.facts[node.name].inputs)
         names = call.arg_names
         args = tuple(self.value(v, slots, node, names[i] if i < len(names) else f"arg{i}", texts)
                      for i, v in enumerate(call.args))
@@ -189,8 +207,12 @@ class Emitter(ModuleTree, Parameters, Classes):
             args = [var[s] for s in sources]
             for s in sources:
                 pending[s] -= 1
+            bare = self.bare(child)
             if isinstance(child, Node) and self.is_inline(child):
                 expression = code.Raw(child.layer.inline_source(args))
+            elif bare is not None:  # over the parameter its parent (this class) holds
+                parameter = expression_text(self.access(path))
+                expression = code.Raw(bare.expression.format(x=args[0], parameter=parameter))
             else:
                 expression = code.Call(self.access(path), tuple(code.Name(a) for a in args))
             freed = [var[s] for s in reversed(sources) if pending[s] == 0]

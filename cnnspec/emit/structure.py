@@ -93,6 +93,11 @@ class ModuleTree:
         """Written as an expression in its parent's forward, with no module (merges)."""
         return node.layer.emitted_inline
 
+    def bare(self, child):
+        """A node's parameter when its parent holds it (``Layer.bare_parameter``): the parent's
+        ``__init__`` registers it and its ``forward`` computes the layer; else None."""
+        return child.layer.bare_parameter(self.facts[child.name].inputs) if isinstance(child, Node) else None
+
     def holds_no_module(self, child) -> bool:
         """An inline node, or a group of inline nodes only (a split's slices): its parent's
         ``__init__`` registers nothing for it."""
@@ -108,7 +113,7 @@ class ModuleTree:
         previous = box.inputs[0]
         for child in box.children.values():
             if isinstance(child, Node):
-                if self.is_inline(child) or list(child.inputs) != [previous]:
+                if self.is_inline(child) or self.bare(child) or list(child.inputs) != [previous]:
                     return False
                 previous = child.name
             elif not child.callable or child.inputs != [previous]:

@@ -5,13 +5,13 @@ and implements the rules that describe it: output shape, parameter and buffer co
 and element-wise work, its receptive-field transform (``cnnspec.layers.receptive``), the
 torch module it maps to and how torch modules and functions are read back as it. Passes, the
 builder, the emitter, verify, the importer, the JSON Schema and the tests all work from
-these declarations. The names of those two modules can be imported from here too.
+these declarations. The names of those two modules can be imported from here too, and
+so can what a layer maps to in torch (``cnnspec.layers.mapping``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import ClassVar
 
 from cnnspec.layers.attrs import (
@@ -26,11 +26,13 @@ from cnnspec.layers.attrs import (
     padding_kind,
     pair_kind,
 )
+from cnnspec.layers.mapping import BareParameter, OwnModule, TorchCall
 from cnnspec.layers.receptive import GLOBAL, Mixes, Weights, Window
 from cnnspec.util import dims
 
 __all__ = [  # the layer protocol, with the attribute kinds and field descriptions it uses
-    "BOOL", "GLOBAL", "Attr", "AttrValueError", "Kind", "Layer", "LayerInputError", "Mixes",
+    "BOOL", "GLOBAL", "Attr", "AttrValueError", "BareParameter", "Kind", "Layer",
+    "LayerInputError", "Mixes",
     "NotImportable", "OwnModule", "TorchCall", "Weights", "Window", "choice_kind",
     "float_kind", "fmt_shape", "int_kind", "output_size_kind", "padding_kind", "pair_kind",
     "declared_channels", "spatial", "spatial_rank", "torch_pair",
@@ -49,36 +51,6 @@ class LayerInputError(Exception):
 
 class NotImportable(Exception):
     """A torch module whose configuration the layer type cannot express (cnnspec import)."""
-
-
-@dataclass(frozen=True)
-class TorchCall:
-    """The module constructor a layer maps to: class name and positional and keyword args.
-    The class is the layer's own module when ``cls`` is its name (``Layer.torch_module``),
-    else the ``torch.nn`` class of that name.
-
-    The builder calls it; the emitter writes it out as source, so the two cannot drift."""
-
-    cls: str
-    args: tuple = ()
-    kwargs: dict = field(default_factory=dict)
-    #: the constructor's names for ``args`` (the emitter names the ones that vary)
-    arg_names: tuple = ()
-    #: keyword arguments the emitted class templates always spell out, with the constructor's
-    #: defaults (so instances that differ only there share one class)
-    defaults: dict = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class OwnModule:
-    """A torch module a layer type brings itself: its class name and its class source as text
-    (so the layer module stays torch-free). The builder compiles ``source`` once with ``torch``
-    and ``nn`` (``from torch import nn``) in scope; the emitter pastes it into the generated
-    file, which imports both; ``cnnspec import`` reads a module of class ``name`` as the layer.
-    Own-module names are unique among the registered layer types."""
-
-    name: str
-    source: str
 
 
 class Layer:
@@ -128,6 +100,12 @@ class Layer:
     #: self.weight, self.bias, …)``), by dotted name: ``cnnspec import`` reads such a call as
     #: a layer named by that module's path; see ``from_torch_state_call``
     imported_state_functions: ClassVar[tuple[str, ...]] = ()
+    #: the functions and the tensor methods that compute this layer type with a parameter the
+    #: module whose forward calls them holds itself (``self.layer_scale * x``; or a module
+    #: inside it that is no leaf): ``cnnspec import`` reads such a call as a bare layer
+    #: (``bare_parameter``) named by that parameter's key; see ``from_torch_bare_call``
+    imported_bare_functions: ClassVar[tuple[str, ...]] = ()
+    imported_bare_methods: ClassVar[tuple[str, ...]] = ()
     #: the layer's own torch module, when ``torch.nn`` has none for it
     torch_module: ClassVar[OwnModule | None] = None
     #: the emitted ``forward`` writes the layer as the tensor expression ``inline_source``
@@ -270,6 +248,23 @@ class Layer:
         call passes for it, or None when it passes none}). The tensors are only read
         (``.shape``). Raises NotImportable for what the spec cannot express."""
         raise NotImportable(f"{cls.type_name} computes over no module's tensors")
+
+    @classmethod
+    def from_torch_bare_call(cls, args: list, kwargs: dict, is_tensor: Callable,
+                             parameter: Callable) -> tuple:
+        """For a call of one of ``imported_bare_functions`` or ``imported_bare_methods`` (a
+        method's tensor is the first argument) that reads a parameter the calling module holds
+        itself: (spec settings, the arguments that are the layer's inputs, the argument that
+        is that parameter or a view of it). ``parameter(value)`` is the held parameter
+        ``value`` is or views, else None. Raises NotImportable for what the spec cannot
+        express."""
+        raise NotImportable(f"{cls.type_name} holds no parameter of its parent's")
+
+    def bare_parameter(self, inputs: list[tuple]) -> BareParameter | None:
+        """The parameter, when the layer is no module and its parent module holds the
+        parameter directly at the node's key (:class:`BareParameter`); None (the default)
+        when the layer is a module (``torch_call``)."""
+        return None
 
     def own_module_for(self, call: TorchCall) -> OwnModule | None:
         """The layer type's own module when ``call`` (from :meth:`torch_call`) constructs it,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import struct
+
 from cnnspec.layers.base import (
     BOOL,
     Attr,
     AttrValueError,
+    BareParameter,
     Kind,
     Layer,
     LayerInputError,
@@ -59,9 +62,11 @@ class LayerScale(Layer):
     """x times a learnable scale per channel (``gamma``, C parameters), as ConvNeXt's blocks
     end: channels-first (``dim: 1``, ``x * gamma.view(1, -1, 1, 1)``; timm's ``LayerScale2d``
     and ConvNeXt block ``gamma``) or channels-last (``dim: -1``; timm's ``LayerScale``).
-    torchvision's ConvNeXt block holds its scale as ``layer_scale`` of shape (C, 1, 1):
-    ``param: layer_scale`` and ``broadcast: true`` give that parameter (its key is the node's
-    name followed by ``.layer_scale``). One multiply per element."""
+    torchvision's ConvNeXt block holds its scale itself, as its parameter ``layer_scale`` of
+    shape (C, 1, 1) (``self.layer_scale * self.block(x)``): ``bare: true`` makes the layer no
+    module, its parameter held by the parent at the node's own key (a node named
+    ``layer_scale`` in ``features.1.0`` has the key ``features.1.0.layer_scale``), and
+    ``broadcast: true`` gives it that shape. One multiply per element."""
 
     type_name = "layer_scale"
     aliases = ("layerscale",)
@@ -70,6 +75,9 @@ class LayerScale(Layer):
     ops_per_element = 1
     torch_module = LAYER_SCALE
     imported_from = ("LayerScale2d",)  # timm's; LayerScale (timm's channels-last, cnnspec's own)
+    # x times a parameter of the module running it: torchvision's ConvNeXt block, timm's
+    imported_bare_functions = ("operator.mul", "torch.mul")
+    imported_bare_methods = ("mul",)
     attrs = (
         Attr("init", float_kind(), default=1e-6, shapeless=True,
              doc="the scales' initial value (ConvNeXt: 1e-6)"),
@@ -77,12 +85,20 @@ class LayerScale(Layer):
              doc="the channel dim, PyTorch's numbering (1: channels-first; -1: the last dim, "
                  "channels-last)"),
         Attr("param", _PARAM, default="gamma",
-             doc="the parameter's name, the last part of its state_dict key (`gamma` as timm; "
-                 "`layer_scale` as torchvision's ConvNeXt block)"),
+             doc="the parameter's name, the last part of its state_dict key (`gamma` as timm); "
+                 "with `bare` the node's name is the key's last part instead"),
         Attr("broadcast", BOOL, default=False,
              doc="the scale has the shape (C, 1, …, 1) that broadcasts against the sample "
                  "(torchvision's ConvNeXt: (C, 1, 1)) instead of (C,)"),
+        Attr("bare", BOOL, default=False,
+             doc="no module: the parent module holds the parameter itself, at the node's key "
+                 "(torchvision's ConvNeXt block: `name: layer_scale`); `param` is then unused"),
     )
+
+    def validate(self) -> None:
+        if self.bare and self.param != "gamma":
+            raise AttrValueError("a bare layer scale's parameter is named by the node (its key is "
+                                 "the node's); leave param out and set name instead", "param")
 
     def _channel(self, shape) -> int:
         rank = len(shape) + 1
@@ -122,8 +138,51 @@ class LayerScale(Layer):
         init = getattr(module, "init_values", getattr(module, "init", 1e-6))
         if init != 1e-6:
             settings["init"] = init
+        return cls._changed(settings)
+
+    def bare_parameter(self, inputs):
+        if not self.bare:
+            return None
+        (shape,) = inputs
+        channel = self._channel(shape)
+        ones = len(shape) - 1 - channel
+        if self.broadcast or not ones:  # (C, 1, 1) broadcasts as it is; so does (C,) on the last dim
+            expression = "{parameter} * {x}"  # torchvision's order
+        else:
+            expression = "{x} * {parameter}.view(-1%s)" % (", 1" * ones)
+        return BareParameter(self.param_shape(shape), self.init, expression)
+
+    @classmethod
+    def from_torch_bare_call(cls, args, kwargs, is_tensor, parameter):
+        """``x * p``, ``p * x`` or ``torch.mul``, where ``p`` is (a view of) a parameter of the
+        calling module with one size per channel of ``x`` along one dim and 1 along the others:
+        (C, 1, 1) (torchvision's ConvNeXt), (C,) channels-last, or (C,) viewed as (1, C, 1, 1)
+        (timm's ConvNeXt)."""
+        held = [parameter(a) for a in args[:2]]
+        if kwargs or len(args) != 2 or sum(h is not None for h in held) != 1:
+            raise NotImportable("a layer scale multiplies a tensor by one parameter")
+        scale, x = args if held[0] is not None else args[::-1]
+        own = held[0] if held[0] is not None else held[1]
+        if not is_tensor(x):
+            raise NotImportable("a layer scale multiplies a tensor computed from the input")
+        rank, applied = x.dim(), list(scale.shape)
+        padded = [1] * (rank - len(applied)) + applied
+        sized = [d for d, n in enumerate(padded) if n != 1]
+        if len(padded) != rank or len(sized) != 1 or sized[0] == 0 or padded[sized[0]] != x.shape[sized[0]]:
+            raise NotImportable(f"a parameter of shape {tuple(scale.shape)} is not one scale per "
+                                f"channel of a {tuple(x.shape)} tensor")
+        dim = sized[0] if sized[0] == 1 or sized[0] < rank - 1 else -1
+        ones = rank - 1 - sized[0]
+        if tuple(own.shape) not in ((padded[sized[0]],), (padded[sized[0]], *(1,) * ones)):
+            raise NotImportable(f"a layer scale holds (C,) or (C, 1, …, 1), not {tuple(own.shape)}")
+        settings = {"bare": True, "broadcast": own.dim() > 1 and ones > 0, "dim": dim,
+                    "init": _constant(own.detach().flatten().tolist())}
+        return cls._changed(settings), [x], scale
+
+    @classmethod
+    def _changed(cls, settings: dict) -> dict:
         return {k: v for k, v in settings.items()
-                if v != next(a.default for a in cls.attrs if a.name == k)}
+                if v is not None and v != next(a.default for a in cls.attrs if a.name == k)}
 
     def torch_call(self, inputs):
         kwargs = {}
@@ -135,3 +194,16 @@ class LayerScale(Layer):
             kwargs["param"] = self.param
         return TorchCall(self.torch_module.name, (self.param_shape(inputs[0]),), kwargs,
                          arg_names=("shape",))
+
+
+def _constant(values: list) -> float | None:
+    """The value every element of a float32 parameter has, as the shortest decimal that is that
+    float32 (1e-06, not 9.999999974752427e-07); None when they differ."""
+    if not values or any(v != values[0] for v in values):
+        return None
+    try:
+        exact = struct.pack("f", values[0])
+    except OverflowError:  # no float32 value
+        return values[0]
+    return next(float(text) for digits in range(1, 18)
+                if struct.pack("f", float(text := f"{values[0]:.{digits}g}")) == exact)

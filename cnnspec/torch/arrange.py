@@ -120,8 +120,8 @@ def _absorb(units: dict, stalled: dict, depth: int) -> bool:
     moved = False
     for key in stalled:
         node = units[key][0]
-        if key[0] != "node" or node.module is not None:
-            continue
+        if key[0] != "node" or node.module is not None or node.held is not None:
+            continue  # a module call, or a bare layer: named by the model's module tree
         group = next((g for g in groups if _reaches(stalled, key, g) and _reaches(stalled, g, key)), None)
         if group is not None:
             node.path = (*node.path[:depth], group[1], node.path[-1])

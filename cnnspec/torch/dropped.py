@@ -55,10 +55,11 @@ class Imported:
                 f"params and {keys} of {self.keys} state_dict keys")
 
 
-def dropped_modules(model: nn.Module, called: set) -> list[Dropped]:
+def dropped_modules(model: nn.Module, called: set, held: frozenset | set = frozenset()) -> list[Dropped]:
     """The parts of ``model`` no called module covers: every uncalled module with no called
     module inside it (the topmost of them), and the tensors an uncalled container holds
-    directly. A module that is also registered under a called name is not dropped."""
+    directly, but for ``held``, the keys of the parameters bare layers hold. A module that
+    is also registered under a called name is not dropped."""
     objects = {id(m) for path, m in model.named_modules(remove_duplicate=False) if path in called}
     inside = {path.rsplit(".", i)[0] for path in called for i in range(path.count(".") + 1)} | {""}
 
@@ -71,7 +72,7 @@ def dropped_modules(model: nn.Module, called: set) -> list[Dropped]:
     keys = list(model.state_dict(keep_vars=True))
     for key in keys:
         owner = key.rpartition(".")[0]
-        if covered(owner) or id(modules.get(owner)) in objects:
+        if key in held or covered(owner) or id(modules.get(owner)) in objects:
             continue
         parts = owner.split(".") if owner else []
         top = next((".".join(parts[:i]) for i in range(1, len(parts) + 1)

@@ -69,22 +69,25 @@ def _resolve(dotted: str):
     return getattr(importlib.import_module(module), name)
 
 
-def operations() -> tuple[dict, dict, dict]:
+def operations() -> tuple[dict, dict, dict, dict, dict]:
     """(function -> layer type, tensor method name -> layer type, function over a module's
-    tensors -> layer type), from the registry as it is now (``imported_functions``,
-    ``imported_methods``, ``imported_state_functions``)."""
-    functions: dict = {}
-    methods: dict = {}
-    states: dict = {}
+    tensors -> layer type, and function and method name computing a bare layer with a
+    parameter of the calling module -> layer type), from the registry as it is now
+    (``imported_functions``, ``imported_methods``, ``imported_state_functions``,
+    ``imported_bare_functions``, ``imported_bare_methods``)."""
+    tables: tuple = ({}, {}, {}, {}, {})
+    functions, methods, states, bare_functions, bare_methods = tables
     for cls in LAYERS.values():
         for table, keys in ((functions, map(_resolve, cls.imported_functions)),
                             (methods, cls.imported_methods),
-                            (states, map(_resolve, cls.imported_state_functions))):
+                            (states, map(_resolve, cls.imported_state_functions)),
+                            (bare_functions, map(_resolve, cls.imported_bare_functions)),
+                            (bare_methods, cls.imported_bare_methods)):
             for key in keys:
                 if key in table and table[key] is not cls:
                     raise AssertionError(f"{key} is read by both {table[key].type_name} and {cls.type_name}")
                 table[key] = cls
-    return functions, methods, states
+    return tables
 
 
 def leaf_reader(cls: type, table: dict):
@@ -198,7 +201,8 @@ def import_model(model: nn.Module, input_shape: tuple, name: str = "imported") -
     named = names(nodes) | {INPUT: "input"}
     items = [(named[n.id], n.kind, n.attrs, [named[i] for i in n.inputs]) for n in nodes]
     called = {n.module for n in nodes if n.module is not None}
-    result = Imported("", dropped_modules(model, called), sum(p.numel() for p in model.parameters()),
+    held = {n.held for n in nodes if n.held is not None}
+    result = Imported("", dropped_modules(model, called, held), sum(p.numel() for p in model.parameters()),
                       len(model.state_dict()))
     returns = None  # one tensor: the spec's last node
     if isinstance(output, dict):
@@ -244,8 +248,12 @@ def _live(nodes: list, outputs: list) -> list:
 
 def _problems(nodes: list, modules: dict) -> list:
     """Every unsupported operation, counted by (what, where, why); and every module with
-    tensors called more than once (cnnspec layers do not share weights)."""
+    tensors called more than once, and every parameter that bare layers read more than once
+    (cnnspec layers do not share weights)."""
     counts = Counter(n.problem for n in nodes if n.problem is not None)
+    for key, count in Counter(n.held for n in nodes if n.held is not None).items():
+        if count > 1:
+            counts[("parameter", key, "read more than once: cnnspec layers do not share weights")] += count
     calls = Counter(n.module for n in nodes if n.module is not None)
     for path, count in calls.items():
         module = modules[path]

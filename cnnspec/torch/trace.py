@@ -12,6 +12,11 @@ What is recorded (:class:`Node`):
 - a function computing a layer over tensors a module holds (``F.batch_norm(x,
   self.running_mean, …)``, ``Layer.imported_state_functions``) as that layer, named by the
   path of the module holding them, so the state_dict keys stay the model's;
+- a function or method computing a layer with a parameter that the module whose forward runs
+  it holds itself (``self.layer_scale * x``), or a module inside it that is no leaf (cnnspec's
+  built models run every node from their own forward), or a view of such a parameter
+  (``Layer.imported_bare_functions`` and ``imported_bare_methods``) as a bare layer named by
+  that parameter's key;
 - any other call returning a tensor computed from the input: the layer a layer type reads it
   as (``imported_functions``, ``imported_methods``), named after the function in the group
   of the module whose forward runs it; or, when no layer reads it, an unsupported node.
@@ -37,6 +42,9 @@ from cnnspec.layers.base import NotImportable
 #: stay as they are): the output is read as the input itself, no layer
 NO_OPS = frozenset({"contiguous", "clone", "detach", "to", "type", "type_as", "float", "cpu",
                     "requires_grad_", "data"})
+#: tensor methods that view a module's parameter in another shape (timm's
+#: ``self.gamma.reshape(1, -1, 1, 1)``): a bare layer may read the view as the parameter
+VIEWS = frozenset({"reshape", "view", "view_as", "unsqueeze"})
 #: torch.nn containers: the op a container runs is not the container's
 CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
 INPUT = 0  # the node id of the model's input
@@ -52,6 +60,7 @@ class Node:
     kind: str = ""
     attrs: dict = field(default_factory=dict)
     module: str | None = None  # the module it stands for (a leaf call or the state's holder)
+    held: str | None = None  # the key of the parameter a bare layer holds (its parent's own)
     problem: tuple | None = None  # (what, where, why) when cnnspec has no layer for it
 
 
@@ -109,7 +118,9 @@ class Recorder(TorchFunctionMode):
     def __init__(self, model: nn.Module, leaves: dict, tables: tuple):
         super().__init__()
         self.leaves = leaves  # module -> (layer class, its path)
-        self.functions, self.methods, self.state_functions = tables
+        self.functions, self.methods, self.state_functions, *bare = tables
+        self.bare_functions, self.bare_methods = bare or ({}, {})
+        self.views: dict[int, nn.Parameter] = {}  # id(a view of a held parameter) -> the parameter
         self.nodes: list[Node] = []
         self.source: dict[int, int] = {}  # id(tensor) -> node id
         self.keep: list = []  # every tensor recorded, alive so that its id stays its own
@@ -162,6 +173,7 @@ class Recorder(TorchFunctionMode):
             return result
         inputs = [self.source[id(t)] for t in tensors((args, kwargs)) if id(t) in self.source]
         if not inputs:
+            self._view_of_parameter(func, args, result)
             return result  # computed from shapes or a module's own tensors: a constant
         key = method_key(func, self.methods)
         if key is not None and key[0] in NO_OPS and _unchanged(args[0], result):
@@ -182,6 +194,9 @@ class Recorder(TorchFunctionMode):
         try:
             if key is None and func in self.state_functions:
                 return self._state_call(node, self.state_functions[func], args, kwargs)
+            bare = self.bare_methods.get(key[0]) if key is not None else self.bare_functions.get(func)
+            if bare is not None and any(self.parameter(t, where) is not None for t in tensors(args)):
+                return self._bare_call(node, bare, args, kwargs, where)
             reader = self.methods.get(key[0]) if key is not None else self.functions.get(func)
             if reader is None:
                 raise NotImportable("")
@@ -196,6 +211,37 @@ class Recorder(TorchFunctionMode):
     def traced(self, value) -> bool:
         """Whether ``value`` is a tensor computed from the input."""
         return isinstance(value, torch.Tensor) and id(value) in self.source
+
+    def _view_of_parameter(self, func, args, result) -> None:
+        """Remember ``result`` when it is a view of a module's own parameter (``VIEWS``)."""
+        key = method_key(func, self.methods)
+        if key is None or key[0] not in VIEWS or not isinstance(result, torch.Tensor):
+            return
+        base = self.views.get(id(args[0]), args[0])
+        if isinstance(base, nn.Parameter) and id(base) in self.held:
+            self.views[id(result)] = base
+            self.keep.append(result)
+
+    def parameter(self, value, where: str) -> nn.Parameter | None:
+        """The parameter that ``value`` is or views, when the module at ``where`` or a module
+        inside it that is no leaf holds it itself; else None."""
+        base = self.views.get(id(value), value) if isinstance(value, torch.Tensor) else None
+        path = self.held.get(id(base), (None,))[0]
+        if path is None or not isinstance(base, nn.Parameter) or self.modules[path] in self.leaves:
+            return None
+        return base if path == where or not where or path.startswith(where + ".") else None
+
+    def _bare_call(self, node: Node, reader, args: list, kwargs: dict, where: str) -> Node:
+        """A bare layer (``Layer.from_torch_bare_call``), named by its parameter's key."""
+        settings, operands, scale = reader.from_torch_bare_call(
+            args, kwargs, self.traced, lambda value: self.parameter(value, where))
+        node.inputs = self._operands(operands)
+        parameter = self.parameter(scale, where)
+        node.held = ".".join(part for part in self.held[id(parameter)] if part)
+        node.kind, node.attrs, node.path = reader.type_name, settings, tuple(node.held.split("."))
+        if not parameter.requires_grad:
+            node.attrs["trainable"] = False
+        return node
 
     def _operands(self, operands: list) -> list:
         flat = tensors(operands)

@@ -143,7 +143,7 @@ def _forward(model, graph: Graph, shape: tuple, batch: int, device: str) -> dict
         nodes[name] = {
             "shape": tuple(out.shape),
             "bytes": out.numel() * out.element_size(),
-            "params": sum(p.numel() for p in mod.parameters()),
+            "params": sum(p.numel() for p in model.node_parameters(name)),
             "buffers": sum(b.numel() for b in mod.buffers()),
         }
         storage.account(name, out)

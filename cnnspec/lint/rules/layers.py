@@ -17,7 +17,8 @@ def fc_params(ctx: Context):
     if not any(ctx.is_conv(n) for n in ctx.graph.nodes):
         return  # a multi-layer perceptron: its parameters are all fully-connected by definition
     total = to_int(ctx.totals["params"]) or 0
-    linears = [n for n in ctx.graph.nodes if n.layer.fully_connected]
+    # a linear layer over every position of a map (ConvNeXt's channels-last blocks) is a 1x1 conv
+    linears = [n for n in ctx.graph.nodes if n.layer.fully_connected and len(facts[n.name].inputs[0]) == 1]
     held = sum(to_int(facts[n.name].params) or 0 for n in linears)
     if not total or held / total < ctx.settings["fc_share"] or not linears:
         return
