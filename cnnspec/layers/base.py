@@ -3,15 +3,15 @@
 A layer class declares its spec attributes as :class:`Attr` objects (``cnnspec.layers.attrs``)
 and implements the rules that describe it: output shape, parameter and buffer counts, MACs
 and element-wise work, its receptive-field transform (``cnnspec.layers.receptive``), the
-torch module it maps to and how torch modules and functions are read back as it. Passes, the
-builder, the emitter, verify, the importer, the JSON Schema and the tests all work from
-these declarations. The names of those two modules can be imported from here too.
+torch module it maps to (``cnnspec.layers.torch_call``) and how torch modules, functions and
+chains of them are read back as it. Passes, the builder, the emitter, verify, the importer,
+the JSON Schema and the tests all work from these declarations. The names of those three
+modules can be imported from here too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import ClassVar
 
 from cnnspec.layers.attrs import (
@@ -27,6 +27,7 @@ from cnnspec.layers.attrs import (
     pair_kind,
 )
 from cnnspec.layers.receptive import GLOBAL, Mixes, Weights, Window
+from cnnspec.layers.torch_call import OwnModule, TorchCall
 from cnnspec.util import dims
 
 __all__ = [  # the layer protocol, with the attribute kinds and field descriptions it uses
@@ -35,7 +36,6 @@ __all__ = [  # the layer protocol, with the attribute kinds and field descriptio
     "float_kind", "fmt_shape", "int_kind", "output_size_kind", "padding_kind", "pair_kind",
     "declared_channels", "spatial", "spatial_rank", "torch_pair",
 ]
-
 
 
 class LayerInputError(Exception):
@@ -49,36 +49,6 @@ class LayerInputError(Exception):
 
 class NotImportable(Exception):
     """A torch module whose configuration the layer type cannot express (cnnspec import)."""
-
-
-@dataclass(frozen=True)
-class TorchCall:
-    """The module constructor a layer maps to: class name and positional and keyword args.
-    The class is the layer's own module when ``cls`` is its name (``Layer.torch_module``),
-    else the ``torch.nn`` class of that name.
-
-    The builder calls it; the emitter writes it out as source, so the two cannot drift."""
-
-    cls: str
-    args: tuple = ()
-    kwargs: dict = field(default_factory=dict)
-    #: the constructor's names for ``args`` (the emitter names the ones that vary)
-    arg_names: tuple = ()
-    #: keyword arguments the emitted class templates always spell out, with the constructor's
-    #: defaults (so instances that differ only there share one class)
-    defaults: dict = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class OwnModule:
-    """A torch module a layer type brings itself: its class name and its class source as text
-    (so the layer module stays torch-free). The builder compiles ``source`` once with ``torch``
-    and ``nn`` (``from torch import nn``) in scope; the emitter pastes it into the generated
-    file, which imports both; ``cnnspec import`` reads a module of class ``name`` as the layer.
-    Own-module names are unique among the registered layer types."""
-
-    name: str
-    source: str
 
 
 class Layer:
@@ -128,6 +98,10 @@ class Layer:
     #: self.weight, self.bias, …)``), by dotted name: ``cnnspec import`` reads such a call as
     #: a layer named by that module's path; see ``from_torch_state_call``
     imported_state_functions: ClassVar[tuple[str, ...]] = ()
+    #: layer types that ``cnnspec import`` reads as this one when they run one after another,
+    #: each reading only the one before (a channel shuffle: reshape, permute, reshape); see
+    #: ``from_torch_chain``
+    imported_chain: ClassVar[tuple[str, ...]] = ()
     #: the layer's own torch module, when ``torch.nn`` has none for it
     torch_module: ClassVar[OwnModule | None] = None
     #: the emitted ``forward`` writes the layer as the tensor expression ``inline_source``
@@ -262,6 +236,21 @@ class Layer:
         the layer type itself, no settings and the first argument. Raises NotImportable for
         what the spec cannot express."""
         return cls.type_name, {}, list(args[:1])
+
+    @classmethod
+    def from_torch_call(cls, name: str, args: list, kwargs: dict, result, is_tensor: Callable) -> list:
+        """``from_torch_function`` for a call that may return several tensors (``torch.split``)
+        or whose settings read what it returned (only its shapes): one (layer type name,
+        settings, inputs) per tensor returned, in order; ``name`` is the function's or
+        method's own. By default the one of ``from_torch_function``."""
+        return [cls.from_torch_function(args, kwargs, is_tensor)]
+
+    @classmethod
+    def from_torch_chain(cls, layers: list, shapes: list) -> dict:
+        """For an ``imported_chain`` found in a trace, its layers' settings in order and the
+        per-sample shapes of its input and of each layer's output: this layer's settings.
+        Raises NotImportable when the chain does not compute this layer."""
+        raise NotImportable(f"{cls.type_name} is read from no chain of layers")
 
     @classmethod
     def from_torch_state_call(cls, args: list, kwargs: dict) -> tuple:
