@@ -12,8 +12,10 @@ from cnnspec.layers import (  # noqa: F401
     pad,
     pool,
     resample,
+    reshape,
     scale,
     slicing,
+    stack,
     structural,
     tensor,
 )
