@@ -93,7 +93,9 @@ class Reshape(Layer):
     """A new shape for each sample (``x.view``, ``x.reshape``, ``torch.reshape``; the batch is
     kept): ``shape`` lists the sample's sizes, one of them -1 for the size that makes the
     count of values the input's. The values keep their order (row-major, as PyTorch's).
-    A view: no new memory, no parameters and no arithmetic. The receptive-field pass follows
+    A view: no new memory, no parameters and no arithmetic (PyTorch copies the input when
+    it is not contiguous, after a permute: the memory figures do not count that copy, as for
+    flatten). The receptive-field pass follows
     the positions through dims merged (as a flatten) or cut off as size 1; where a dim other
     than the first is split in several, the fields are approximate from there on."""
 
