@@ -179,7 +179,7 @@ def test_the_channel_shuffle_of_view_transpose_view_is_one_layer(groups):
     assert _kinds(graph) == [("conv", "conv2d"), ("channel_shuffle", "channel_shuffle"),
                              ("head", "conv2d")]
     assert _attrs(graph, "channel_shuffle") == {"groups": groups}
-    assert "channel_shuffle: {groups: %d" % groups in imported.text
+    assert f"channel_shuffle: {{groups: {groups}" in imported.text
 
 
 class NotAShuffle(nn.Module):
