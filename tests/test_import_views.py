@@ -199,6 +199,24 @@ def test_a_chain_that_is_not_a_shuffle_stays_three_layers():
     assert [n.type_name for n in graph.nodes] == ["reshape", "permute", "reshape"]
 
 
+class OldStyle(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3)
+        self.fc = nn.Linear(4 * 4 * 4, 10)
+
+    def forward(self, x):
+        x = self.conv(x)
+        return self.fc(x.view(x.size(0), -1).view(-1, 64))
+
+
+def test_a_view_to_one_dim_is_a_flatten():
+    graph, _ = _checked(OldStyle(), (1, 6, 6))
+    assert _kinds(graph) == [("conv", "conv2d"), ("view", "flatten"), ("view_1", "reshape"),
+                             ("fc", "linear")]
+    assert _attrs(graph, "view_1") == {"shape": (64,)}  # the batch inferred: sizes folded
+
+
 class BatchMerged(nn.Module):
     def forward(self, x):
         return x.view(2, -1)

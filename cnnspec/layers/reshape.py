@@ -176,7 +176,7 @@ class Reshape(Layer):
     @classmethod
     def from_torch_call(cls, name, args, kwargs, result, is_tensor):
         """The sizes the call asked for, each read from the tensor it returned except a -1,
-        which stays -1; the batch must be kept."""
+        which stays -1; the batch must be kept. ``x.view(x.size(0), -1)`` is a flatten."""
         x = args[0]
         asked = _sizes_argument(args, kwargs, ("shape", "size"))
         if asked is None or len(asked) != result.dim():
@@ -184,6 +184,8 @@ class Reshape(Layer):
         if result.dim() < 2 or result.shape[0] != x.shape[0]:
             raise NotImportable(f"only a {name} that keeps the batch (dim 0) is supported")
         shape = [-1 if a == -1 else n for a, n in zip(asked[1:], result.shape[1:])]
+        if shape == [-1]:
+            return [("flatten", {}, [x])]
         return [(cls.type_name, {"shape": shape}, [x])]
 
     def torch_call(self, inputs):

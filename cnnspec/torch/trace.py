@@ -196,6 +196,8 @@ class Recorder(TorchFunctionMode):
             read = reader.from_torch_call(name, args, kwargs, result, self.traced)
             values = [result] if isinstance(result, torch.Tensor) else tensors(result)
             if len(values) != len(read):
+                if len(read) != 1:
+                    raise AssertionError(f"{reader.type_name} read {len(read)} of {len(values)} tensors")
                 values = [result]  # several tensors read as one layer: unsupported (``_add``)
             return [(Node(node.id + i, node.path, self._operands(operands), kind, attrs), value)
                     for i, ((kind, attrs, operands), value) in enumerate(zip(read, values))]
