@@ -7,6 +7,7 @@ from cnnspec.layers.base import (
     Layer,
     LayerInputError,
     Mixes,
+    NotImportable,
     OwnModule,
     TorchCall,
     choice_kind,
@@ -131,7 +132,18 @@ class Softmax(_Activation):
     ops_per_element = 3
     elementwise = False  # every output along ``dim`` reads every input along it
     torch_class = "Softmax"
+    imported_functions = ("torch.nn.functional.softmax", "torch.softmax")
+    imported_methods = ("softmax",)
     attrs = (Attr("dim", int_kind(None), default=1),)
+
+    @classmethod
+    def from_torch_function(cls, args, kwargs, is_tensor):
+        """``F.softmax(x, dim)``, ``torch.softmax(x, dim)``, ``x.softmax(dim)``."""
+        dim = kwargs.get("dim", args[1] if len(args) > 1 else None)
+        if not isinstance(dim, int) or kwargs.get("dtype") is not None or \
+                not all(isinstance(a, int) for a in args[2:]):  # F.softmax's _stacklevel
+            raise NotImportable("only a softmax along a dim given, without a dtype, is supported")
+        return cls.type_name, {} if dim == 1 else {"dim": dim}, list(args[:1])
 
     def output_shape(self, inputs):
         (shape,) = inputs

@@ -3,10 +3,10 @@
 A layer class declares its spec attributes as :class:`Attr` objects (``cnnspec.layers.attrs``)
 and implements the rules that describe it: output shape, parameter and buffer counts, MACs
 and element-wise work, its receptive-field transform (``cnnspec.layers.receptive``), the
-torch module it maps to and how torch modules and functions are read back as it. Passes, the
-builder, the emitter, verify, the importer, the JSON Schema and the tests all work from
-these declarations. The names of those two modules can be imported from here too, and
-so can what a layer maps to in torch (``cnnspec.layers.mapping``).
+torch module it maps to (``cnnspec.layers.mapping``) and
+how torch modules, functions and chains of them are read back as it. Passes, the builder, the
+emitter, verify, the importer, the JSON Schema and the tests all work from these
+declarations. The names of those modules can be imported from here too.
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ __all__ = [  # the layer protocol, with the attribute kinds and field descriptio
     "float_kind", "fmt_shape", "int_kind", "output_size_kind", "padding_kind", "pair_kind",
     "declared_channels", "spatial", "spatial_rank", "torch_pair",
 ]
-
 
 
 class LayerInputError(Exception):
@@ -106,6 +105,10 @@ class Layer:
     #: (``bare_parameter``) named by that parameter's key; see ``from_torch_bare_call``
     imported_bare_functions: ClassVar[tuple[str, ...]] = ()
     imported_bare_methods: ClassVar[tuple[str, ...]] = ()
+    #: layer types that ``cnnspec import`` reads as this one when they run one after another,
+    #: each reading only the one before (a channel shuffle: reshape, permute, reshape); see
+    #: ``from_torch_chain``
+    imported_chain: ClassVar[tuple[str, ...]] = ()
     #: the layer's own torch module, when ``torch.nn`` has none for it
     torch_module: ClassVar[OwnModule | None] = None
     #: the emitted ``forward`` writes the layer as the tensor expression ``inline_source``
@@ -240,6 +243,21 @@ class Layer:
         the layer type itself, no settings and the first argument. Raises NotImportable for
         what the spec cannot express."""
         return cls.type_name, {}, list(args[:1])
+
+    @classmethod
+    def from_torch_call(cls, name: str, args: list, kwargs: dict, result, is_tensor: Callable) -> list:
+        """``from_torch_function`` for a call that may return several tensors (``torch.split``)
+        or whose settings read what it returned (only its shapes): one (layer type name,
+        settings, inputs) per tensor returned, in order; ``name`` is the function's or
+        method's own. By default the one of ``from_torch_function``."""
+        return [cls.from_torch_function(args, kwargs, is_tensor)]
+
+    @classmethod
+    def from_torch_chain(cls, layers: list, shapes: list) -> dict:
+        """For an ``imported_chain`` found in a trace, its layers' settings in order and the
+        per-sample shapes of its input and of each layer's output: this layer's settings.
+        Raises NotImportable when the chain does not compute this layer."""
+        raise NotImportable(f"{cls.type_name} is read from no chain of layers")
 
     @classmethod
     def from_torch_state_call(cls, args: list, kwargs: dict) -> tuple:

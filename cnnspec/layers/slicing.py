@@ -1,6 +1,7 @@
 """Selecting part of a tensor: ``slice``, one piece of the channels. The ``split`` and
 ``chunk`` items of a spec (:mod:`cnnspec.frontend.splits`) are one ``slice`` node per piece,
-as ``torch.split`` and ``torch.chunk`` return one view per piece."""
+as ``torch.split`` and ``torch.chunk`` return one view per piece; ``cnnspec import`` reads
+those calls as the same slices."""
 
 from __future__ import annotations
 
@@ -45,7 +46,8 @@ class Slice(Layer):
     view_of_input = True
     torch_module = SLICE
     emitted_inline = True
-    imported_methods = ("__getitem__",)
+    imported_functions = ("torch.split", "torch.chunk")
+    imported_methods = ("__getitem__", "split", "chunk")
     attrs = (
         Attr("start", int_kind(0), default=0, doc="the first channel taken"),
         Attr("stop", int_kind(1), required=True, doc="one past the last channel taken"),
@@ -84,6 +86,24 @@ class Slice(Layer):
         if step != 1 or not start < stop:
             raise NotImportable("only non-empty channel slices with step 1 are supported")
         return cls.type_name, {"start": start, "stop": stop}, [x]
+
+    @classmethod
+    def from_torch_call(cls, name, args, kwargs, result, is_tensor):
+        """``torch.split`` and ``torch.chunk`` (of the channels): one slice per piece, which is
+        what a spec's ``split`` and ``chunk`` items are; the pieces' sizes are read from the
+        tensors the call returned."""
+        if name not in ("split", "chunk"):
+            return super().from_torch_call(name, args, kwargs, result, is_tensor)
+        x = args[0]
+        dim = kwargs.get("dim", args[2] if len(args) > 2 else 0)
+        if not isinstance(dim, int) or x.dim() < 3 or dim % x.dim() != 1:
+            raise NotImportable(f"only {name}s of the channels (dim 1) of a feature map are supported")
+        pieces, start = [], 0
+        for piece in result:
+            stop = start + piece.shape[1]
+            pieces.append((cls.type_name, {"start": start, "stop": stop}, [x]))
+            start = stop
+        return pieces
 
     def torch_call(self, inputs):
         return TorchCall(SLICE.name, (self.start, self.stop), arg_names=("start", "stop"))

@@ -173,10 +173,12 @@ class DropPath(Dropout):
 @register
 class ChannelShuffle(Layer):
     """Interleaves the channels of ``groups`` groups (``torch.nn.ChannelShuffle``, ShuffleNet).
-    A permutation: no parameters and no arithmetic."""
+    A permutation: no parameters and no arithmetic. ``cnnspec import`` also reads it from
+    the view, transpose and view back that torchvision's ShuffleNet and timm compute it by."""
 
     type_name = "channel_shuffle"
     imported_from = ("ChannelShuffle",)
+    imported_chain = ("reshape", "permute", "reshape")
     family = "structural"
     shorthand = "groups"
     attrs = (Attr("groups", int_kind(1), required=True),)
@@ -189,6 +191,16 @@ class ChannelShuffle(Layer):
                 f"got {'x'.join(map(dims.fmt, shape))}"
             )
         return shape
+
+    @classmethod
+    def from_torch_chain(cls, layers, shapes):
+        """A (C, H, W) map viewed as (groups, C / groups, H, W), its first two dims swapped,
+        and viewed back as (C, H, W)."""
+        source, split, _, back = shapes
+        if len(source) != 3 or back != source or len(split) != 4 or split[2:] != source[1:] \
+                or list(layers[1]["dims"]) != [0, 2, 1, 3, 4]:
+            raise NotImportable("not a channel shuffle")
+        return {"groups": split[0]}
 
     def torch_call(self, inputs):
         return TorchCall("ChannelShuffle", (self.groups,), arg_names=("groups",))

@@ -55,7 +55,8 @@ class Permute(nn.Module):
 class Permute(Layer):
     """Reorders the dims (``torch.permute``; ``dims`` in PyTorch's numbering with the batch
     fixed as dim 0: ``[0, 2, 3, 1]`` makes a (C, H, W) sample channels-last (H, W, C), and
-    ``[0, 3, 1, 2]`` makes it channels-first again, as ConvNeXt's blocks do). A view: no new
+    ``[0, 3, 1, 2]`` makes it channels-first again, as ConvNeXt's blocks do; ``cnnspec import``
+    reads ``x.transpose(1, 2)`` as the permutation swapping the two). A view: no new
     memory and no arithmetic. The receptive-field pass follows the positions into their new
     dims (a layer norm or linear over a channels-last tensor mixes no positions). A window
     layer (conv, pooling) slides over dims 1 and 2, so put the height and width back there
@@ -66,8 +67,8 @@ class Permute(Layer):
     shorthand = "dims"
     view_of_input = True
     torch_module = PERMUTE
-    imported_functions = ("torch.permute",)
-    imported_methods = ("permute",)
+    imported_functions = ("torch.permute", "torch.transpose")
+    imported_methods = ("permute", "transpose")
     attrs = (Attr("dims", int_list_kind(None), required=True,
                   doc="the new order of the dims, PyTorch's numbering (0 is the batch and stays "
                       "first); negative counts from the end"),)
@@ -107,6 +108,20 @@ class Permute(Layer):
     @classmethod
     def from_torch(cls, module) -> dict:
         return {"dims": list(module.dims)}
+
+    @classmethod
+    def from_torch_call(cls, name, args, kwargs, result, is_tensor):
+        """``x.permute(dims)``; ``x.transpose(a, b)`` is the permutation swapping a and b."""
+        if name != "transpose":
+            return super().from_torch_call(name, args, kwargs, result, is_tensor)
+        x, rank = args[0], args[0].dim()
+        swapped = [kwargs.get(k, args[i] if len(args) > i else None) for i, k in ((1, "dim0"), (2, "dim1"))]
+        if not all(isinstance(d, int) and -rank <= d < rank for d in swapped):
+            raise NotImportable("transpose needs its two dims as numbers")
+        order = list(range(rank))
+        a, b = (d % rank for d in swapped)
+        order[a], order[b] = order[b], order[a]
+        return [(cls.type_name, {"dims": order}, [x])]
 
     @classmethod
     def from_torch_function(cls, args, kwargs, is_tensor):

@@ -107,4 +107,26 @@ def _steps(transform, layout, axes: tuple) -> tuple | None:
     if isinstance(transform, Mixes):
         mixed = {t for d in transform.dims for t in layout[d] if t != OTHER}
         return tuple(GLOBAL if a in mixed else None for a in axes) if mixed else None
-    return tuple(transform)
+    windows = tuple(transform)
+    if len(windows) == len(axes):
+        return windows
+    return _windows_by_dim(windows, layout, axes)
+
+
+def _windows_by_dim(windows: tuple, layout, axes: tuple) -> tuple:
+    """The steps of a window layer whose rank is not the input's (timm's ECA: a conv1d along
+    the channels of a pooled map viewed as (1, C)): its i-th window slides along dim i + 1,
+    over the spatial axes that dim holds (none for channels); along a dim holding several
+    (flattened) axes it reads neighbours in row-major order, which the per-axis field only
+    approximates."""
+    steps: list = [None] * len(axes)
+    for dim, window in enumerate(windows, 1):
+        held = [t for t in layout[dim] if t != OTHER] if dim < len(layout) else []
+        if window is None or window == GLOBAL or len(held) <= 1:
+            for axis in held:
+                steps[axis] = window
+            continue
+        why = "a window slides along a dim holding several spatial axes (flattened)"
+        for axis in held:
+            steps[axis] = window._replace(approximate=window.approximate or why)
+    return tuple(steps)

@@ -14,14 +14,15 @@ from cnnspec.util import dims
 def merge_fields(node, incoming: list, layouts: list, facts, result: Analysis, local: bool):
     """The fields and layout of a merge's output."""
     stack = node.layer.stack_dim(facts.inputs)
-    layout = layouts[0]
+    layout = max(layouts, key=lambda held: len(_holders(held)))  # the first with most axes
+    agree = _agree(layouts)
     side_by_side = stack is not None and len(layout[stack]) == 1 and layout[stack][0] != OTHER
     merged = []
     names = axis_names(len(incoming[0]))
     for axis in range(len(incoming[0])):
         rfs = [fields[axis] for fields in incoming]
         held = stack is not None and axis in layout[stack]
-        if any(other != layout for other in layouts[1:]):
+        if not agree:
             field = inexact(_widest(rfs), node.name, "its inputs hold the positions in different dims")
         elif held and side_by_side:
             field = _stack(node.name, rfs, names[axis])
@@ -39,6 +40,25 @@ def merge_fields(node, incoming: list, layouts: list, facts, result: Analysis, l
             field = _combine(node.name, rfs, names[axis], count, result, local)
         merged.append(field._replace(reach=_reach_union([r.reach for r in rfs])))
     return tuple(merged), layout
+
+
+def _holders(layout) -> dict:
+    """Spatial axis -> the dims of a layout that hold it."""
+    held: dict = {}
+    for dim, entry in enumerate(layout):
+        for token in entry:
+            if token != OTHER:
+                held.setdefault(token, []).append(dim)
+    return held
+
+
+def _agree(layouts: list) -> bool:
+    """Whether the inputs hold every spatial axis in the same dims. An input that holds an
+    axis in no dim (a gate pooled over it and viewed back to (C, 1, 1), then expanded) has
+    one field for all its units along it, and agrees with any."""
+    held = [_holders(layout) for layout in layouts]
+    axes = {axis for h in held for axis in h}
+    return all(len({tuple(h[axis]) for h in held if axis in h}) == 1 for axis in axes)
 
 
 def _reach_union(reaches: list):

@@ -113,15 +113,17 @@ def _reaches(stalled: dict, start, goal) -> bool:
 
 
 def _absorb(units: dict, stalled: dict, depth: int) -> bool:
-    """Move each operation between module calls (a node no module names: ``add``) that is on
-    a cycle with a group into that group, which is then one stretch with its module names
-    kept (HRNet's head: ``y = incre[i + 1](x[i + 1]) + down[i](y)``). Whether any moved."""
+    """Move each operation between module calls whose name no state_dict key holds (an
+    ``add``; a call of a module without tensors, as Res2Net's one ReLU used after every conv)
+    that is on a cycle with a group into that group, which is then one stretch with its
+    module names kept (HRNet's head: ``y = incre[i + 1](x[i + 1]) + down[i](y)``). Whether
+    any moved."""
     groups = [k for k in stalled if k[0] == "group" and len(k) == 2]
     moved = False
     for key in stalled:
         node = units[key][0]
-        if key[0] != "node" or node.module is not None or node.held is not None:
-            continue  # a module call, or a bare layer: named by the model's module tree
+        if key[0] != "node" or node.keys or node.held is not None:
+            continue  # a module with state_dict keys, or a bare layer: named by the model's tree
         group = next((g for g in groups if _reaches(stalled, key, g) and _reaches(stalled, g, key)), None)
         if group is not None:
             node.path = (*node.path[:depth], group[1], node.path[-1])

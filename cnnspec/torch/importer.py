@@ -36,6 +36,7 @@ from cnnspec.errors import UsageError, printable
 from cnnspec.layers import LAYERS
 from cnnspec.torch.arrange import arrange, fold_into_layers, names
 from cnnspec.torch.dropped import Dropped, Imported, dropped_modules
+from cnnspec.torch.folds import fold_chains
 from cnnspec.torch.spec_writer import write_spec
 from cnnspec.torch.trace import INPUT, own_tensors, run
 from cnnspec.util.names import is_identifier
@@ -196,6 +197,7 @@ def import_model(model: nn.Module, input_shape: tuple, name: str = "imported") -
     problems = _problems(nodes, dict(model.named_modules()))
     if problems:
         raise UnsupportedOperations(problems, tuple(input_shape))
+    nodes = fold_chains(nodes, tuple(input_shape))
     fold_into_layers(nodes)
     nodes = arrange(nodes, output if isinstance(output, int) else None)
     named = names(nodes) | {INPUT: "input"}

@@ -19,7 +19,8 @@ What is recorded (:class:`Node`):
   that parameter's key;
 - any other call returning a tensor computed from the input: the layer a layer type reads it
   as (``imported_functions``, ``imported_methods``), named after the function in the group
-  of the module whose forward runs it; or, when no layer reads it, an unsupported node.
+  of the module whose forward runs it (one layer per piece of a ``torch.split``,
+  ``Layer.from_torch_call``); or, when no layer reads it, an unsupported node.
 
 A call reading no tensor computed from the input (shapes, a module's own tensors) is a
 constant and is not recorded. The ids of every tensor seen are kept alive until the trace
@@ -62,6 +63,8 @@ class Node:
     module: str | None = None  # the module it stands for (a leaf call or the state's holder)
     held: str | None = None  # the key of the parameter a bare layer holds (its parent's own)
     problem: tuple | None = None  # (what, where, why) when cnnspec has no layer for it
+    shape: tuple = ()  # the per-sample shape of what it computes
+    keys: bool = False  # its module has state_dict keys (so its name matters for loading)
 
 
 def tensors(value) -> list:
@@ -163,6 +166,7 @@ class Recorder(TorchFunctionMode):
         weights = list(module.parameters())
         if weights and not any(p.requires_grad for p in weights):
             node.attrs["trainable"] = False
+        node.keys = bool(module.state_dict())
         self._add(node, output)
 
     # -- functions and methods -----------------------------------------------------------
@@ -183,30 +187,40 @@ class Recorder(TorchFunctionMode):
         args = list(args)
         if key is not None and key[1]:
             args[:2] = args[1::-1]
-        self._add(self._call(func, key, args, kwargs, inputs), result)
+        for node, value in self._call(func, key, args, kwargs, (inputs, result)):
+            self._add(node, value)
         return result
 
-    def _call(self, func, key, args: list, kwargs: dict, inputs: list) -> Node:
+    def _call(self, func, key, args: list, kwargs: dict, ran: tuple) -> list:
+        """(node, the tensor it computes) for each tensor the call returns (the pieces of a
+        split), or one node for all of them. ``ran``: the traced inputs and the result."""
+        inputs, result = ran
         where, module = self.stack[-1]
         name = key[0] if key is not None else getattr(func, "__name__", "op")
         name = name.strip("_") or "op"  # x[:, a:b] is `getitem`: no module can be `__getitem__`
         node = Node(len(self.nodes) + 1, (*(where.split(".") if where else ()), name), inputs)
         try:
             if key is None and func in self.state_functions:
-                return self._state_call(node, self.state_functions[func], args, kwargs)
+                return [(self._state_call(node, self.state_functions[func], args, kwargs), result)]
             bare = self.bare_methods.get(key[0]) if key is not None else self.bare_functions.get(func)
             if bare is not None and any(self.parameter(t, where) is not None for t in tensors(args)):
-                return self._bare_call(node, bare, args, kwargs, where)
+                return [(self._bare_call(node, bare, args, kwargs, where), result)]
             reader = self.methods.get(key[0]) if key is not None else self.functions.get(func)
             if reader is None:
                 raise NotImportable("")
-            node.kind, node.attrs, operands = reader.from_torch_function(args, kwargs, self.traced)
-            node.inputs = self._operands(operands)
+            read = reader.from_torch_call(name, args, kwargs, result, self.traced)
+            values = [result] if isinstance(result, torch.Tensor) else tensors(result)
+            if len(values) != len(read):
+                if len(read) != 1:
+                    raise AssertionError(f"{reader.type_name} read {len(read)} of {len(values)} tensors")
+                values = [result]  # several tensors read as one layer: unsupported (``_add``)
+            return [(Node(node.id + i, node.path, self._operands(operands), kind, attrs), value)
+                    for i, ((kind, attrs, operands), value) in enumerate(zip(read, values))]
         except NotImportable as exc:
             builtin = type(module).__module__.startswith("torch.nn.") and not isinstance(module, CONTAINERS)
             what = type(module).__name__ if builtin else label(func)  # nn.LayerNorm, not F.layer_norm
             node.problem = (what, where, str(exc))
-        return node
+        return [(node, result)]
 
     def traced(self, value) -> bool:
         """Whether ``value`` is a tensor computed from the input."""
@@ -268,11 +282,14 @@ class Recorder(TorchFunctionMode):
         weights = [t for t in own_tensors(module).values() if isinstance(t, nn.Parameter)]
         if weights and not any(p.requires_grad for p in weights):
             node.attrs["trainable"] = False
+        node.keys = True
         return node
 
     def _add(self, node: Node, result) -> None:
         if node.problem is None and not isinstance(result, torch.Tensor):
             node.problem = (node.kind, ".".join(node.path[:-1]), "it returns several tensors")
+        if isinstance(result, torch.Tensor):
+            node.shape = tuple(result.shape[1:])
         self.nodes.append(node)
         for t in tensors(result):
             self.source[id(t)] = node.id  # an in-place op: the tensor's values are the new node's
