@@ -32,8 +32,7 @@ from cnnspec.util import dims
 
 __all__ = [  # the layer protocol, with the attribute kinds and field descriptions it uses
     "BOOL", "GLOBAL", "Attr", "AttrValueError", "BareParameter", "Kind", "Layer",
-    "LayerInputError", "Mixes",
-    "NotImportable", "OwnModule", "TorchCall", "Weights", "Window", "choice_kind",
+    "LayerInputError", "Mixes", "NotImportable", "OwnModule", "TorchCall", "Weights", "Window", "choice_kind",
     "float_kind", "fmt_shape", "int_kind", "output_size_kind", "padding_kind", "pair_kind",
     "declared_channels", "spatial", "spatial_rank", "torch_pair",
 ]
