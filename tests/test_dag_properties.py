@@ -1086,6 +1086,31 @@ def test_auto_projection_has_the_main_paths_stride(main):
     assert tuple(out.shape) == (1, 8, 4, 4)
 
 
+@pytest.mark.parametrize("rank, shape, strided, stride, out", [
+    (1, [4, 9], {"conv1d": {"out": 8, "kernel": 3, "stride": 2, "padding": 1}}, (2,), (8, 5)),
+    (3, [4, 5, 8, 8], {"conv3d": {"out": 8, "kernel": 3, "stride": [1, 2, 2], "padding": 1}},
+     (1, 2, 2), (8, 5, 4, 4)),
+], ids=["1d", "3d"])
+def test_auto_projection_over_one_and_three_spatial_axes(rank, shape, strided, stride, out):
+    """R3D-18's downsample: a 1x1x1 conv3d and a batchnorm3d (conv1d/batchnorm1d for (C, L))
+    with the main path's stride on each axis; shapes, params and FLOPs are PyTorch's."""
+    spec = {"input": shape, "layers": [{"residual": {"name": "r", "layers": [strided]}}]}
+    analysis, result = build_and_run(spec)
+    conv, norm = (analysis.graph.node(f"r.downsample.{i}").layer for i in (0, 1))
+    assert (conv.type_name, norm.type_name) == (f"conv{rank}d", f"batchnorm{rank}d")
+    assert conv.kernel == (1,) * rank
+    assert conv.stride == stride
+    assert analysis.facts["r.downsample.1"].output == out
+    assert tuple(result.shape) == (1, *out)
+
+
+def test_a_projection_between_ranks_is_refused():
+    spec = {"input": [4, 8, 8], "layers": [
+        {"residual": {"layers": [{"flatten": {}}, {"linear": {"out": 5}}]}}]}
+    with pytest.raises(cnnspec.SpecError, match="same rank on both sides, got 4x8x8 and 5"):
+        cnnspec.parse_spec(json.dumps(spec))
+
+
 def test_automatic_projection_around_squeeze_excitation():
     """The projection's stride comes from the sizes, so squeeze-excitation's adaptive pooling
     (which only feeds the channel gate) does not get in the way."""

@@ -48,9 +48,9 @@ def check_claims(graph, axis, sizes_to_try, declared: bool = True) -> None:
 @pytest.mark.parametrize("path", SPEC_FILES, ids=SPEC_IDS)
 def test_claims_hold_for_every_size(path):
     graph = cnnspec.load_spec(path)
-    _, height, width = graph.input_shape
+    largest = max(graph.input_shape[1:])  # (C, L), (C, H, W) or (C, D, H, W)
     for axis in sizes.solve(graph):
-        check_claims(graph, axis, range(1, 3 * max(height, width) + 40))
+        check_claims(graph, axis, range(1, 3 * largest + 40))
 
 
 def test_exactness_is_per_axis_and_the_period_counts_every_stride():

@@ -6,6 +6,7 @@ import pytest
 import sympy
 
 import cnnspec
+from cnnspec.layers.ndim import axis_letters
 from cnnspec.util import dims
 
 from .conftest import SPEC_FILES, SPEC_IDS
@@ -18,15 +19,18 @@ def _at(value, subs):
 @pytest.mark.parametrize("path", SPEC_FILES, ids=SPEC_IDS)
 def test_formulas_equal_concrete_values(path):
     graph = cnnspec.load_spec(path)
-    channels, height, width = graph.input_shape
-    symbolic = cnnspec.analyze(graph, (channels, "H", "W"), batch=2)
-    H, W = dims.symbol("H"), dims.symbol("W")
-    for h, w in [(height, width), (height + 37, width + 5), (2 * height + 1, 2 * width)]:
+    channels, *spatial = graph.input_shape
+    letters = axis_letters(len(spatial))  # one symbol per axis: L, or H and W, or D, H and W
+    symbolic = cnnspec.analyze(graph, (channels, *letters), batch=2)
+    symbols = [dims.symbol(letter) for letter in letters]
+    grown = [n + step for n, step in zip(spatial, (37, 5, 3))]
+    doubled = [2 * n + (i == 0) for i, n in enumerate(spatial)]
+    for sizes in (spatial, grown, doubled):
         try:
-            concrete = cnnspec.analyze(graph, (channels, h, w), batch=2)
+            concrete = cnnspec.analyze(graph, (channels, *sizes), batch=2)
         except cnnspec.ShapeError:
             continue  # a declared size holds only at some inputs (alexnet's fc1)
-        subs = {H: h, W: w}
+        subs = dict(zip(symbols, sizes))
         for node in graph.nodes:
             s, c = symbolic.facts[node.name], concrete.facts[node.name]
             assert tuple(_at(d, subs) for d in s.output) == c.output, node.name

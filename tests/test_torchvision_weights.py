@@ -18,8 +18,13 @@ torchvision = pytest.importorskip("torchvision")
 
 
 def _reference(model_name: str):
-    kwargs = TV_ENTRIES[model_name]["kwargs"]
-    return getattr(torchvision.models, model_name)(weights=None, **kwargs).eval()
+    """torchvision's model of an entry; "constructor" is a dotted path for sub-modules
+    of torchvision.models (video.r3d_18)."""
+    entry = TV_ENTRIES[model_name]
+    build = torchvision.models
+    for part in entry.get("constructor", model_name).split("."):
+        build = getattr(build, part)
+    return build(weights=None, **entry["kwargs"]).eval()
 
 
 @pytest.mark.parametrize("spec, model_name", TV_MIRRORS.items())

@@ -52,6 +52,9 @@ CASES = [
     Case("deep_cnn", lambda: tm.DeepCNN(3, 64, 10), 262_218, 96_142_592, (10,)),
     Case("resnet18_transfer", lambda: tm.resnet18_transfer(num_classes=10), 11_181_642,
          1_813_566_464, (10,), trainable=5_130),
+    # the torchaudio tutorial's M5(n_input=1, n_output=35) at 1x8000 (one second at 8 kHz);
+    # its output is log_softmax(fc1(...), dim=2), 1x35 per clip
+    Case("m5", lambda: tm.M5(n_input=1, n_output=35), 26_915, 1_880_256, (1, 35)),
 ]
 
 
@@ -203,6 +206,7 @@ TUTORIALS = {  # spec: (the tutorial's title, the class or model its header comm
     "mnist_sequential": ("Convolutional Neural Networks", "nn.Sequential"),
     "tinyvgg": ("Convolutional Neural Networks", "class TinyVGG"),
     "deep_cnn": ("Convolutional Neural Networks", "DeepCNN("),
+    "m5": ("Speech Command Classification with torchaudio", "class M5"),
 }
 
 
@@ -216,3 +220,17 @@ def test_each_tutorial_spec_names_its_tutorial_and_class(spec):
     title, cls = TUTORIALS[spec]
     assert f'"{title}"' in header and cls in header, header
     assert spec in {c.spec for c in CASES} | {"simple_cnn_numpy"}
+
+
+def test_the_tutorials_m5_imports_as_the_spec():
+    """`cnnspec import` reads the tutorial's M5 whole, its F.log_softmax(x, dim=2) as
+    log_softmax, with the spec's counts (its F.avg_pool1d(x, x.shape[-1]) is traced at 1x8000,
+    where the length left is 1)."""
+    from cnnspec.torch.importer import import_model
+
+    graph = cnnspec.load_spec(SPECS / "m5.yaml")
+    imported = cnnspec.parse_spec(import_model(tm.M5(), graph.input_shape, "m5").text)
+    assert imported.nodes[-1].layer.type_name == "log_softmax" and imported.nodes[-1].layer.dim == 2
+    ours, theirs = cnnspec.analyze(graph).totals(), cnnspec.analyze(imported).totals()
+    for key in ("params", "macs", "flops", "elementwise_ops", "output_shape"):
+        assert theirs[key] == ours[key], key

@@ -16,6 +16,9 @@ The tutorials (their titles; the texts are the project's seeds):
 * T4 "Convolutional Neural Networks" (Simple CNN with Sequential API, Custom CNN using
   nn.Module, Deeper CNN Architecture): the Sequential MNIST model, TinyVGG, ConvBlock/DeepCNN.
 
+Beyond them, M5 (raw-waveform audio, 1-D convolutions) of the torchaudio tutorial "Speech
+Command Classification with torchaudio"; torchaudio is not needed, the class uses torch only.
+
 CI has no torchvision, so ResNet-18 is transcribed from torchvision's torchvision/models/resnet.py
 (the parts resnet18 uses: conv3x3, conv1x1, BasicBlock, ResNet with its initialisation); its
 state_dict keys and shapes are checked against torchvision's own, measured in
@@ -439,3 +442,43 @@ class DeepCNN(nn.Module):
         x = torch.flatten(x, 1)
         x = self.classifier(x)
         return x
+
+
+class M5(nn.Module):
+    """M5 of the torchaudio tutorial "Speech Command Classification with torchaudio" (not one of
+    the four seed tutorials), as it writes it; the tutorial builds M5(n_input=1, n_output=35)
+    for one second of audio resampled to 8 kHz."""
+
+    def __init__(self, n_input=1, n_output=35, stride=16, n_channel=32):
+        super().__init__()
+        self.conv1 = nn.Conv1d(n_input, n_channel, kernel_size=80, stride=stride)
+        self.bn1 = nn.BatchNorm1d(n_channel)
+        self.pool1 = nn.MaxPool1d(4)
+        self.conv2 = nn.Conv1d(n_channel, n_channel, kernel_size=3)
+        self.bn2 = nn.BatchNorm1d(n_channel)
+        self.pool2 = nn.MaxPool1d(4)
+        self.conv3 = nn.Conv1d(n_channel, 2 * n_channel, kernel_size=3)
+        self.bn3 = nn.BatchNorm1d(2 * n_channel)
+        self.pool3 = nn.MaxPool1d(4)
+        self.conv4 = nn.Conv1d(2 * n_channel, 2 * n_channel, kernel_size=3)
+        self.bn4 = nn.BatchNorm1d(2 * n_channel)
+        self.pool4 = nn.MaxPool1d(4)
+        self.fc1 = nn.Linear(2 * n_channel, n_output)
+
+    def forward(self, x):
+        x = self.conv1(x)
+        x = F.relu(self.bn1(x))
+        x = self.pool1(x)
+        x = self.conv2(x)
+        x = F.relu(self.bn2(x))
+        x = self.pool2(x)
+        x = self.conv3(x)
+        x = F.relu(self.bn3(x))
+        x = self.pool3(x)
+        x = self.conv4(x)
+        x = F.relu(self.bn4(x))
+        x = self.pool4(x)
+        x = F.avg_pool1d(x, x.shape[-1])
+        x = x.permute(0, 2, 1)
+        x = self.fc1(x)
+        return F.log_softmax(x, dim=2)

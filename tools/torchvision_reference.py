@@ -3,8 +3,13 @@
 Run where torchvision is installed (it is not in CI's install):
 
     python tools/torchvision_reference.py resnet18
-    python tools/torchvision_reference.py inception_v3 --spec inception_v3 --input 3x299x299 \
-        --kwarg aux_logits=false --kwarg init_weights=true
+    python tools/torchvision_reference.py inception_v3 --input 3x299x299 \
+        --kwarg aux_logits=false --kwarg transform_input=false --kwarg init_weights=false
+    python tools/torchvision_reference.py video.r3d_18 --input 3x16x112x112
+
+A dotted name is a constructor in a sub-module of torchvision.models (video.r3d_18): the entry
+is named after its last part (r3d_18.json, "model": "r3d_18") and records the dotted path as
+"constructor"; entries of top-level constructors have no "constructor" field.
 
 The entry holds what the tests compare a mirroring spec with: params, MACs (FlopCounterMode
 FLOPs / 2: conv and linear multiply-accumulates, bias excluded), the output shape, every
@@ -43,9 +48,18 @@ def _shape(value) -> list | None:
     return None
 
 
-def measure(model_name: str, spec: str, shape: list[int], kwargs: dict) -> dict:
+def constructor(path: str):
+    """torchvision.models' constructor at a dotted path: resnet18, video.r3d_18."""
+    found = torchvision.models
+    for part in path.split("."):
+        found = getattr(found, part)
+    return found
+
+
+def measure(path: str, spec: str, shape: list[int], kwargs: dict) -> dict:
     torch.manual_seed(0)
-    model = getattr(torchvision.models, model_name)(weights=None, **kwargs).eval()
+    model = constructor(path)(weights=None, **kwargs).eval()
+    model_name = path.rpartition(".")[2]
     calls: list[list] = []
 
     def record(name):
@@ -69,8 +83,10 @@ def measure(model_name: str, spec: str, shape: list[int], kwargs: dict) -> dict:
     counter = FlopCounterMode(display=False)
     with counter, torch.no_grad():
         model(x)
+    dotted = {"constructor": path} if path != model_name else {}
     return {
         "model": model_name,
+        **dotted,
         "spec": spec,
         "kwargs": kwargs,
         "input": shape,
@@ -84,7 +100,7 @@ def measure(model_name: str, spec: str, shape: list[int], kwargs: dict) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", help="torchvision.models function name, e.g. resnet18")
+    parser.add_argument("model", help="torchvision.models constructor, e.g. resnet18 or video.r3d_18")
     parser.add_argument("--spec", help="the shipped spec mirroring it (default: the model name)")
     parser.add_argument("--input", default="3x224x224", help="C x spatial sizes, e.g. 3x299x299")
     parser.add_argument("--kwarg", action="append", default=[], metavar="NAME=VALUE")
@@ -94,9 +110,10 @@ def main() -> None:
         name, _, value = item.partition("=")
         kwargs[name] = _value(value)
     shape = [int(size) for size in args.input.split("x")]
-    entry = measure(args.model, args.spec or args.model, shape, kwargs)
+    model_name = args.model.rpartition(".")[2]
+    entry = measure(args.model, args.spec or model_name, shape, kwargs)
     DATA.mkdir(parents=True, exist_ok=True)
-    path = DATA / f"{args.model}.json"
+    path = DATA / f"{model_name}.json"
     path.write_text(json.dumps(entry, separators=(",", ":")) + "\n")
     print(f"{path}: {entry['params']:,} params, {entry['macs']:,} MACs, output {entry['output']}")
 

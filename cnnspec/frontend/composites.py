@@ -93,10 +93,14 @@ def expand_residual(ex, item: Item) -> str:
 def _projection(ex, scope: Scope, name: str, source: str, main: str, pos: Position) -> str:
     """1x1 conv + batch norm to the main path's channels, with the stride that maps the
     input's size onto the main path's output size (per axis: the smallest s with
-    ⌊(n − 1)/s⌋ + 1 = m)."""
+    ⌊(n − 1)/s⌋ + 1 = m); conv1d/2d/3d and batchnorm1d/2d/3d by the number of spatial axes."""
     target, start = ex.shapes[main], ex.shapes[source]
-    if len(target) != 3 or len(start) != 3:
-        raise SpecStructureError("a projection shortcut needs (C, H, W) tensors on both sides", pos)
+    rank = len(target) - 1
+    if len(start) != len(target) or rank not in (1, 2, 3):
+        raise SpecStructureError(
+            "a projection shortcut needs (C, L), (C, H, W) or (C, D, H, W) tensors of the same "
+            f"rank on both sides, got {_fmt_shape(start)} and {_fmt_shape(target)}", pos,
+            hint="give the shortcut layers explicitly")
     stride = []
     for n, m in zip(start[1:], target[1:]):
         step = _stride_between(n, m)
@@ -106,10 +110,14 @@ def _projection(ex, scope: Scope, name: str, source: str, main: str, pos: Positi
                 f"path's {dims.fmt(m)}", pos, hint="give the shortcut layers explicitly")
         stride.append(step)
     side = named_scope(scope, name, pos, True, ex=ex, kind="sequential")
-    conv = lookup("conv2d")(out=target[0], kernel=(1, 1), stride=tuple(stride), bias=False)
-    norm = lookup("batchnorm2d")()
+    conv = lookup(f"conv{rank}d")(out=target[0], kernel=(1,) * rank, stride=tuple(stride), bias=False)
+    norm = lookup(f"batchnorm{rank}d")()
     x = ex.add_node(side.claim("0", pos), conv, [source], side.trainable, pos)
     return ex.add_node(side.claim("1", pos), norm, [x], side.trainable, pos)
+
+
+def _fmt_shape(shape) -> str:
+    return "x".join(dims.fmt(size) for size in shape)
 
 
 def _stride_between(n, m):

@@ -168,7 +168,33 @@ class Softmax(_Activation):
         return _MixAlong(dim=self.dim)
 
     def torch_call(self, inputs):
-        return TorchCall("Softmax", (), {"dim": self.dim})
+        return TorchCall(self.torch_class, (), {"dim": self.dim})
+
+
+@register
+class LogSoftmax(Softmax):
+    """The logarithm of a softmax along ``dim``, computed as x − log Σ exp(x)
+    (``torch.nn.LogSoftmax``, ``F.log_softmax``: classifiers trained with ``nll_loss``).
+    Counted like softmax: three operations per element (exponent, sum, subtraction)."""
+
+    type_name = "log_softmax"
+    aliases = ("logsoftmax",)
+    torch_class = "LogSoftmax"
+    imported_functions = ("torch.nn.functional.log_softmax", "torch.log_softmax")
+    imported_methods = ("log_softmax",)
+    attrs = (Attr("dim", int_kind(None), default=1,
+                  doc="dimension in PyTorch's numbering, batch included (0 is the batch, 1 the "
+                      "channels or features); negative counts from the end"),)
+
+    @classmethod
+    def from_torch_function(cls, args, kwargs, is_tensor):
+        """``F.log_softmax(x, dim)`` or ``x.log_softmax(dim)``; a ``dtype`` is refused."""
+        if kwargs.get("dtype") is not None or len(args) > 3 or (len(args) == 3 and args[2] is not None):
+            raise NotImportable("log_softmax with a dtype")
+        dim = kwargs.get("dim", args[1] if len(args) > 1 else None)
+        if not isinstance(dim, int):
+            raise NotImportable("log_softmax without an integer dim")
+        return cls.type_name, {"dim": dim}, list(args[:1])
 
 
 class _MixAlong(Layer):
