@@ -44,3 +44,19 @@ def test_per_layer_shapes_equal_torchvision(spec, model, tv_reference):
     with_params = {n.name for n in graph.nodes if result.facts[n.name].params
                    and n.layer.bare_parameter(result.facts[n.name].inputs) is None}
     assert with_params <= set(matched)  # every module with weights was compared
+
+
+TRAINING_ONLY = {"dropout": "Dropout", "drop_path": "StochasticDepth"}
+
+
+@pytest.mark.parametrize("spec, model", TV_MIRRORS.items())
+def test_training_only_layers_are_the_ones_torchvision_calls(spec, model, tv_reference):
+    """Dropout and stochastic depth change nothing in eval mode, so the output tests cannot
+    see them: the spec must have one exactly where torchvision's forward calls one (its
+    MBConv builds a StochasticDepth in every block but calls it only on the residual ones)."""
+    graph = cnnspec.load_spec(SPECS / f"{spec}.yaml")
+    ours = {(n.name, TRAINING_ONLY[n.layer.type_name]) for n in graph.nodes
+            if n.layer.type_name in TRAINING_ONLY}
+    called = {(name, kind) for name, kind, _ in tv_reference[model]["leaf_outputs"]
+              if kind in TRAINING_ONLY.values()}
+    assert ours == called
