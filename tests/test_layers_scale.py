@@ -238,3 +238,76 @@ def test_bare_layer_scale_in_a_group_its_parent_runs_piece_by_piece():
     assert list(cnnspec.to_torch(graph).state_dict()) == ["g.s"]
     with pytest.raises(CnnspecError, match="cannot write g.s: its group g is run piece by piece"):
         emit(graph)
+
+
+class NFNetBlock(nn.Module):
+    """timm.models.nfnet.NormFreeBlock's end (timm 1.0): ``out.mul_(self.skipinit_gain)``, a 0-d
+    parameter the block holds, then the shortcut added."""
+
+    def __init__(self, dim, gain=0.0):
+        super().__init__()
+        self.conv = nn.Conv2d(dim, dim, 3, padding=1)
+        self.skipinit_gain = nn.Parameter(torch.tensor(gain))
+
+    def forward(self, x):
+        out = self.conv(x)
+        out.mul_(self.skipinit_gain)
+        return out + x
+
+
+SCALAR = """
+name: nfblock
+input: [8, 5, 5]
+layers:
+  - residual:
+      name: blk
+      layers:
+        - conv2d: {out: 8, kernel: 3, padding: 1, name: conv}
+        - layer_scale: {name: skipinit_gain, bare: true, scalar: true, init: 0.0}
+"""
+
+
+def test_scalar_bare_layer_scale_is_mirrored():
+    """One 0-d parameter (key shape []), built and emitted, loads NFNet's block strictly and
+    computes what it computes; one parameter, one multiply per element."""
+    reference = randomized(NFNetBlock(8))
+    graph = cnnspec.parse_spec(SCALAR)
+    source = emit(graph)
+    assert "self.skipinit_gain = nn.Parameter(torch.full((), 0.0))" in source
+    emitted = load_source(source).Nfblock().eval()
+    state = {f"blk.{k}": v for k, v in reference.state_dict().items()}
+    x = torch.randn(2, 8, 5, 5)
+    for model in (cnnspec.to_torch(graph).eval(), emitted):
+        assert model.state_dict()["blk.skipinit_gain"].shape == torch.Size([])
+        assert {k: v.shape for k, v in model.state_dict().items()} == {k: v.shape for k, v in state.items()}
+        model.load_state_dict(state, strict=True)
+        with torch.no_grad():
+            assert torch.equal(model(x), reference(x))
+    facts = cnnspec.analyze(graph).facts["blk.skipinit_gain"]
+    assert (facts.params, facts.elementwise_ops, facts.macs) == (1, 8 * 25, 0)
+    assert cnnspec.analyze(graph).totals()["params"] == sum(p.numel() for p in reference.parameters())
+
+
+@pytest.mark.parametrize("gain", [0.0, 0.25])
+def test_nfnet_skipinit_gain_imports_as_a_scalar_layer_scale(gain):
+    """The in-place ``mul_`` by a 0-d parameter is a bare scalar layer_scale named by its key."""
+    text = import_model(NFNetBlock(8, gain), (8, 5, 5)).text
+    scale = cnnspec.parse_spec(text).node("skipinit_gain").layer
+    assert (scale.bare, scale.scalar, scale.init) == (True, True, gain)
+    check_against_torch(text)
+    assert import_back(NFNetBlock(8, gain), (8, 5, 5)).node("skipinit_gain").layer.scalar
+
+
+def test_scalar_layer_scale_as_a_module():
+    """Not bare: cnnspec's own LayerScale holding a 0-d parameter, every number against
+    PyTorch, imported back."""
+    text = "name: sc\ninput: [6, 3, 4]\nlayers:\n  - layer_scale: {scalar: true, init: 0.5}\n"
+    assert check_against_torch(text).facts["0"].params == 1
+    model = cnnspec.to_torch(cnnspec.parse_spec(text))
+    assert model.state_dict()["0.gamma"].shape == torch.Size([])
+    assert import_back(model, (6, 3, 4)).nodes[0].layer.scalar
+
+
+def test_scalar_layer_scale_does_not_broadcast():
+    with pytest.raises(CnnspecError, match="leave broadcast out"):
+        cnnspec.parse_spec("input: [4, 2, 2]\nlayers:\n  - layer_scale: {scalar: true, broadcast: true}\n")

@@ -66,7 +66,9 @@ class LayerScale(Layer):
     shape (C, 1, 1) (``self.layer_scale * self.block(x)``): ``bare: true`` makes the layer no
     module, its parameter held by the parent at the node's own key (a node named
     ``layer_scale`` in ``features.1.0`` has the key ``features.1.0.layer_scale``), and
-    ``broadcast: true`` gives it that shape. One multiply per element."""
+    ``broadcast: true`` gives it that shape. ``scalar: true`` is one scale for every element, a
+    0-d parameter (timm's NFNet blocks: ``out.mul_(self.skipinit_gain)``). One multiply per
+    element."""
 
     type_name = "layer_scale"
     aliases = ("layerscale",)
@@ -90,6 +92,9 @@ class LayerScale(Layer):
         Attr("broadcast", BOOL, default=False,
              doc="the scale has the shape (C, 1, …, 1) that broadcasts against the sample "
                  "(torchvision's ConvNeXt: (C, 1, 1)) instead of (C,)"),
+        Attr("scalar", BOOL, default=False,
+             doc="one scale for every element, a 0-d parameter (shape `[]`; timm's NFNet "
+                 "block `skipinit_gain`) instead of one per channel; `dim` is then unused"),
         Attr("bare", BOOL, default=False,
              doc="no module: the parent module holds the parameter itself, at the node's key "
                  "(torchvision's ConvNeXt block: `name: layer_scale`); `param` is then unused"),
@@ -99,6 +104,9 @@ class LayerScale(Layer):
         if self.bare and self.param != "gamma":
             raise AttrValueError("a bare layer scale's parameter is named by the node (its key is "
                                  "the node's); leave param out and set name instead", "param")
+        if self.scalar and self.broadcast:
+            raise AttrValueError("a scalar layer scale has one 0-d parameter, which has no shape "
+                                 "to broadcast; leave broadcast out", "broadcast")
 
     def _channel(self, shape) -> int:
         rank = len(shape) + 1
@@ -110,10 +118,13 @@ class LayerScale(Layer):
 
     def output_shape(self, inputs):
         (shape,) = inputs
-        self._channel(shape)
+        if not self.scalar:
+            self._channel(shape)
         return shape
 
     def param_shape(self, shape) -> tuple:
+        if self.scalar:
+            return ()
         channel = self._channel(shape)
         ones = len(shape) - 1 - channel if self.broadcast else 0
         return (shape[channel], *(1,) * ones)
@@ -131,6 +142,7 @@ class LayerScale(Layer):
             scale = getattr(module, module.param)
             if scale.dim() > 1:
                 settings["broadcast"] = True
+            settings["scalar"] = scale.dim() == 0
         else:  # timm's LayerScale, channels-last
             settings = {"dim": -1}
         if getattr(module, "inplace", False):
@@ -144,6 +156,8 @@ class LayerScale(Layer):
         if not self.bare:
             return None
         (shape,) = inputs
+        if self.scalar:
+            return BareParameter((), self.init, "{x} * {parameter}")  # timm's NFNet order
         channel = self._channel(shape)
         ones = len(shape) - 1 - channel
         if self.broadcast or not ones:  # (C, 1, 1) broadcasts as it is; so does (C,) on the last dim
@@ -165,6 +179,9 @@ class LayerScale(Layer):
         own = held[0] if held[0] is not None else held[1]
         if not is_tensor(x):
             raise NotImportable("a layer scale multiplies a tensor computed from the input")
+        if own.dim() == 0 and scale.numel() == 1 and scale.dim() <= x.dim():  # timm's NFNet
+            settings = {"bare": True, "scalar": True, "init": _constant([own.item()])}
+            return cls._changed(settings), [x], scale
         rank, applied = x.dim(), list(scale.shape)
         padded = [1] * (rank - len(applied)) + applied
         sized = [d for d, n in enumerate(padded) if n != 1]
@@ -192,6 +209,8 @@ class LayerScale(Layer):
             kwargs["init"] = self.init
         if self.param != "gamma":
             kwargs["param"] = self.param
+        if self.scalar:
+            kwargs.pop("dim", None)
         return TorchCall(self.torch_module.name, (self.param_shape(inputs[0]),), kwargs,
                          arg_names=("shape",))
 
