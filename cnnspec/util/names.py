@@ -62,6 +62,7 @@ _non_persistent_buffers_set _parameters _register_load_state_dict_pre_hook
 _register_state_dict_hook _replicate_for_data_parallel _save_to_state_dict _slow_forward
 _state_dict_hooks _state_dict_pre_hooks _version _wrapped_call_impl
 nodes node_parameters replace_node spec_name _attach _hold _held _parent _plan _release _output
+_outputs _as_tuple _kept
 """
 MODULE_ATTRIBUTES = frozenset(_ATTRIBUTES.split())
 
