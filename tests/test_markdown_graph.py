@@ -74,7 +74,7 @@ def test_diff_markdown_highlights_the_changes(tmp_path):
     for cls in ("added", "changed"):
         assert sorted(chart.classes[cls]) == sorted(by_name[n] for n, s in status.items() if s == cls)
     assert chart.classes["output"] == [by_name["fc"]]
-    assert "**green** nodes are added" in legend and "**amber** nodes changed" in legend
+    assert "green nodes are added, amber nodes changed" in legend
     assert "Removed (not in the after graph): `act`." in legend
     code, bare = run("diff", a, b, "--format", "markdown", "--no-graph")
     assert code == 0 and "mermaid" not in bare and text.startswith(bare)

@@ -90,8 +90,8 @@ def render_markdown(diff: SpecDiff, show_all: bool = False, graph: bool = True,
 #: diff status -> the Mermaid style of its class in the graph (the class is named as the status)
 HIGHLIGHT = {"added": "fill:#ccebc5,stroke:#1a7f37,stroke-width:2px",
              "changed": "fill:#fee8a0,stroke:#b08800,stroke-width:2px"}
-GRAPH_LEGEND = ("The after side's graph: **green** nodes are added, **amber** nodes changed (for a "
-                "collapsed block: a layer in it was added, removed or changed).")
+GRAPH_LEGEND = ("The after side's graph: green nodes are added, amber nodes changed (for a collapsed "
+                "block: a layer in it was added, removed or changed).")
 #: at most this many removed names are listed under the graph's legend
 MAX_REMOVED = 20
 
