@@ -5,6 +5,7 @@ collapsed as the table, the diff's added and changed nodes in their classes, and
 
 from __future__ import annotations
 
+import html as html_lib
 import re
 
 import pytest
@@ -114,3 +115,19 @@ def test_class_names_are_ours():
     for bad in ("x y", "output", "a;b", "Added"):
         with pytest.raises(ValueError, match="class name"):
             render_mermaid(drawing, {bad: ("fill:#ffffff", ["n0"])})
+
+
+def test_github_reads_a_mermaid_block_in_the_details():
+    """GitHub's renderer (cmark-gfm) gives the ```mermaid block, which GitHub draws, inside the
+    <details> block, and the chart's text unchanged."""
+    cmarkgfm = pytest.importorskip("cmarkgfm")
+    from cmarkgfm.cmark import Options
+
+    code, text = run("analyze", str(SPECS / "resnet18.yaml"), "--format", "markdown")
+    assert code == 0
+    html = cmarkgfm.github_flavored_markdown_to_html(text, options=Options.CMARK_OPT_UNSAFE)
+    found = re.search(r'<details><summary>Graph</summary>\n<pre lang="mermaid"><code>(.*?)</code></pre>\n'
+                      r"</details>\n$", html, re.DOTALL)
+    assert found
+    chart = html_lib.unescape(found[1])
+    assert chart == SECTION.search(text)["chart"] and read_mermaid(chart).nodes
