@@ -26,8 +26,9 @@ FORMATS = ("table", "json", "markdown", "csv")
 @set_opt
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--depth", type=click.IntRange(min=0), default=None, metavar="N",
-              help="Table and Markdown: collapse blocks nested deeper than N into one row "
-                   "(0 shows every layer; default: as deep as fits in 60 rows).")
+              help="Table and Markdown: collapse blocks nested deeper than N into one row (and "
+                   "one node of the Markdown graph; 0 shows every layer; default: as deep as fits "
+                   "in 60 rows).")
 @click.option("--no-graph", is_flag=True,
               help="Markdown: leave out the Mermaid graph drawn after the table.")
 @output_opt
