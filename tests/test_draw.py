@@ -142,8 +142,9 @@ MERMAID_LINES = {
     "end": re.compile(r"end"),
     "edge": re.compile(rf"(?P<src>{MERMAID_ID}) (?P<arrow>-->|-\.->) (?P<dst>{MERMAID_ID})"),
     "style": re.compile(rf"style (?P<id>{MERMAID_ID}) fill:#[0-9a-f]{{6}}(?:,color:#ffffff)?"),
-    "classdef": re.compile(r"classDef output stroke-width:3px"),
-    "class": re.compile(rf"class (?P<ids>{MERMAID_ID}(?:,{MERMAID_ID})*) output"),
+    "classdef": re.compile(r"classDef (?:output stroke-width:3px|(?P<name>added|changed) "
+                           r"fill:#[0-9a-f]{6},stroke:#[0-9a-f]{6},stroke-width:2px)"),
+    "class": re.compile(rf"class (?P<ids>{MERMAID_ID}(?:,{MERMAID_ID})*) (?P<cls>output|added|changed)"),
     "comment": re.compile(r"%% (?P<text>[^\n]*)"),
 }
 
@@ -166,6 +167,7 @@ class Mermaid:
     subgraphs: list = dataclasses.field(default_factory=list)
     styled: dict = dataclasses.field(default_factory=dict)
     comments: list = dataclasses.field(default_factory=list)
+    classes: dict = dataclasses.field(default_factory=dict)  # class name -> the ids it marks
 
 
 def read_mermaid(text: str) -> Mermaid:
@@ -194,7 +196,15 @@ def read_mermaid(text: str) -> Mermaid:
             out.styled[match["id"]] = line
         elif kind == "comment":
             out.comments.append(match["text"])
+        elif kind == "classdef" and match["name"]:
+            assert match["name"] not in out.classes, f"class {match['name']} defined twice"
+            out.classes[match["name"]] = []
+        elif kind == "class":
+            assert match["cls"] == "output" or match["cls"] in out.classes, "class used before its classDef"
+            out.classes.setdefault(match["cls"], []).extend(match["ids"].split(","))
     assert not stack, "subgraph without end"
+    for ids in out.classes.values():
+        assert ids and all(i in out.nodes for i in ids), ids
     for src, dst, _ in out.edges:
         assert src in out.nodes and dst in out.nodes, (src, dst)
     return out

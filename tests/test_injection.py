@@ -46,8 +46,17 @@ def without_code_spans(text: str) -> str:
     return re.sub(r"(`+)(?:(?!\1).)+?\1", "CODE", text)
 
 
+GRAPH = re.compile(r"\n<details><summary>Graph</summary>\n\n[^\n]+\n\n```mermaid\n(?P<chart>.*?\n)```\n\n"
+                   r"</details>\n$", re.DOTALL)
+
+
 def test_markdown_reads_spec_text_as_text(tmp_path):
-    text = markdown(*write_pair(tmp_path))
+    from .test_draw import read_mermaid
+
+    full = markdown(*write_pair(tmp_path))
+    graph = GRAPH.search(full)  # a fenced block, so code; its labels are escaped as test_draw checks
+    assert graph and len(read_mermaid(graph["chart"]).nodes) == 5
+    text = full[:graph.start()] + "\n"
     lines = text.splitlines()
     assert lines[0].startswith("### cnnspec diff: `")
     assert not [ln for ln in lines[1:] if ln.lstrip().startswith(("#", ">", "<")) and "note:" not in ln]

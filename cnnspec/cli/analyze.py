@@ -26,11 +26,14 @@ FORMATS = ("table", "json", "markdown", "csv")
 @set_opt
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--depth", type=click.IntRange(min=0), default=None, metavar="N",
-              help="Table and Markdown: collapse blocks nested deeper than N into one row "
-                   "(0 shows every layer; default: as deep as fits in 60 rows).")
+              help="Table and Markdown: collapse blocks nested deeper than N into one row (and "
+                   "one node of the Markdown graph; 0 shows every layer; default: as deep as fits "
+                   "in 60 rows).")
+@click.option("--no-graph", is_flag=True,
+              help="Markdown: leave out the Mermaid graph drawn after the table.")
 @output_opt
 @error_boundary
-def analyze(*, spec, input_shape, batch, dtype, overrides, fmt, depth, output):
+def analyze(*, spec, input_shape, batch, dtype, overrides, fmt, depth, no_graph, output):  # noqa: PLR0913  (click passes one argument per option)
     """Per-layer shapes, parameters, MACs, receptive fields and memory of SPEC.
 
     Never imports torch."""
@@ -40,5 +43,8 @@ def analyze(*, spec, input_shape, batch, dtype, overrides, fmt, depth, output):
 
     graph = load_spec(spec, parse_overrides(overrides), input_shape)
     result = run(graph, None, batch, dtype)
-    text = renderers[fmt](result, depth) if fmt in ("table", "markdown") else renderers[fmt](result)
+    if fmt == "markdown":
+        text = renderers[fmt](result, depth, graph=not no_graph)
+    else:
+        text = renderers[fmt](result, depth) if fmt == "table" else renderers[fmt](result)
     write_output(text, output, [spec])

@@ -32,10 +32,15 @@ from cnnspec.errors import UsageError
               show_default=True)
 @click.option("--all", "show_all", is_flag=True, help="Also list the layers that did not change.")
 @click.option("--exit-code", is_flag=True, help="Exit 1 when anything differs (like git diff --exit-code).")
+@click.option("--depth", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Markdown: collapse the graph's blocks nested deeper than N into one node, as "
+                   "analyze --depth (0 draws every layer; default: as deep as fits in 60 nodes).")
+@click.option("--no-graph", is_flag=True,
+              help="Markdown: leave out the Mermaid graph of the after side, changes highlighted.")
 @output_opt
 @error_boundary
 def diff(*, specs, rev, input_shape, batch, dtype, overrides,  # noqa: PLR0913  (click passes one argument per option)
-         fmt, show_all, exit_code, output):
+         fmt, show_all, exit_code, depth, no_graph, output):
     """Per-layer changes between two versions of a spec: BEFORE vs AFTER, or with --rev one
     SPEC as committed vs on disk (or at two revisions). Nodes are matched by name; --set,
     --input, --batch and --dtype apply to both sides. Never imports torch."""
@@ -54,6 +59,10 @@ def diff(*, specs, rev, input_shape, batch, dtype, overrides,  # noqa: PLR0913  
                          hint="or one spec with --rev REV to compare it with a git revision")
     else:
         result = diff_files(specs[0], specs[1], settings, input_shape, batch, dtype)
-    write_output(renderers[fmt](result, show_all), output, specs)
+    if fmt == "markdown":
+        text = renderers[fmt](result, show_all, graph=not no_graph, depth=depth)
+    else:
+        text = renderers[fmt](result, show_all)
+    write_output(text, output, specs)
     if exit_code and result.differs:
         sys.exit(1)

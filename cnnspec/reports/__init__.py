@@ -13,7 +13,7 @@ from importlib import import_module
 _RENDERERS = {
     "table": ("table_report", "render_table"),
     "json": ("json_report", "render_json"),
-    "markdown": ("table_report", "render_markdown"),
+    "markdown": ("md_graph", "render_markdown"),
     "csv": ("csv_report", "render_csv"),
 }
 _NAMES = {attr: module for module, attr in _RENDERERS.values()} | {"analysis_to_dict": "json_report"}

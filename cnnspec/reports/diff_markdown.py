@@ -45,10 +45,13 @@ def _md_cell(cell: str, name: bool) -> str:
     return md_text(cell)
 
 
-def render_markdown(diff: SpecDiff, show_all: bool = False) -> str:
+def render_markdown(diff: SpecDiff, show_all: bool = False, graph: bool = True,
+                    depth: int | None = None) -> str:
     """A GitHub-flavoured Markdown comment: summary, totals table, per-layer table (folded
-    into a <details> block when it is long). Names, files and revisions are code spans and
-    every other cell is escaped, so no text of a spec acts as Markdown on the page."""
+    into a <details> block when it is long), then unless not ``graph`` the after side's graph
+    (blocks collapsed as ``depth``) with the changes highlighted, folded too. Names, files
+    and revisions are code spans and every other cell is escaped, so no text of a spec acts
+    as Markdown on the page."""
     from tabulate import tabulate  # imported when a table is drawn
 
     a, b = diff.before.graph.name, diff.after.graph.name
@@ -79,4 +82,50 @@ def render_markdown(diff: SpecDiff, show_all: bool = False) -> str:
         parts += ["", table]
     parts += [f"\n- changed: {md_text(c)}" for c in diff.spec_changes]
     parts += [f"\n> note: {md_text(n)}" for n in diff.notes]
+    if graph:
+        parts += ["", diff_graph(diff, depth)]
     return "\n".join(parts) + "\n"
+
+
+#: diff status -> the Mermaid style of its class in the graph (the class is named as the status)
+HIGHLIGHT = {"added": "fill:#ccebc5,stroke:#1a7f37,stroke-width:2px",
+             "changed": "fill:#fee8a0,stroke:#b08800,stroke-width:2px"}
+GRAPH_LEGEND = ("The after side's graph: green nodes are added, amber nodes changed (for a collapsed "
+                "block: a layer in it was added, removed or changed).")
+#: at most this many removed names are listed under the graph's legend
+MAX_REMOVED = 20
+
+
+def node_status(node, statuses: dict[str, str], removed: list[str]) -> str | None:
+    """A drawn node's highlight: ``added`` when every layer it draws is new, ``changed`` when
+    any was added or changed or a removed layer sat in the block it collapses; else None."""
+    if node.is_input:
+        return None
+    seen = {statuses.get(name, "unchanged") for name in node.members}
+    if seen == {"added"}:
+        return "added"
+    inside = node.collapsed and any(name.startswith(node.name + ".") for name in removed)
+    return "changed" if seen - {"unchanged"} or inside else None
+
+
+def diff_graph(diff: SpecDiff, depth: int | None = None) -> str:
+    """The after side's graph, collapsed and folded (:mod:`cnnspec.reports.md_graph`), the
+    added and changed nodes in the classes ``added`` and ``changed``, the removed layers named
+    under the legend (they are not in the after graph)."""
+    from cnnspec.reports.draw_graph import build_drawing
+    from cnnspec.reports.md_graph import graph_section
+
+    statuses = {row.name: row.status for row in diff.rows}
+    removed = [row.name for row in diff.rows if row.status == "removed"]
+    drawing = build_drawing(diff.after, depth)
+    marked: dict[str, list[str]] = {status: [] for status in HIGHLIGHT}
+    for node in drawing.nodes:
+        status = node_status(node, statuses, removed)
+        if status:
+            marked[status].append(node.id)
+    legend = [GRAPH_LEGEND]
+    if removed:
+        more = f" and {len(removed) - MAX_REMOVED} more" if len(removed) > MAX_REMOVED else ""
+        names = ", ".join(md_code(name) for name in removed[:MAX_REMOVED])
+        legend += ["", f"Removed (not in the after graph): {names}{more}."]
+    return graph_section(drawing, {s: (HIGHLIGHT[s], ids) for s, ids in marked.items()}, legend)

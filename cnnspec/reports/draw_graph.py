@@ -53,6 +53,8 @@ class DrawNode:
     clusters: tuple[str, ...] = ()
     is_input: bool = False
     is_output: bool = False
+    #: the names of the layers it draws (one, or a collapsed block's)
+    members: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,8 @@ def _draw_nodes(analysis: Analysis, depth: int | None) -> tuple[list[DrawNode], 
             params=sum((f.params for f in facts), 0), macs=sum((f.macs for f in facts), 0),
             activations=facts[-1].activation_bytes, layers=len(members), collapsed=not single,
             clusters=_enclosing(key),
-            is_output=any(n.name == graph.output for n in members)))
+            is_output=any(n.name == graph.output for n in members),
+            members=tuple(n.name for n in members)))
         drawn_as.update((n.name, node_id) for n in members)
     return nodes, drawn_as
 

@@ -5,9 +5,13 @@ Every text that comes from the spec goes through :func:`escape`: control and inv
 characters become visible escapes, and each character that Mermaid reads as syntax in a
 label (quotes, brackets, ``#``, ``&``, ``<``, ``>``, ``|``, the backtick) is written as its
 Mermaid entity code (``#34;``), so a name can neither end its label nor inject HTML. Node
-ids are ours (``input``, ``n0``), subgraph ids ``c0``, ``c1``…"""
+ids are ours (``input``, ``n0``), subgraph ids ``c0``, ``c1``…, class names fixed identifiers
+(``output``, and those a caller passes, such as ``added`` and ``changed`` of a diff)."""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
 
 from cnnspec.errors import printable
 from cnnspec.reports.draw_graph import DARK, Drawing, DrawNode, cluster_title, node_lines
@@ -47,7 +51,11 @@ def _items(drawing: Drawing, parent: str | None, depth: int, counter: list[int])
     return lines
 
 
-def _styles(drawing: Drawing) -> list[str]:
+#: what a class name must be: ours, never from a spec
+CLASS_NAME = re.compile(r"[a-z][a-z_]*")
+
+
+def _styles(drawing: Drawing, classes: Mapping[str, tuple[str, Sequence[str]]]) -> list[str]:
     lines = []
     for node in drawing.nodes:
         fill = drawing.fills.get(node.id)
@@ -58,16 +66,23 @@ def _styles(drawing: Drawing) -> list[str]:
     if outputs:
         lines.append("  classDef output stroke-width:3px")
         lines.append(f"  class {','.join(outputs)} output")
+    for name, (style, ids) in classes.items():
+        if not CLASS_NAME.fullmatch(name) or name in ("output", "default"):
+            raise ValueError(f"not a class name of ours: {name!r}")
+        if ids:
+            lines.append(f"  classDef {name} {style}")
+            lines.append(f"  class {','.join(ids)} {name}")
     return lines
 
 
-def render_mermaid(drawing: Drawing) -> str:
+def render_mermaid(drawing: Drawing, classes: Mapping[str, tuple[str, Sequence[str]]] | None = None) -> str:
     """The drawing as a top-down flowchart: subgraphs for blocks, dotted arrows for shortcuts,
-    the output node with a thick border; the fill legend (if any) in a comment."""
+    the output node with a thick border; the fill legend (if any) in a comment. ``classes``:
+    class name -> (its Mermaid style, the ids of the nodes it marks), e.g. a diff's changes."""
     lines = ["flowchart TB", f"  %% {escape(drawing.name)}"]
     if drawing.legend:
         lines.append(f"  %% {escape(drawing.legend)}")
     lines.extend(_items(drawing, None, 1, [0]))
     lines.extend(f"  {e.src} {'-.->' if e.shortcut else '-->'} {e.dst}" for e in drawing.edges)
-    lines.extend(_styles(drawing))
+    lines.extend(_styles(drawing, classes or {}))
     return "\n".join(lines) + "\n"

@@ -134,6 +134,8 @@ def render_table(analysis: Analysis, depth: int | None = None) -> str:
 
 
 def render_markdown(analysis: Analysis, depth: int | None = None) -> str:
+    """The table and totals as GitHub Markdown, the notes as block quotes (``analyze --format
+    markdown`` adds the graph: :func:`cnnspec.reports.md_graph.render_markdown`)."""
     from tabulate import tabulate  # imported when a table is drawn
 
     table = tabulate(_rows(analysis, depth), headers=HEADERS, tablefmt="github",
