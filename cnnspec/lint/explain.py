@@ -4,7 +4,7 @@ One source of truth: a rule's code, name, default severity, summary and settings
 ``@rule`` registration; its explanation (why it matters, what triggers it, its settings, an
 example with the output cnnspec prints, the fix) is ``explanations/CODE.md`` in this package,
 shipped as package data. docs/rules.md's rule table and rule sections are generated from the
-two (:mod:`cnnspec.reports.rule_reference`), and tests/test_rule_reference.py fails when the page
+two (:mod:`cnnspec.reports.rule_reference`), and tests/test_rules.py fails when the page
 differs, so the page, the command and the registry cannot drift apart; the page's examples are
 run by tests/test_docs.py, so the packaged text is checked with it."""
 

@@ -13,8 +13,6 @@ settings whose ``Attr.doc`` is empty, and the test fails when an entry there is 
 
 from __future__ import annotations
 
-import argparse
-import difflib
 import inspect
 import re
 import sys
@@ -22,6 +20,7 @@ import sys
 from cnnspec.frontend.scope import NODE_KEYS
 from cnnspec.layers import LAYERS
 from cnnspec.layers.base import AttrValueError
+from cnnspec.reports.page_region import Region
 
 COMMAND = "python -m cnnspec.reports.layer_reference --write docs/spec.md"
 BEGIN = (f"<!-- layer-reference: generated from the layer registry by `{COMMAND}`; "
@@ -288,61 +287,18 @@ def layer_reference() -> str:
     return "\n".join(lines)
 
 
-# --------------------------------------------------------------------------- the page
-
-
-def _span(page: str) -> tuple[int, int]:
-    """Where the region is in the page: from its begin marker to the end of its end marker."""
-    start = page.find(_BEGIN_PREFIX)
-    stop = page.find(END)
-    if start < 0 or stop < start or page.count(_BEGIN_PREFIX) > 1 or page.count(END) > 1:
-        raise ValueError(f"the page needs one '{_BEGIN_PREFIX} … -->' line followed by one "
-                         f"'{END}' line around the layer reference")
-    return start, stop + len(END)
-
-
-def page_section(page: str) -> str:
-    """The page's current region, markers included."""
-    start, stop = _span(page)
-    return page[start:stop]
-
-
-def replace_section(page: str) -> str:
-    """The page with its region replaced by the generated one."""
-    start, stop = _span(page)
-    return page[:start] + layer_reference() + page[stop:]
+REGION = Region("layer reference", _BEGIN_PREFIX, END, layer_reference, "docs/spec.md")
+page_section = REGION.section
+replace_section = REGION.replace
 
 
 def diff(page: str, path: str = "docs/spec.md") -> str:
     """A unified diff from the page's region to the generated one ('' when they agree)."""
-    return "".join(difflib.unified_diff(page_section(page).splitlines(True),
-                                        layer_reference().splitlines(True),
-                                        f"{path} (on disk)", f"{path} (generated)"))
+    return REGION.diff(page, path)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m cnnspec.reports.layer_reference",
-        description="Print the layer reference generated from the layer registry, or write or "
-                    "check it in a page between its markers.")
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--write", metavar="PAGE", help="replace the page's layer reference")
-    group.add_argument("--check", metavar="PAGE", help="exit 1 (with a diff) when it differs")
-    args = parser.parse_args(argv)
-    path = args.write or args.check
-    if path is None:
-        sys.stdout.write(layer_reference() + "\n")
-        return 0
-    with open(path, encoding="utf-8") as f:
-        page = f.read()
-    if args.check:
-        changes = diff(page, path)
-        sys.stdout.write(changes or f"{path}: the layer reference is up to date\n")
-        return 1 if changes else 0
-    text = replace_section(page)  # before the file is opened: an error leaves it as it was
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
-    return 0
+    return REGION.main(argv, "python -m cnnspec.reports.layer_reference", "the layer registry")
 
 
 if __name__ == "__main__":
