@@ -70,14 +70,14 @@ class Concat(nn.Module):
 ''')
 
 
-def _differ(a, b) -> bool:
+def differ(a, b) -> bool:
     """Definitely different sizes (a formula that might equal the other is not: see
     ``assumptions``)."""
     difference = dims.normalize(a - b)
     return isinstance(difference, int) and difference != 0
 
 
-def _open_equalities(shapes: list, skip_axis: int | None = None) -> list[str]:
+def open_equalities(shapes: list, skip_axis: int | None = None) -> list[str]:
     """Dims of several inputs given by different formulas: equal only for some inputs."""
     notes = []
     for axis in range(min(len(s) for s in shapes)):
@@ -115,7 +115,7 @@ def broadcast(shapes: list, what: str) -> tuple:
     for axis in range(rank):
         sizes = [s[axis - rank + len(s)] if axis - rank + len(s) >= 0 else 1 for s in shapes]
         distinct = [d for d in dict.fromkeys(sizes) if dims.to_int(d) != 1]
-        if any(_differ(a, b) for a in distinct for b in distinct):
+        if any(differ(a, b) for a in distinct for b in distinct):
             listed = ", ".join(f"input {i} is {'x'.join(dims.fmt(d) for d in s)}"
                                for i, s in enumerate(shapes, 1))
             raise LayerInputError(
@@ -133,7 +133,7 @@ class _Merge(Layer):
     emitted_inline = True
 
     def assumptions(self, inputs):
-        return _open_equalities(inputs) if len({len(s) for s in inputs}) == 1 else []
+        return open_equalities(inputs) if len({len(s) for s in inputs}) == 1 else []
 
 
 class _Broadcasting(_Merge):
@@ -273,7 +273,7 @@ class Concat(_Merge):
         first = inputs[0]
         for i, shape in enumerate(inputs[1:], 2):
             for a, (d0, d) in enumerate(zip(first, shape)):
-                if a != axis and _differ(d0, d):
+                if a != axis and differ(d0, d):
                     name = ("channels", "height", "width")[a] if rank == 4 else f"dim {a + 1}"
                     raise LayerInputError(
                         f"concat along dim {self.dim} needs equal {name}: input 1 is "
@@ -293,7 +293,7 @@ class Concat(_Merge):
         return cls.type_name, {} if dim == 1 else {"dim": dim}, tensors
 
     def assumptions(self, inputs):
-        return _open_equalities(inputs, self.dim % (len(inputs[0]) + 1) - 1)
+        return open_equalities(inputs, self.dim % (len(inputs[0]) + 1) - 1)
 
     def stack_dim(self, inputs):
         return self.dim % (len(inputs[0]) + 1) - 1

@@ -13,7 +13,7 @@ from cnnspec.layers.base import (
     fmt_shape,
     int_kind,
 )
-from cnnspec.layers.merge import _differ, _open_equalities
+from cnnspec.layers.merge import differ, open_equalities
 from cnnspec.layers.registry import register
 
 STACK = OwnModule("Stack", '''\
@@ -61,7 +61,7 @@ class Stack(Layer):
     def output_shape(self, inputs):
         first = inputs[0]
         for i, shape in enumerate(inputs[1:], 2):
-            if len(shape) != len(first) or any(_differ(a, b) for a, b in zip(first, shape)):
+            if len(shape) != len(first) or any(differ(a, b) for a, b in zip(first, shape)):
                 raise LayerInputError(
                     f"stack needs inputs of one shape: input 1 is {fmt_shape(first)}, input {i} "
                     f"is {fmt_shape(shape)}", hint="match the paths' channels and sizes")
@@ -69,7 +69,7 @@ class Stack(Layer):
         return (*first[:axis], len(inputs), *first[axis:])
 
     def assumptions(self, inputs):
-        return _open_equalities(inputs) if len({len(s) for s in inputs}) == 1 else []
+        return open_equalities(inputs) if len({len(s) for s in inputs}) == 1 else []
 
     def regroup(self, inputs):
         """The new dim holds no input dim; the others are the input's, in order."""
